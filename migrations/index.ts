@@ -1,0 +1,4 @@
+/** Every migration, in order. Listed explicitly so ts-jest and compiled builds load the same classes. */
+import { Init1764400000000 } from './1764400000000-init';
+
+export const migrations = [Init1764400000000];

@@ -1,0 +1,72 @@
+/**
+ * Wires config → database → services → schema → HTTP. Used by main.ts, the tests and the benchmarks.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { ApolloServer } from '@apollo/server';
+import type { GraphQLSchema } from 'graphql';
+import type { Config } from './config/config';
+import type { Logger } from './common/logger';
+import { type Database, openDatabase, type OpenOptions } from './db/database';
+import { seedDemoIfEmpty } from './demo/seed-demo';
+import { createApollo } from './graphql/apollo';
+import { type Context, createContext } from './graphql/context';
+import { createSchema } from './graphql/schema';
+import { createGraphQLHandler } from './http/graphql-handler';
+import { type HttpServer, startHttpServer } from './http/http-server';
+import { createServices, type Services } from './services';
+
+export interface App {
+  readonly config: Config;
+  readonly url: string;
+  readonly http: HttpServer;
+  readonly db: Database;
+  readonly services: Services;
+  readonly schema: GraphQLSchema;
+  readonly apollo: ApolloServer<Context>;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions extends OpenOptions {
+  /** Use this database instead of opening one (tests share one per suite). Not closed by stop(). */
+  readonly db?: Database;
+}
+
+export async function startApp(config: Config, logger: Logger, opts: StartOptions = {}): Promise<App> {
+  const http = await startHttpServer(config.host, config.port, logger);
+  try {
+    const db = opts.db ?? (await openDatabase(config, logger, opts));
+    const services = createServices(db.dataSource, config, logger);
+    if (config.seedDemo) await seedDemoIfEmpty(db.dataSource, services, { events: config.demoEvents }, logger);
+    const schema = await createSchema();
+    const apollo = createApollo(schema, config, logger);
+    await apollo.start();
+    const makeContext = async (_req: IncomingMessage) => createContext(services, logger);
+    http.route('/graphql', createGraphQLHandler(apollo, config, makeContext));
+    http.setReadinessCheck(async () => {
+      await db.dataSource.query('SELECT 1');
+      return true;
+    });
+    http.setState({ kind: 'ready' });
+    const url = `http://127.0.0.1:${http.port}/graphql`;
+    logger.info({ url, database: db.kind }, 'meridian ready');
+    return {
+      config,
+      url,
+      http,
+      db,
+      services,
+      schema,
+      apollo,
+      async stop() {
+        await http.close();
+        await apollo.stop();
+        if (!opts.db) await db.close();
+        logger.info('meridian stopped');
+      },
+    };
+  } catch (err) {
+    http.setState({ kind: 'failed', reason: err instanceof Error ? err.message : String(err) });
+    await http.close(1000);
+    throw err;
+  }
+}

@@ -1,0 +1,54 @@
+/** Small pure geographic helpers shared by services. */
+import { IssueCollector } from './errors';
+
+export interface GeoPoint {
+  readonly latitude: number;
+  readonly longitude: number;
+}
+
+export interface BoundingBox {
+  readonly minLatitude: number;
+  readonly minLongitude: number;
+  readonly maxLatitude: number;
+  readonly maxLongitude: number;
+}
+
+const EARTH_RADIUS_M = 6_371_008.8;
+
+export function checkPoint(p: GeoPoint, path: string, issues: IssueCollector): void {
+  if (!Number.isFinite(p.latitude) || p.latitude < -90 || p.latitude > 90) {
+    issues.add(`${path}.latitude`, 'must be a number between -90 and 90');
+  }
+  if (!Number.isFinite(p.longitude) || p.longitude < -180 || p.longitude > 180) {
+    issues.add(`${path}.longitude`, 'must be a number between -180 and 180');
+  }
+}
+
+export function checkBox(b: BoundingBox, path: string, issues: IssueCollector): void {
+  checkPoint({ latitude: b.minLatitude, longitude: b.minLongitude }, `${path}.min`, issues);
+  checkPoint({ latitude: b.maxLatitude, longitude: b.maxLongitude }, `${path}.max`, issues);
+  if (b.minLatitude > b.maxLatitude) issues.add(`${path}.minLatitude`, 'must not exceed maxLatitude');
+  if (b.minLongitude > b.maxLongitude) issues.add(`${path}.minLongitude`, 'must not exceed maxLongitude');
+}
+
+/** Great-circle distance in metres. */
+export function haversineMeters(a: GeoPoint, b: GeoPoint): number {
+  const toRad = Math.PI / 180;
+  const dLat = (b.latitude - a.latitude) * toRad;
+  const dLng = (b.longitude - a.longitude) * toRad;
+  const h =
+    Math.sin(dLat / 2) ** 2 +
+    Math.cos(a.latitude * toRad) * Math.cos(b.latitude * toRad) * Math.sin(dLng / 2) ** 2;
+  return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
+/**
+ * A radius in degrees that is never smaller than `meters` anywhere within the circle,
+ * so `ST_DWithin(geom, point, deg)` can use the GiST index as a pre-filter before the exact
+ * geography test.
+ */
+export function degreesCovering(center: GeoPoint, meters: number): number {
+  const latDeg = meters / 111_000;
+  const maxLat = Math.min(89.9, Math.abs(center.latitude) + latDeg);
+  return latDeg / Math.cos((maxLat * Math.PI) / 180);
+}

@@ -1,0 +1,18 @@
+/** Structured JSON logging through one injected pino logger. */
+import pino from 'pino';
+
+export type Logger = pino.Logger;
+
+export function createLogger(level: pino.LevelWithSilent, bindings: Record<string, unknown> = {}): Logger {
+  return pino({
+    level,
+    base: { service: 'meridian', ...bindings },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: ['authorization', 'headers.authorization', '*.apiKey', '*.password'], censor: '***' },
+  });
+}
+
+/** A logger that discards everything, for tools and tests that do not care. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
