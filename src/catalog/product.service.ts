@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import { In } from 'typeorm';
 import { IssueCollector, NotFoundError, ValidationError } from '../common/errors';
 import { type BoundingBox, checkBox, checkPoint, type GeoPoint } from '../common/geo';
-import { decodeCursor, type Page, type PageArgs, pageSize, toPage } from '../common/pagination';
+import { decodeIdCursor, type Page, type PageArgs, pageSize, toPage } from '../common/pagination';
 import {
   checkIds, checkRadius, checkTimeRange, isNumericId, type RadiusFilter, type TimeRange,
   whereInTimeRange, whereWithinBox, whereWithinRadius,
@@ -69,7 +69,7 @@ export class ProductService {
     if (filter.within) whereWithinBox(qb, 'p.seller_location', filter.within);
     if (filter.createdAt) whereInTimeRange(qb, 'p.created_at', filter.createdAt);
     if (filter.inStock) qb.andWhere('p.stock > 0');
-    if (args.after) qb.andWhere('p.id > :afterId', { afterId: decodeCursor(args.after, 1)[0] });
+    if (args.after) qb.andWhere('p.id > :afterId', { afterId: decodeIdCursor(args.after) });
     const rows = await qb.orderBy('p.id', 'ASC').limit(limit + 1).getMany();
     return toPage(rows, limit, (r) => [r.id]);
   }

@@ -1,7 +1,7 @@
 /** Reviews: listing, per-product batches for loaders, rating summaries, idempotent submission. */
 import type { DataSource } from 'typeorm';
 import { IssueCollector, ValidationError } from '../common/errors';
-import { decodeCursor, type Page, type PageArgs, pageSize, toPage } from '../common/pagination';
+import { decodeIdCursor, type Page, type PageArgs, pageSize, toPage } from '../common/pagination';
 import { checkTimeRange, existingIds, isNumericId, type TimeRange, whereInTimeRange } from '../db/query-filters';
 import { MAX_NAME_LENGTH, MAX_TEXT_LENGTH, MAX_UPSERT_BATCH } from './catalog.limits';
 import { ReviewEntity } from './review.entity';
@@ -49,7 +49,7 @@ export class ReviewService {
     if (filter.maxRating != null) qb.andWhere('r.rating <= :maxR', { maxR: filter.maxRating });
     if (filter.text?.trim()) qb.andWhere('r.body ILIKE :pat', { pat: `%${escapeLike(filter.text.trim())}%` });
     if (filter.createdAt) whereInTimeRange(qb, 'r.created_at', filter.createdAt);
-    if (args.after) qb.andWhere('r.id > :afterId', { afterId: decodeCursor(args.after, 1)[0] });
+    if (args.after) qb.andWhere('r.id > :afterId', { afterId: decodeIdCursor(args.after) });
     const rows = await qb.orderBy('r.id', 'ASC').limit(limit + 1).getMany();
     return toPage(rows, limit, (r) => [r.id]);
   }

@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import { In } from 'typeorm';
 import { IssueCollector, NotFoundError, ValidationError } from '../common/errors';
 import { type BoundingBox, checkBox, checkPoint, type GeoPoint } from '../common/geo';
-import { decodeCursor, type Page, type PageArgs, pageSize, toPage } from '../common/pagination';
+import { decodeIdCursor, type Page, type PageArgs, pageSize, toPage } from '../common/pagination';
 import {
   checkRadius, checkTimeRange, isNumericId, type RadiusFilter, type TimeRange,
   whereInTimeRange, whereWithinBox, whereWithinRadius,
@@ -48,7 +48,7 @@ export class UserService {
     if (filter.near) whereWithinRadius(qb, 'u.home_location', filter.near);
     if (filter.within) whereWithinBox(qb, 'u.home_location', filter.within);
     if (filter.createdAt) whereInTimeRange(qb, 'u.created_at', filter.createdAt);
-    if (args.after) qb.andWhere('u.id > :afterId', { afterId: decodeCursor(args.after, 1)[0] });
+    if (args.after) qb.andWhere('u.id > :afterId', { afterId: decodeIdCursor(args.after) });
     const rows = await qb.orderBy('u.id', 'ASC').limit(limit + 1).getMany();
     return toPage(rows, limit, (r) => [r.id]);
   }

@@ -53,3 +53,17 @@ export function toPage<T>(rows: readonly T[], limit: number, keyOf: (row: T) => 
   const items = rows.slice(0, limit);
   return { items, cursors: items.map((r) => encodeCursor(keyOf(r))), hasNextPage: rows.length > limit };
 }
+
+/** A cursor over a numeric id key. */
+export function decodeIdCursor(cursor: string, path = 'after'): string {
+  const [id] = decodeCursor(cursor, 1, path);
+  if (!/^[0-9]{1,18}$/.test(id!)) throw ValidationError.of(path, 'is not a valid cursor');
+  return id!;
+}
+
+/** A cursor over (timestamp, numeric id). */
+export function decodeTimeIdCursor(cursor: string, path = 'after'): [string, string] {
+  const [ts, id] = decodeCursor(cursor, 2, path);
+  if (!Number.isFinite(Date.parse(ts!)) || !/^[0-9]{1,18}$/.test(id!)) throw ValidationError.of(path, 'is not a valid cursor');
+  return [ts!, id!];
+}

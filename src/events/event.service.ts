@@ -8,7 +8,7 @@
 import type { DataSource } from 'typeorm';
 import { IssueCollector, ValidationError } from '../common/errors';
 import { type BoundingBox, checkBox, checkPoint, type GeoPoint } from '../common/geo';
-import { decodeCursor, type Page, type PageArgs, pageSize, toPage } from '../common/pagination';
+import { decodeTimeIdCursor, type Page, type PageArgs, pageSize, toPage } from '../common/pagination';
 import {
   checkRadius, checkTimeRange, existingIds, isNumericId, type RadiusFilter, type TimeRange,
   whereInTimeRange, whereWithinBox, whereWithinRadius,
@@ -162,7 +162,7 @@ export class EventService {
     if (filter.near) whereWithinRadius(qb, 'e.location', filter.near);
     if (filter.within) whereWithinBox(qb, 'e.location', filter.within);
     if (args.after) {
-      const [ts, id] = decodeCursor(args.after, 2);
+      const [ts, id] = decodeTimeIdCursor(args.after);
       qb.andWhere('(e.occurred_at, e.id) < (:ats, :aid)', { ats: ts, aid: id });
     }
     const rows = await qb.orderBy('e.occurred_at', 'DESC').addOrderBy('e.id', 'DESC').limit(limit + 1).getMany();

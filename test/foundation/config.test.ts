@@ -1,0 +1,24 @@
+import { ConfigError, loadConfig, redactUrl } from '../../src/config/config';
+
+describe('config', () => {
+  it('uses documented defaults with an empty environment', () => {
+    const c = loadConfig({}, '/srv/app');
+    expect(c.port).toBe(4000);
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.dataDir).toBe('/srv/app/data');
+    expect(c.ingestMaxBatch).toBe(5000);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('fails fast naming the variable when a value is invalid', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(ConfigError);
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
+    expect(() => loadConfig({ MERIDIAN_SEED_DEMO: 'maybe' })).toThrow(/MERIDIAN_SEED_DEMO/);
+  });
+
+  it('redacts passwords in database URLs', () => {
+    expect(redactUrl('postgres://meridian:s3cret@db:5432/x')).toBe('postgres://meridian:***@db:5432/x');
+    expect(redactUrl('postgres://postgres@127.0.0.1/x')).toBe('postgres://postgres@127.0.0.1/x');
+  });
+});

@@ -1,0 +1,34 @@
+/** Starts the real server (HTTP on an ephemeral port) over a test database. */
+import { type App, startApp } from '../../src/app';
+import { silentLogger } from '../../src/common/logger';
+import { type Config, loadConfig } from '../../src/config/config';
+import type { Database } from '../../src/db/database';
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', MERIDIAN_SEED_DEMO: 'false', ...overrides });
+}
+
+export async function startTestApp(db: Database, env: Record<string, string> = {}): Promise<App> {
+  return startApp(testConfig(env), silentLogger(), { db });
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- test convenience: responses are checked by assertions
+export interface GqlResponse<T = Record<string, any>> {
+  status: number;
+  body: { data?: T | null; errors?: { message: string; path?: string[]; extensions?: { code?: string; issues?: { path: string; message: string }[] } }[] };
+}
+
+/** POSTs an operation to the running server. */
+export async function gql<T = Record<string, any>>( // eslint-disable-line @typescript-eslint/no-explicit-any -- test convenience
+  app: App,
+  query: string,
+  variables?: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<GqlResponse<T>> {
+  const res = await fetch(app.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: res.status, body: (await res.json()) as GqlResponse<T>['body'] };
+}

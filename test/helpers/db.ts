@@ -1,0 +1,52 @@
+/**
+ * Databases for tests. `default` is a fresh clone of the seeded template on the real Postgres
+ * when DATABASE_URL is set (and MERIDIAN_TEST_DB is not "embedded"), else the shared embedded
+ * database of this run. Tests that write use unique external ids/keys so they can share it.
+ */
+import crypto from 'node:crypto';
+import { Client } from 'pg';
+import type { Logger as TypeOrmLogger } from 'typeorm';
+import { createDataSource } from '../../src/db/data-source';
+import type { Database } from '../../src/db/database';
+
+export type TestDbKind = 'default' | 'real' | 'embedded';
+
+export function realPostgresAvailable(): boolean {
+  return !!process.env.MERIDIAN_TEST_PG_TEMPLATE && !!process.env.DATABASE_URL;
+}
+
+export async function openTestDatabase(kind: TestDbKind = 'default', sqlLogger?: TypeOrmLogger): Promise<Database> {
+  const useReal = kind === 'real' || (kind === 'default' && realPostgresAvailable());
+  if (useReal) return cloneRealTemplate(sqlLogger);
+  const url = process.env.MERIDIAN_TEST_EMBEDDED_URL;
+  if (!url) throw new Error('embedded test database not started (globalSetup)');
+  const dataSource = createDataSource({ url, poolSize: 4, logger: sqlLogger });
+  await dataSource.initialize();
+  return { kind: 'embedded', dataSource, url, close: () => dataSource.destroy() };
+}
+
+async function cloneRealTemplate(sqlLogger?: TypeOrmLogger): Promise<Database> {
+  const adminUrl = process.env.DATABASE_URL!;
+  const template = process.env.MERIDIAN_TEST_PG_TEMPLATE!;
+  const name = `meridian_t_${crypto.randomBytes(5).toString('hex')}`;
+  const admin = new Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const dataSource = createDataSource({ url: url.toString(), poolSize: 6, logger: sqlLogger });
+  await dataSource.initialize();
+  return {
+    kind: 'postgres',
+    dataSource,
+    url: url.toString(),
+    async close() {
+      await dataSource.destroy();
+      const a = new Client({ connectionString: adminUrl });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
