@@ -13,6 +13,8 @@ export function createApollo(schema: GraphQLSchema, config: Config, logger: Logg
     includeStacktraceInErrorResponses: false,
     introspection: config.nodeEnv !== 'production',
     csrfPrevention: true,
+    // main.ts owns shutdown: drain HTTP first, then stop Apollo, then close the database.
+    stopOnTerminationSignals: false,
     logger: {
       debug: (m) => logger.debug(m),
       info: (m) => logger.info(m),
