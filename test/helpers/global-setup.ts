@@ -44,10 +44,9 @@ async function ensurePgTemplate(adminUrl: string, name: string): Promise<string>
   try {
     const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (exists.rowCount) return name;
-    // Old templates from earlier fingerprints are dropped so they do not pile up.
-    const old = await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE 'meridian_tpl_%'`);
-    for (const r of old.rows as { datname: string }[]) await admin.query(`DROP DATABASE IF EXISTS "${r.datname}"`);
-    const building = `${name}_building`;
+    // Built under a private name and renamed, so concurrent runs never clone a half-built template.
+    // Templates of older fingerprints are kept: another run may still be cloning them.
+    const building = `${name}_b${process.pid}`;
     await admin.query(`DROP DATABASE IF EXISTS "${building}"`);
     await admin.query(`CREATE DATABASE "${building}"`);
     const url = new URL(adminUrl);
@@ -59,7 +58,11 @@ async function ensurePgTemplate(adminUrl: string, name: string): Promise<string>
     } finally {
       await ds.destroy();
     }
-    await admin.query(`ALTER DATABASE "${building}" RENAME TO "${name}"`);
+    try {
+      await admin.query(`ALTER DATABASE "${building}" RENAME TO "${name}"`);
+    } catch {
+      await admin.query(`DROP DATABASE IF EXISTS "${building}"`); // another run finished first
+    }
     return name;
   } finally {
     await admin.end();
@@ -67,7 +70,7 @@ async function ensurePgTemplate(adminUrl: string, name: string): Promise<string>
 }
 
 async function buildEmbeddedTemplate(dir: string): Promise<void> {
-  const building = `${dir}.building`;
+  const building = `${dir}.building-${process.pid}`;
   fs.rmSync(building, { recursive: true, force: true });
   const db = await startEmbedded({ dataDir: building, maxConnections: 4 }, silentLogger());
   const ds = createDataSource({ url: db.url, poolSize: 1 });
@@ -78,5 +81,9 @@ async function buildEmbeddedTemplate(dir: string): Promise<void> {
     await ds.destroy();
     await db.close();
   }
-  fs.renameSync(building, dir);
+  try {
+    fs.renameSync(building, dir);
+  } catch {
+    fs.rmSync(building, { recursive: true, force: true }); // another run finished first
+  }
 }
