@@ -203,7 +203,7 @@ def split_texts(t: Texts, seed: int, val_frac: float = 0.1, test_frac: float = 0
     """Index arrays (train, val, test).
 
     Rows with an explicit split keep it. The rest are split per stratum (group+label)
-    with a seeded shuffle: round(n*test_frac) to test, round(n*val_frac) to validation.
+    with a seeded shuffle: floor(n*test_frac + 0.5) to test, floor(n*val_frac + 0.5) to validation.
     If no row is marked validation and some are marked test (e.g. BANKING77's official
     test split), validation is carved from the unmarked/train rows the same way.
     """
@@ -224,8 +224,8 @@ def split_texts(t: Texts, seed: int, val_frac: float = 0.1, test_frac: float = 0
         rows = np.array(strata[key])
         rng.shuffle(rows)
         n = len(rows)
-        n_test = 0 if has_test else int(round(n * test_frac))
-        n_val = 0 if has_val else int(round(n * val_frac))
+        n_test = 0 if has_test else int(math.floor(n * test_frac + 0.5))  # round half up
+        n_val = 0 if has_val else int(math.floor(n * val_frac + 0.5))
         idx["test"] += list(rows[:n_test])
         idx["validation"] += list(rows[n_test:n_test + n_val])
         idx["train"] += list(rows[n_test + n_val:])

@@ -280,7 +280,8 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
                             "sha256": manifest.sha256_file(encoder_dir() / "model.safetensors")}
     if cfg.keep_fp32 and (out / "model.fp32.onnx").exists():
         files["model_fp32"] = "model.fp32.onnx"
-    torch.save({"mode": cfg.mode, "labels": labels, "state_dict": state}, out / "checkpoint.pt")
+    arch = asdict(task.arch) if cfg.mode == "ngram" else {"n_classes": len(labels), "hidden": cfg.head_hidden}
+    torch.save({"mode": cfg.mode, "labels": labels, "arch": arch, "state_dict": state}, out / "checkpoint.pt")
     ins, outs = export.io(out / "model.onnx")
     man = manifest.build(kind, out, inputs=ins, outputs=outs, hyperparameters=asdict(cfg), metrics=result,
                          data_sha256=data.snapshot_hashes(snap), seed=seed, base=base_info, files=files, **extra)
