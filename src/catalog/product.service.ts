@@ -81,6 +81,15 @@ export class ProductService {
   }
 
   /** Rows in key order; unknown or malformed ids give null. One query. */
+  /** externalId → id for those that exist; one query. */
+  async idsByExternalIds(externalIds: readonly string[]): Promise<Map<string, string>> {
+    const unique = [...new Set(externalIds)];
+    const rows: { id: string; external_id: string }[] = unique.length
+      ? await this.ds.query(`SELECT id, external_id FROM products WHERE external_id = ANY($1::text[])`, [unique])
+      : [];
+    return new Map(rows.map((r) => [r.external_id, r.id]));
+  }
+
   async byIds(ids: readonly string[]): Promise<(ProductEntity | null)[]> {
     const valid = ids.filter(isNumericId);
     const rows = valid.length ? await this.ds.getRepository(ProductEntity).findBy({ id: In(valid) }) : [];

@@ -28,8 +28,12 @@ export class RegionService {
     return ids.map((i) => byId.get(i) ?? null);
   }
 
-  /** Inserts or replaces regions by code; invalid polygons are refused (ST_IsValid) naming the index. */
-  async upsert(regions: readonly RegionUpsertData[]): Promise<number> {
+  /**
+   * Inserts or replaces regions by code. Invalid polygons (ST_IsValid) are refused naming the
+   * index, unless `repairInvalid` is set: real boundary files often have self-intersecting
+   * rings, which ST_MakeValid repairs.
+   */
+  async upsert(regions: readonly RegionUpsertData[], opts: { repairInvalid?: boolean } = {}): Promise<number> {
     const issues = new IssueCollector();
     regions.forEach((r, i) => {
       if (!r.code?.trim()) issues.add(`regions[${i}].code`, 'must not be empty');
@@ -47,11 +51,14 @@ export class RegionService {
     ).catch(() => {
       throw ValidationError.of('regions', 'contains a geometry that is not valid GeoJSON');
     });
-    for (const v of validity) if (!v.valid) issues.add(`regions[${v.i}].geometry`, `is not a valid polygon: ${v.reason}`);
+    if (!opts.repairInvalid) {
+      for (const v of validity) if (!v.valid) issues.add(`regions[${v.i}].geometry`, `is not a valid polygon: ${v.reason}`);
+    }
     issues.throwIfAny();
     await this.ds.query(
       `INSERT INTO regions (code, name, kind, geom)
-       SELECT x.code, x.name, x.kind, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON(x.g), 4326))
+       SELECT x.code, x.name, x.kind,
+              ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_SetSRID(ST_GeomFromGeoJSON(x.g), 4326)), 3))
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS x(code, name, kind, g)
        ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, geom = EXCLUDED.geom`,
       [regions.map((r) => r.code), regions.map((r) => r.name), regions.map((r) => r.kind ?? 'region'), geoms],

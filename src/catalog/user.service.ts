@@ -59,6 +59,15 @@ export class UserService {
     return row;
   }
 
+  /** externalId → id for those that exist; one query. */
+  async idsByExternalIds(externalIds: readonly string[]): Promise<Map<string, string>> {
+    const unique = [...new Set(externalIds)];
+    const rows: { id: string; external_id: string }[] = unique.length
+      ? await this.ds.query(`SELECT id, external_id FROM users WHERE external_id = ANY($1::text[])`, [unique])
+      : [];
+    return new Map(rows.map((r) => [r.external_id, r.id]));
+  }
+
   async byIds(ids: readonly string[]): Promise<(UserEntity | null)[]> {
     const valid = ids.filter(isNumericId);
     const rows = valid.length ? await this.ds.getRepository(UserEntity).findBy({ id: In(valid) }) : [];

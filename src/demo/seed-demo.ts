@@ -156,3 +156,13 @@ async function writeWorld(
   }
   return { userIds, productIds };
 }
+
+/** Empties every application table (not the migrations log, not PostGIS's spatial_ref_sys). */
+export async function emptyAllTables(db: EntityManager | DataSource): Promise<string[]> {
+  const rows = (await db.query(
+    `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT IN ('migrations', 'spatial_ref_sys')`,
+  )) as { tablename: string }[];
+  const tables = rows.map((r) => `"${r.tablename}"`);
+  if (tables.length) await db.query(`TRUNCATE ${tables.join(', ')} RESTART IDENTITY CASCADE`);
+  return rows.map((r) => r.tablename);
+}
