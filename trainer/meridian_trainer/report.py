@@ -76,6 +76,9 @@ class Progress:
         emit("progress", epoch=epoch, step=step, total_steps=self.total_steps,
              loss=round(float(loss), 6), metrics={}, eta_s=self.eta(step))
 
+    def over_budget(self, max_minutes: float) -> bool:
+        return max_minutes > 0 and time.time() - self.t0 > max_minutes * 60
+
     def epoch_end(self, epoch: int, step: int, loss: float, metrics: dict):
         self.last = time.time()
         emit("progress", epoch=epoch, step=step, total_steps=self.total_steps,

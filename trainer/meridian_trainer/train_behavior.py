@@ -50,6 +50,7 @@ class Config:
     lr: float = hp(2e-3, min=1e-6, max=1.0, help="AdamW learning rate")
     weight_decay: float = hp(1e-4, min=0.0, max=1.0, help="AdamW weight decay")
     patience: int = hp(4, min=1, max=100, help="epochs without validation improvement before stopping")
+    max_minutes: float = hp(0.0, min=0.0, max=10080.0, help="stop training after this many minutes (0 = no limit); the best weights so far are evaluated and exported")
     test_days: float = hp(1.0, min=0.01, max=365.0, help="length of the test window at the end of the data")
     val_days: float = hp(1.0, min=0.01, max=365.0, help="length of the validation window before it")
     cutoff_days: int = hp(30, min=0, max=365, help="training cutoff anchors: this many day boundaries before validation")
@@ -335,6 +336,9 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
             if bad >= cfg.patience:
                 log(f"early stop at epoch {epoch}; best validation loss {best:.4f}")
                 break
+        if prog.over_budget(cfg.max_minutes):
+            log(f"time budget of {cfg.max_minutes} min reached at epoch {epoch}")
+            break
     model.load_state_dict(best_state)
 
     phase("evaluating")

@@ -42,6 +42,7 @@ class Config:
     weight_decay: float = hp(0.0, min=0.0, max=1.0, help="AdamW weight decay")
     patience: int = hp(10, min=1, max=1000, help="evaluations without validation improvement before stopping")
     eval_every: int = hp(1, min=1, max=100, help="epochs between validation evaluations")
+    max_minutes: float = hp(0.0, min=0.0, max=10080.0, help="stop training after this many minutes (0 = no limit); the best weights so far are evaluated and exported")
     # data
     event_types: str = hp("view,cart,purchase,favorite", help="comma list of event types that count as item interactions")
     dedupe_consecutive: bool = hp(True, help="collapse repeated consecutive events on the same item")
@@ -305,8 +306,9 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
             x, y, hr, cl = X[i], Y[i], H[i], C[i]
             h = model.add_context(model.encode(x), hr, cl)  # (B, L, D)
             m = y > 0
-            logits = model.logits(h[m])  # (P, N+1): only real target positions
-            loss = F.cross_entropy(logits, y[m])
+            # full softmax over items 1..N, only at real target positions: (P, N)
+            logits = h[m] @ model.item_emb.weight[1:].T
+            loss = F.cross_entropy(logits, y[m] - 1)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -326,6 +328,9 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
             if bad >= cfg.patience:
                 log(f"early stop at epoch {epoch}; best validation NDCG@10 {best:.4f}")
                 break
+        if prog.over_budget(cfg.max_minutes):
+            log(f"time budget of {cfg.max_minutes} min reached at epoch {epoch}; best validation NDCG@10 {best:.4f}")
+            break
     model.load_state_dict(best_state)
     model.eval()
 

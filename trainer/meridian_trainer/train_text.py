@@ -39,6 +39,7 @@ class Config:
     encoder_lr: float = hp(5e-5, min=1e-7, max=1e-2, help="full mode: learning rate of the encoder")
     weight_decay: float = hp(0.01, min=0.0, max=1.0, help="AdamW weight decay (dense parameters)")
     patience: int = hp(3, min=1, max=100, help="epochs without validation improvement before stopping")
+    max_minutes: float = hp(0.0, min=0.0, max=10080.0, help="stop training after this many minutes (0 = no limit); the best weights so far are evaluated and exported")
     val_frac: float = hp(0.1, min=0.0, max=0.5, help="validation share of unsplit texts")
     test_frac: float = hp(0.1, min=0.0, max=0.5, help="test share of unsplit texts (ignored when texts.csv marks a test split)")
     quantize: bool = hp(True, help="ship int8 (dynamic quantization) model.onnx")
@@ -187,6 +188,9 @@ def fit(task: TextTask, cfg: Config, X_train, y_train: np.ndarray, val_fn, seed:
             if bad >= cfg.patience:
                 log(f"early stop at epoch {epoch}; best validation accuracy {best:.4f}")
                 break
+        if prog.over_budget(cfg.max_minutes):
+            log(f"time budget of {cfg.max_minutes} min reached at epoch {epoch}")
+            break
     m.load_state_dict(best_state)
     m.eval()
 

@@ -117,4 +117,8 @@ def test_hyperparameters_json_is_current():
     p = subprocess.run([sys.executable, "-m", "meridian_trainer", "hyperparameters"], cwd=ROOT, env=ENV,
                        capture_output=True, text=True, check=True)
     assert json.loads(p.stdout) == json.loads((ROOT / "hyperparameters.json").read_text()), \
-        "run: python -m meridian_trainer hyperparameters --write hyperparameters.json"
+        "run: .venv/bin/python scripts/gen_hparams.py"
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import gen_hparams
+    readme = (ROOT / "README.md").read_text()
+    assert gen_hparams.tables(json.loads(p.stdout)) in readme, "README tables stale: run scripts/gen_hparams.py"
