@@ -1,4 +1,5 @@
 /** Every migration, in order. Listed explicitly so ts-jest and compiled builds load the same classes. */
 import { Init1764400000000 } from './1764400000000-init';
+import { Analytics1764700000000 } from './1764700000000-analytics';
 
-export const migrations = [Init1764400000000];
+export const migrations = [Init1764400000000, Analytics1764700000000];

@@ -2,8 +2,12 @@
  * The fast path that writes already-validated events: one INSERT … SELECT FROM unnest(…)
  * ON CONFLICT (idempotency_key) DO NOTHING per batch. A single statement is atomic, and a
  * retried batch inserts nothing twice. Used by ingestion, the demo seeder and importers.
+ *
+ * The same statement folds the inserted rows (only those: duplicates are never counted twice)
+ * into the analytics rollups, so aggregates see an event as soon as its batch commits.
  */
 import { latLngToCell } from 'h3-js';
+import { rollupCtes, rollupParams } from '../analytics/rollup';
 import type { EventTypeName } from './event.entity';
 
 export interface EventRow {
@@ -33,17 +37,21 @@ export function h3r9(latitude: number, longitude: number): string {
 export async function insertEvents(db: Queryable, rows: readonly EventRow[]): Promise<string[]> {
   if (rows.length === 0) return [];
   const col = <T>(f: (r: EventRow) => T) => rows.map(f);
+  const h3 = col((r) => (r.latitude !== null && r.longitude !== null ? h3r9(r.latitude, r.longitude) : null));
   const inserted = (await db.query(
-    `INSERT INTO events (idempotency_key, user_id, product_id, type, occurred_at, location, h3_r9,
-                         session_id, quantity, price, query)
-     SELECT x.k, x.u, x.p, x.t, x.ts,
-            CASE WHEN x.lat IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(x.lng, x.lat), 4326) END,
-            x.h3, x.s, x.q, x.pr, x.qs
-     FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::timestamptz[], $6::float8[],
-                 $7::float8[], $8::bigint[], $9::text[], $10::int[], $11::numeric[], $12::text[])
-       AS x(k, u, p, t, ts, lat, lng, h3, s, q, pr, qs)
-     ON CONFLICT (idempotency_key) DO NOTHING
-     RETURNING idempotency_key`,
+    `WITH ins AS (
+       INSERT INTO events (idempotency_key, user_id, product_id, type, occurred_at, location, h3_r9,
+                           session_id, quantity, price, query)
+       SELECT x.k, x.u, x.p, x.t, x.ts,
+              CASE WHEN x.lat IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(x.lng, x.lat), 4326) END,
+              x.h3, x.s, x.q, x.pr, x.qs
+       FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::timestamptz[], $6::float8[],
+                   $7::float8[], $8::bigint[], $9::text[], $10::int[], $11::numeric[], $12::text[])
+         AS x(k, u, p, t, ts, lat, lng, h3, s, q, pr, qs)
+       ON CONFLICT (idempotency_key) DO NOTHING
+       RETURNING idempotency_key, user_id, product_id, type, occurred_at, location, h3_r9, quantity, price),
+     ${rollupCtes(13)}
+     SELECT idempotency_key FROM ins`,
     [
       col((r) => r.idempotencyKey),
       col((r) => r.userId),
@@ -52,11 +60,12 @@ export async function insertEvents(db: Queryable, rows: readonly EventRow[]): Pr
       col((r) => r.occurredAt.toISOString()),
       col((r) => r.latitude),
       col((r) => r.longitude),
-      col((r) => (r.latitude !== null && r.longitude !== null ? h3r9(r.latitude, r.longitude) : null)),
+      h3,
       col((r) => r.sessionId),
       col((r) => r.quantity),
       col((r) => r.price),
       col((r) => r.query),
+      ...rollupParams(h3),
     ],
   )) as { idempotency_key: string }[];
   return inserted.map((r) => r.idempotency_key);
