@@ -41,9 +41,13 @@ def io(path: Path) -> tuple[list, list]:
 
 
 def quantize_int8(src: Path, dst: Path):
-    """onnxruntime dynamic quantization (int8 weights, activations quantized at run time)."""
+    """onnxruntime dynamic quantization (int8 weights, activations quantized at run time).
+
+    Per-channel weights with reduce_range (7-bit): on the BANKING77 head model this kept
+    fp32 accuracy (92.76%), where the per-tensor default lost 1.0 point (91.75%).
+    """
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
+    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True)
 
 
 def session(path: Path):
