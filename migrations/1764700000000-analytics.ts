@@ -7,7 +7,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   resolutions 3–8 and its outline, all computed by h3-js (identical on every database).
  * - analytics_hourly: hour × res-9 cell × category, one count column per event type, units and
  *   revenue of purchases. analytics_daily (day × res-9 cell) and analytics_daily_r7 (day × res-7
- *   cell) drop the category for the common uncategorised queries.
+ *   cell, with its parents) drop the category for the common uncategorised queries.
  * - analytics_user_hourly: hour × res-9 cell × user with the (category, type) pairs seen, for
  *   exact distinct-user counts.
  * - analytics_region_hourly / _daily: the same counts per region (membership by ST_Intersects),
@@ -48,7 +48,8 @@ export class Analytics1764700000000 implements MigrationInterface {
       )`);
     await q.query(`
       CREATE TABLE analytics_daily_r7 (
-        bucket timestamptz NOT NULL, h3_r7 bigint NOT NULL, ${counts},
+        bucket timestamptz NOT NULL, h3_r7 bigint NOT NULL,
+        r3 bigint NOT NULL, r4 bigint NOT NULL, r5 bigint NOT NULL, r6 bigint NOT NULL, ${counts},
         PRIMARY KEY (bucket, h3_r7)
       )`);
     await q.query(`
@@ -127,9 +128,10 @@ async function backfill(q: QueryRunner): Promise<void> {
     SELECT date_trunc('day', e.occurred_at, 'UTC'), coalesce(e.h3_r9, 0), ${sums}
     FROM events e GROUP BY 1, 2`);
   await q.query(`
-    INSERT INTO analytics_daily_r7 (bucket, h3_r7, ${cols})
-    SELECT date_trunc('day', e.occurred_at, 'UTC'), coalesce(c.r7, 0), ${sums}
-    FROM events e LEFT JOIN analytics_cells c ON c.h3_r9 = e.h3_r9 GROUP BY 1, 2`);
+    INSERT INTO analytics_daily_r7 (bucket, h3_r7, r3, r4, r5, r6, ${cols})
+    SELECT date_trunc('day', e.occurred_at, 'UTC'), coalesce(c.r7, 0), coalesce(c.r3, 0), coalesce(c.r4, 0),
+           coalesce(c.r5, 0), coalesce(c.r6, 0), ${sums}
+    FROM events e LEFT JOIN analytics_cells c ON c.h3_r9 = e.h3_r9 GROUP BY 1, 2, 3, 4, 5, 6`);
   await q.query(`
     INSERT INTO analytics_user_hourly (bucket, h3_r9, user_id, kinds)
     SELECT date_trunc('hour', e.occurred_at, 'UTC'), coalesce(e.h3_r9, 0), e.user_id,

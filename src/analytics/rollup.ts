@@ -49,11 +49,14 @@ export function kindCode(alias: string, cat: string): string {
 const COLS = COUNT_COLUMNS.join(', ');
 const ADD = COUNT_COLUMNS.map((c) => `${c} = t.${c} + EXCLUDED.${c}`).join(', ');
 
-function upsert(table: string, keyCols: string, keyExprs: string, from: string): string {
-  const n = keyCols.split(',').length;
+/** Upsert of summed counts keyed by `keyCols`; `extraCols` are functions of the key (e.g. parent cells). */
+function upsert(table: string, keyCols: string, keyExprs: string, from: string, extraCols = '', extraExprs = ''): string {
+  const n = keyCols.split(',').length + (extraCols ? extraCols.split(',').length : 0);
   const order = Array.from({ length: n }, (_, i) => i + 1).join(', ');
-  return `INSERT INTO ${table} AS t (${keyCols}, ${COLS})
-    SELECT ${keyExprs}, ${countSums('ev')} FROM ${from} GROUP BY ${order} ORDER BY ${order}
+  const cols = extraCols ? `${keyCols}, ${extraCols}` : keyCols;
+  const exprs = extraExprs ? `${keyExprs}, ${extraExprs}` : keyExprs;
+  return `INSERT INTO ${table} AS t (${cols}, ${COLS})
+    SELECT ${exprs}, ${countSums('ev')} FROM ${from} GROUP BY ${order} ORDER BY ${order}
     ON CONFLICT (${keyCols}) DO UPDATE SET ${ADD}`;
 }
 
@@ -95,11 +98,12 @@ export function rollupCtes(p: number): string {
     ORDER BY 1, 2 ON CONFLICT DO NOTHING),
   ev AS (
     SELECT i.user_id, i.type, i.occurred_at, i.location, i.quantity, i.price,
-           coalesce(i.h3_r9, 0) AS cell, coalesce(c.r7, 0) AS r7, coalesce(p.category_id, 0) AS cat
+           coalesce(i.h3_r9, 0) AS cell, coalesce(c.r7, 0) AS r7, coalesce(c.r6, 0) AS r6, coalesce(c.r5, 0) AS r5,
+           coalesce(c.r4, 0) AS r4, coalesce(c.r3, 0) AS r3, coalesce(p.category_id, 0) AS cat
     FROM ins i LEFT JOIN products p ON p.id = i.product_id LEFT JOIN cellp c ON c.h = i.h3_r9),
   up_hourly AS (${upsert('analytics_hourly', 'bucket, h3_r9, category_id', `${hour}, ev.cell, ev.cat`, 'ev')}),
   up_daily AS (${upsert('analytics_daily', 'bucket, h3_r9', `${day}, ev.cell`, 'ev')}),
-  up_daily_r7 AS (${upsert('analytics_daily_r7', 'bucket, h3_r7', `${day}, ev.r7`, 'ev')}),
+  up_daily_r7 AS (${upsert('analytics_daily_r7', 'bucket, h3_r7', `${day}, ev.r7`, 'ev', 'r3, r4, r5, r6', 'ev.r3, ev.r4, ev.r5, ev.r6')}),
   up_region_hourly AS (${upsert('analytics_region_hourly', 'region_id, bucket, category_id', `r.id, ${hour}, ev.cat`, inRegion)}),
   up_region_daily AS (${upsert('analytics_region_daily', 'region_id, bucket, category_id', `r.id, ${day}, ev.cat`, inRegion)}),
   up_users AS (

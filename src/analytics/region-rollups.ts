@@ -1,0 +1,96 @@
+/**
+ * Region rollups are valid for the region geometry they were built from (an md5 of its EWKB in
+ * analytics_region_state). Ingestion keeps built regions up to date; a region that is new, or
+ * whose outline changed, is (re)built from raw events on first use.
+ *
+ * A rebuild takes a SHARE lock on events: ingestion waits for it, and every batch is either in the
+ * rebuild's snapshot or arrives after the new state is visible (and is then folded in by the
+ * ingestion statement), so no event is lost or counted twice.
+ */
+import type { DataSource, EntityManager } from 'typeorm';
+import { MARGIN_DEG } from './area';
+import { COUNT_COLUMNS, countSums } from './rollup';
+import { rows } from './sql';
+
+const STALE = `(s.region_id IS NULL OR s.geom_hash <> md5(ST_AsEWKB(r.geom)))`;
+
+export class RegionRollups {
+  constructor(private readonly ds: DataSource) {}
+
+  /** Region ids (all, or of one kind), in id order. */
+  async ids(kind: string | null): Promise<string[]> {
+    const found = await rows<{ id: string }>(
+      this.ds,
+      `SELECT id::text AS id FROM regions WHERE ($1::text IS NULL OR kind = $1) ORDER BY id`,
+      [kind],
+    );
+    return found.map((r) => r.id);
+  }
+
+  /** Rebuilds the rollups of any of these regions that are missing or stale. Returns how many were rebuilt. */
+  async ensureFresh(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const stale = await rows<{ id: string }>(
+      this.ds,
+      `SELECT r.id::text AS id FROM regions r LEFT JOIN analytics_region_state s ON s.region_id = r.id
+       WHERE r.id = ANY($1::bigint[]) AND ${STALE} ORDER BY r.id`,
+      [ids],
+    );
+    for (const { id } of stale) await this.rebuild(id);
+    return stale.length;
+  }
+
+  /** Are these regions pairwise disjoint (no shared point, boundaries included)? */
+  async disjoint(ids: readonly string[]): Promise<boolean> {
+    if (ids.length < 2) return true;
+    const [r] = await rows<{ overlap: boolean }>(
+      this.ds,
+      `SELECT EXISTS (SELECT 1 FROM regions a JOIN regions b ON a.id < b.id AND ST_Intersects(a.geom, b.geom)
+                      WHERE a.id = ANY($1::bigint[]) AND b.id = ANY($1::bigint[])) AS overlap`,
+      [ids],
+    );
+    return !r!.overlap;
+  }
+
+  /** Recomputes one region's rollups and cell classification from raw events, atomically. */
+  async rebuild(id: string): Promise<void> {
+    await this.ds.transaction(async (em: EntityManager) => {
+      await em.query(`LOCK TABLE events IN SHARE MODE`);
+      const [still] = (await em.query(
+        `SELECT 1 FROM regions r LEFT JOIN analytics_region_state s ON s.region_id = r.id WHERE r.id = $1 AND ${STALE}`,
+        [id],
+      )) as unknown[];
+      if (!still) return; // another caller rebuilt it meanwhile
+      for (const t of ['analytics_region_hourly', 'analytics_region_daily', 'analytics_region_cells', 'analytics_region_state']) {
+        await em.query(`DELETE FROM ${t} WHERE region_id = $1`, [id]);
+      }
+      await em.query(
+        `INSERT INTO analytics_region_state (region_id, geom_hash, inner_geom, outer_geom)
+         SELECT id, md5(ST_AsEWKB(geom)), ST_Buffer(geom, -${MARGIN_DEG}), ST_Buffer(geom, ${MARGIN_DEG}) FROM regions WHERE id = $1`,
+        [id],
+      );
+      await em.query(
+        `INSERT INTO analytics_region_cells (region_id, h3_r9, interior)
+         SELECT s.region_id, c.h3_r9, ST_Within(c.geom, s.inner_geom)
+         FROM analytics_region_state s JOIN analytics_cells c ON ST_Intersects(c.geom, s.outer_geom)
+         WHERE s.region_id = $1`,
+        [id],
+      );
+      const cols = COUNT_COLUMNS.join(', ');
+      await em.query(
+        `INSERT INTO analytics_region_hourly (region_id, bucket, category_id, ${cols})
+         SELECT r.id, date_trunc('hour', e.occurred_at, 'UTC'), coalesce(p.category_id, 0), ${countSums('e')}
+         FROM regions r JOIN events e ON ST_Intersects(r.geom, e.location)
+         LEFT JOIN products p ON p.id = e.product_id
+         WHERE r.id = $1 GROUP BY 1, 2, 3`,
+        [id],
+      );
+      await em.query(
+        `INSERT INTO analytics_region_daily (region_id, bucket, category_id, ${cols})
+         SELECT region_id, date_trunc('day', bucket, 'UTC'), category_id, ${COUNT_COLUMNS.map((c) => `sum(${c})`).join(', ')}
+         FROM analytics_region_hourly WHERE region_id = $1 GROUP BY 1, 2, 3`,
+        [id],
+      );
+    });
+  }
+}
