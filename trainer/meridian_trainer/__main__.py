@@ -133,7 +133,10 @@ def main(argv=None) -> int:
         result = cmd_train(args) if args.cmd == "train" else cmd_evaluate(args)
     except Terminated as e:
         emit("error", message=str(e))
-        return 143
+        # Skip interpreter teardown (freeing big tensors, joining thread pools can take a
+        # minute on a loaded machine): the temp dir is already gone and stdout is flushed.
+        sys.stderr.flush()
+        os._exit(143)
     except (hparams.ConfigError, data.SnapshotError, FileNotFoundError) as e:
         emit("error", message=str(e))
         return 2
