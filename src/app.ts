@@ -37,6 +37,8 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
     const db = opts.db ?? (await openDatabase(config, logger, opts));
     const services = createServices(db.dataSource, config, logger);
     if (config.seedDemo) await seedDemoIfEmpty(db.dataSource, services, { events: config.demoEvents }, logger);
+    // Model versions load after seeding: the registry records shipped baselines in the database.
+    await services.models.start();
     const schema = await createSchema();
     const apollo = createApollo(schema, config, logger);
     await apollo.start();
@@ -60,6 +62,7 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
       async stop() {
         await http.close();
         await apollo.stop();
+        await services.models.stop();
         if (!opts.db) await db.close();
         logger.info('meridian stopped');
       },

@@ -7,8 +7,9 @@ import { RegionService } from './catalog/region.service';
 import { ReviewService } from './catalog/review.service';
 import { UserService } from './catalog/user.service';
 import { EventService } from './events/event.service';
+import { createServingServices, type ServingServices } from './inference/serving-services';
 
-export interface Services {
+export interface Services extends ServingServices {
   readonly users: UserService;
   readonly products: ProductService;
   readonly reviews: ReviewService;
@@ -16,12 +17,13 @@ export interface Services {
   readonly events: EventService;
 }
 
-export function createServices(ds: DataSource, config: Config, _logger: Logger): Services {
+export function createServices(ds: DataSource, config: Config, logger: Logger): Services {
   return {
     users: new UserService(ds),
     products: new ProductService(ds),
     reviews: new ReviewService(ds),
     regions: new RegionService(ds),
     events: new EventService(ds, { maxBatch: config.ingestMaxBatch, futureSkewSeconds: config.futureSkewSeconds }),
+    ...createServingServices(ds, config, logger),
   };
 }

@@ -10,6 +10,8 @@ export enum ErrorCode {
   UNAUTHENTICATED = 'UNAUTHENTICATED',
   RATE_LIMITED = 'RATE_LIMITED',
   MODEL_UNAVAILABLE = 'MODEL_UNAVAILABLE',
+  /** A model artifact failed verification (hash, ONNX load, inputs/outputs, sample run). */
+  MODEL_ARTIFACT_INVALID = 'MODEL_ARTIFACT_INVALID',
   SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
 }
 

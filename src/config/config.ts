@@ -2,6 +2,7 @@
  * The one module that reads process.env. Everything else receives a frozen Config.
  * Order: defaults → environment → validation; invalid values fail fast naming the variable.
  */
+import os from 'node:os';
 import path from 'node:path';
 
 export type NodeEnv = 'development' | 'production' | 'test';
@@ -33,6 +34,8 @@ export interface Config {
   readonly maxIngestBodyBytes: number;
   /** Directory of shipped baseline models. Defaults to ./model-artifacts. */
   readonly modelArtifactsDir: string;
+  /** ONNX inference runtime and serving (src/inference, src/recommend). */
+  readonly inference: InferenceConfig;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -89,6 +92,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     maxBodyBytes: int(env, 'MAX_BODY_BYTES', 1 << 20, 1024, 1 << 30),
     maxIngestBodyBytes: int(env, 'MAX_INGEST_BODY_BYTES', 8 << 20, 1024, 1 << 30),
     modelArtifactsDir: path.resolve(cwd, env.MERIDIAN_MODEL_ARTIFACTS || 'model-artifacts'),
+    inference: inferenceConfig(env),
   };
   return Object.freeze(config);
 }
@@ -96,4 +100,50 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 /** postgres://user:secret@host/db → postgres://user:***@host/db */
 export function redactUrl(url: string): string {
   return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}
+
+export type ExecutionProvider = 'cpu' | 'cuda';
+
+export interface InferenceConfig {
+  /**
+   * ONNX Runtime execution providers in order of preference (MERIDIAN_EXECUTION_PROVIDERS, a comma
+   * list of cpu, cuda). When CUDA cannot load, the runtime logs it once and uses CPU explicitly
+   * (onnxruntime does not fall back by itself). Defaults to ["cpu"].
+   */
+  readonly executionProviders: readonly ExecutionProvider[];
+  /** Inference worker threads holding the ONNX sessions (MERIDIAN_INFERENCE_WORKERS). Defaults to 2 (1 on one core). */
+  readonly workers: number;
+  /** ORT intra-op threads per session (MERIDIAN_INFERENCE_THREADS). Defaults to 1. */
+  readonly threadsPerSession: number;
+  /** Micro-batching window: how long a request waits for others to the same model, ms (MERIDIAN_BATCH_WINDOW_MS, 0–50). Defaults to 2. */
+  readonly batchWindowMs: number;
+  /** Most rows in one batched run (MERIDIAN_MAX_BATCH_SIZE, 1–4096). Defaults to 64. */
+  readonly maxBatchSize: number;
+  /** Lifetime of serving caches (area popularity, review sentiment summaries), ms (MERIDIAN_SERVING_CACHE_TTL_MS, 0–10000). Defaults to 2000. */
+  readonly cacheTtlMs: number;
+  /** How often to pick up versions promoted by another process, ms (MERIDIAN_MODEL_SYNC_MS; 0 = never). Defaults to 5000. */
+  readonly modelSyncMs: number;
+  /** Load the active model versions at start (MERIDIAN_LOAD_MODELS). Defaults to true. */
+  readonly loadAtStart: boolean;
+}
+
+function inferenceConfig(env: Env): InferenceConfig {
+  const raw = env.MERIDIAN_EXECUTION_PROVIDERS;
+  const providers = (raw && raw.trim() !== '' ? raw : 'cpu').split(',').map((p) => p.trim().toLowerCase()).filter(Boolean);
+  const allowed: readonly string[] = ['cpu', 'cuda'];
+  const bad = providers.find((p) => !allowed.includes(p));
+  if (bad !== undefined || providers.length === 0 || new Set(providers).size !== providers.length) {
+    throw new ConfigError(`MERIDIAN_EXECUTION_PROVIDERS must be a comma list of distinct cpu, cuda; got "${raw}"`);
+  }
+  const cores = os.availableParallelism();
+  return Object.freeze({
+    executionProviders: Object.freeze(providers as ExecutionProvider[]),
+    workers: int(env, 'MERIDIAN_INFERENCE_WORKERS', Math.min(2, cores), 1, 64),
+    threadsPerSession: int(env, 'MERIDIAN_INFERENCE_THREADS', 1, 1, 256),
+    batchWindowMs: int(env, 'MERIDIAN_BATCH_WINDOW_MS', 2, 0, 50),
+    maxBatchSize: int(env, 'MERIDIAN_MAX_BATCH_SIZE', 64, 1, 4096),
+    cacheTtlMs: int(env, 'MERIDIAN_SERVING_CACHE_TTL_MS', 2000, 0, 10_000),
+    modelSyncMs: int(env, 'MERIDIAN_MODEL_SYNC_MS', 5000, 0, 3_600_000),
+    loadAtStart: bool(env, 'MERIDIAN_LOAD_MODELS', true),
+  });
 }

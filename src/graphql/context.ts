@@ -3,9 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { type CatalogLoaders, createCatalogLoaders } from '../catalog/catalog.loaders';
 import type { Logger } from '../common/logger';
 import { createEventLoaders, type EventLoaders } from '../events/event.loaders';
+import { createServingLoaders, type ServingLoaders } from '../inference/serving.loaders';
 import type { Services } from '../services';
 
-export type Loaders = CatalogLoaders & EventLoaders;
+export type Loaders = CatalogLoaders & EventLoaders & ServingLoaders;
 
 export interface Context {
   readonly requestId: string;
@@ -16,7 +17,7 @@ export interface Context {
 }
 
 export function createLoaders(services: Services): Loaders {
-  return { ...createCatalogLoaders(services), ...createEventLoaders(services) };
+  return { ...createCatalogLoaders(services), ...createEventLoaders(services), ...createServingLoaders(services) };
 }
 
 export function createContext(services: Services, logger: Logger, requestId: string = randomUUID()): Context {

@@ -7,6 +7,7 @@ import { RegionResolver } from '../catalog/region.resolver';
 import { ReviewResolver } from '../catalog/review.resolver';
 import { UserResolver } from '../catalog/user.resolver';
 import { EventResolver } from '../events/event.resolver';
+import { servingResolvers } from '../inference/serving.resolvers';
 import { DateTimeScalar } from './scalars';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- type-graphql's resolver list type
@@ -16,6 +17,7 @@ export const resolvers: NonEmptyArray<Function> = [
   ReviewResolver,
   EventResolver,
   RegionResolver,
+  ...servingResolvers,
 ];
 
 export async function createSchema(): Promise<GraphQLSchema> {

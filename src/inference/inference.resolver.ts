@@ -1,0 +1,20 @@
+/** Operational view of the inference runtime (per-model latency, batch sizes, queue depth, event-loop delay). */
+import { Arg, Ctx, Query, Resolver } from 'type-graphql';
+import type { Context } from '../graphql/context';
+import { JSONObjectScalar } from '../graphql/scalars';
+
+@Resolver()
+export class InferenceResolver {
+  @Query(() => JSONObjectScalar, {
+    description:
+      'Inference runtime metrics: per model version latency and batch-size histograms, queue depth, provider; ' +
+      'event-loop delay of the server process. Operational data: meant for admins and the /metrics endpoint.',
+  })
+  servingMetrics(
+    @Ctx() ctx: Context,
+    @Arg('resetEventLoopDelay', { defaultValue: false, description: 'Start a new event-loop delay measurement after this read.' })
+    resetEventLoopDelay: boolean,
+  ): Record<string, unknown> {
+    return { ...ctx.services.models.metrics({ resetEventLoopDelay }) };
+  }
+}

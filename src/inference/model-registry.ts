@@ -1,0 +1,385 @@
+/**
+ * The model registry: which version of each kind serves, and the only owner of ONNX sessions.
+ *
+ * - register(kind, dir) verifies an artifact (artifact-verifier.ts) and records it as a candidate;
+ * - promote(id) loads and verifies the version, activates it in the database, then swaps it in;
+ * - rollback(kind) does the same for the version that was active before;
+ * - use(kind, fn) lends the serving version to a request for the duration of fn.
+ *
+ * A swap replaces the serving pointer in one synchronous step: requests that already hold a lease
+ * finish on the old session, new ones get the new one, and the old session is released when its
+ * last lease and batch are done. A refused artifact changes nothing. At start, each kind's active
+ * version is loaded; on a fresh database the shipped baseline (model-artifacts/<kind>/) is
+ * registered and activated. Other processes' promotions are picked up by a periodic sync.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import type { DataSource } from 'typeorm';
+import { DomainError, ErrorCode, NotFoundError, ValidationError } from '../common/errors';
+import type { Logger } from '../common/logger';
+import type { InferenceConfig } from '../config/config';
+import {
+  checkSampleOutputs, checkSessionIo, type ReadArtifact, readArtifact, sampleFeeds, VerificationError,
+} from './artifact-verifier';
+import { ModelArtifactError, ModelUnavailableError } from './inference.errors';
+import type { ModelMetricsSnapshot } from './inference.metrics';
+import { LoadedModel } from './loaded-model';
+import { isModelKind, MODEL_KINDS, type ModelKind } from './model-kind';
+import { type ModelVersionRecord, ModelVersionRepository } from './model-version.repository';
+import { type SessionInfo, WorkerPool } from './worker-pool';
+
+export interface RegistryOptions {
+  readonly inference: InferenceConfig;
+  /** Shipped baselines: <dir>/<kind>/. Relative artifact paths in the database resolve against it. */
+  readonly artifactsDir: string;
+}
+
+export interface RegisterOptions {
+  /** The fine-tuning job that produced the artifact; a job registers at most one version. */
+  readonly sourceJobId?: string | null;
+}
+
+export interface InferenceMetricsSnapshot {
+  readonly providers: readonly string[];
+  readonly sessionsPerWorker: readonly number[];
+  /** Event-loop delay of this process since the last reset, ms. */
+  readonly eventLoopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number; readonly mean: number };
+  readonly models: readonly ModelMetricsSnapshot[];
+  /** Versions swapped out whose in-flight work is still finishing. */
+  readonly retiring: number;
+  readonly unavailable: Readonly<Record<string, string>>;
+}
+
+export class ModelRegistry {
+  private readonly repo: ModelVersionRepository;
+  private readonly pool: WorkerPool;
+  private readonly serving = new Map<ModelKind, LoadedModel>();
+  private readonly unavailable = new Map<ModelKind, string>();
+  private readonly retiring = new Set<LoadedModel>();
+  /** register/promote/rollback/sync run one at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private syncTimer: NodeJS.Timeout | null = null;
+  private loopDelay: IntervalHistogram | null = null;
+  private state: 'new' | 'started' | 'stopped' = 'new';
+
+  constructor(
+    ds: DataSource,
+    private readonly opts: RegistryOptions,
+    private readonly logger: Logger,
+  ) {
+    this.repo = new ModelVersionRepository(ds);
+    this.pool = new WorkerPool(
+      { size: opts.inference.workers, threads: opts.inference.threadsPerSession, providers: opts.inference.executionProviders },
+      logger,
+      (ids) => void this.reloadLostSessions(ids),
+    );
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  async start(): Promise<void> {
+    if (this.state !== 'new') return;
+    this.state = 'started';
+    this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    this.loopDelay.enable();
+    if (!this.opts.inference.loadAtStart) return;
+    await Promise.all(MODEL_KINDS.map((kind) => this.bootKind(kind)));
+    if (this.opts.inference.modelSyncMs > 0) {
+      this.syncTimer = setInterval(() => {
+        this.syncFromDatabase().catch((err: unknown) => this.logger.warn({ err }, 'model sync failed'));
+      }, this.opts.inference.modelSyncMs);
+      this.syncTimer.unref();
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    this.loopDelay?.disable();
+    await this.pool.stop();
+    await this.queue.catch(() => undefined);
+    this.serving.clear();
+    this.retiring.clear();
+  }
+
+  private async bootKind(kind: ModelKind): Promise<void> {
+    try {
+      const active = await this.repo.active(kind);
+      if (active) {
+        try {
+          this.install(await this.load(active));
+          await this.registerShippedIfNew(kind);
+          return;
+        } catch (err) {
+          if (this.state === 'stopped') return;
+          this.logger.error({ kind, version: active.version, err: errMessage(err) }, 'active model version failed to load; falling back to the shipped baseline');
+        }
+      }
+      const dir = path.join(this.opts.artifactsDir, kind);
+      if (!fs.existsSync(path.join(dir, 'manifest.json'))) {
+        this.unavailable.set(kind, `no active version and no shipped baseline in ${dir}`);
+        this.logger.warn({ kind, dir }, 'no model for this kind');
+        return;
+      }
+      const { record, loaded } = await this.verifyAndRecord(kind, dir, null, true);
+      const activated = await this.repo.activate(record.id, 'current');
+      loaded!.record = activated;
+      this.install(loaded!);
+      this.logger.info({ kind, version: activated.version }, 'shipped baseline activated');
+    } catch (err) {
+      if (this.state === 'stopped') return;
+      this.unavailable.set(kind, errMessage(err));
+      this.logger.error({ kind, err: errMessage(err) }, 'model kind unavailable');
+    }
+  }
+
+  /** A newer shipped baseline becomes a candidate an admin can promote; the active version stays. */
+  private async registerShippedIfNew(kind: ModelKind): Promise<void> {
+    const manifestPath = path.join(this.opts.artifactsDir, kind, 'manifest.json');
+    if (!fs.existsSync(manifestPath)) return;
+    try {
+      const version = (JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as { version?: unknown }).version;
+      if (typeof version !== 'string' || (await this.repo.find(kind, version))) return;
+      await this.verifyAndRecord(kind, path.dirname(manifestPath), null, false);
+    } catch (err) {
+      this.logger.warn({ kind, err: errMessage(err) }, 'shipped baseline not registered');
+    }
+  }
+
+  // ------------------------------------------------------------------ service interface
+
+  /** Verifies an artifact directory and records it as a candidate. Idempotent per source job and per (kind, version). */
+  register(kind: string, artifactDir: string, opts: RegisterOptions = {}): Promise<ModelVersionRecord> {
+    return this.serialized(async () => {
+      if (!isModelKind(kind)) throw ValidationError.of('kind', `must be one of ${MODEL_KINDS.join(', ')}`);
+      if (opts.sourceJobId) {
+        const existing = await this.repo.bySourceJob(opts.sourceJobId);
+        if (existing) return existing;
+      }
+      return (await this.verifyAndRecord(kind, artifactDir, opts.sourceJobId ?? null, false)).record;
+    });
+  }
+
+  /** Loads, verifies and activates a version, then hot-swaps it in. On any failure the serving version stays. */
+  promote(versionId: string): Promise<ModelVersionRecord> {
+    return this.serialized(async () => {
+      const record = await this.repo.byId(versionId);
+      if (!record) throw new NotFoundError('Model version', versionId);
+      return this.activateAndSwap(record, 'current');
+    });
+  }
+
+  /** Back to the version that was active before the current one. */
+  rollback(kind: string): Promise<ModelVersionRecord> {
+    return this.serialized(async () => {
+      if (!isModelKind(kind)) throw ValidationError.of('kind', `must be one of ${MODEL_KINDS.join(', ')}`);
+      const current = await this.repo.active(kind);
+      const previous = current?.previousActiveId ? await this.repo.byId(current.previousActiveId) : null;
+      if (!previous) throw new DomainError(ErrorCode.CONFLICT, `Model ${kind} has no previous version to roll back to`);
+      return this.activateAndSwap(previous, 'keep');
+    });
+  }
+
+  /** The version this process serves for `kind`, or null. */
+  active(kind: ModelKind): ModelVersionRecord | null {
+    return this.serving.get(kind)?.record ?? null;
+  }
+
+  list(kind: string): Promise<ModelVersionRecord[]> {
+    if (!isModelKind(kind)) throw ValidationError.of('kind', `must be one of ${MODEL_KINDS.join(', ')}`);
+    return this.repo.list(kind);
+  }
+
+  /** Lends the serving version of `kind` to `fn`; a swap during fn does not release it under fn. */
+  async use<T>(kind: ModelKind, fn: (model: LoadedModel) => Promise<T>): Promise<T> {
+    const model = this.serving.get(kind);
+    if (!model) {
+      const why = this.state === 'started' ? (this.unavailable.get(kind) ?? 'no model version is loaded') : 'the inference runtime is not running';
+      throw new ModelUnavailableError(kind, why);
+    }
+    model.acquire();
+    try {
+      return await fn(model);
+    } finally {
+      model.release();
+    }
+  }
+
+  /** Whether a version of `kind` is serving (cheap; for optional signals such as sentiment in ranking). */
+  isServing(kind: ModelKind): boolean {
+    return this.serving.has(kind);
+  }
+
+  /** Picks up versions another process activated. */
+  syncFromDatabase(): Promise<void> {
+    return this.serialized(async () => {
+      if (this.state !== 'started') return;
+      for (const record of await this.repo.activeAll()) {
+        if (this.serving.get(record.kind)?.record.id === record.id) continue;
+        try {
+          this.install(await this.load(record));
+          this.logger.info({ kind: record.kind, version: record.version }, 'model version activated elsewhere; swapped in');
+        } catch (err) {
+          this.logger.error({ kind: record.kind, version: record.version, err: errMessage(err) }, 'could not load the version activated elsewhere; keeping the current one');
+        }
+      }
+    });
+  }
+
+  metrics(opts: { resetEventLoopDelay?: boolean } = {}): InferenceMetricsSnapshot {
+    const h = this.loopDelay;
+    const ms = (ns: number) => (Number.isFinite(ns) ? ns / 1e6 : 0);
+    const snapshot: InferenceMetricsSnapshot = {
+      providers: this.pool.effectiveProviders,
+      sessionsPerWorker: this.pool.sessionsPerWorker(),
+      eventLoopDelayMs: h
+        ? { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max), mean: ms(h.mean) }
+        : { p50: 0, p99: 0, max: 0, mean: 0 },
+      models: [...this.serving.values()].map((m) => m.metrics.snapshot()),
+      retiring: this.retiring.size,
+      unavailable: Object.fromEntries(this.unavailable),
+    };
+    if (opts.resetEventLoopDelay) h?.reset();
+    return snapshot;
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async activateAndSwap(record: ModelVersionRecord, previous: 'current' | 'keep'): Promise<ModelVersionRecord> {
+    if (record.status === 'active' && this.serving.get(record.kind)?.record.id === record.id) return record;
+    const loaded = await this.load(record);
+    let activated: ModelVersionRecord;
+    try {
+      activated = await this.repo.activate(record.id, previous);
+    } catch (err) {
+      await loaded.retire();
+      throw err;
+    }
+    loaded.record = activated;
+    this.install(loaded);
+    this.logger.info({ kind: record.kind, version: record.version, id: record.id }, 'model version swapped in');
+    return activated;
+  }
+
+  /** The atomic swap: one Map.set; the previous version retires in the background. */
+  private install(next: LoadedModel): void {
+    const kind = next.record.kind;
+    const prev = this.serving.get(kind);
+    this.serving.set(kind, next);
+    this.unavailable.delete(kind);
+    if (prev && prev !== next) {
+      this.retiring.add(prev);
+      prev.retire().finally(() => this.retiring.delete(prev));
+    }
+  }
+
+  private resolveDir(artifactPath: string): string {
+    return path.resolve(this.opts.artifactsDir, artifactPath);
+  }
+
+  private storedPath(dir: string): string {
+    const abs = path.resolve(dir);
+    const rel = path.relative(this.opts.artifactsDir, abs);
+    return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : abs;
+  }
+
+  /** Verifies a registered version's files (pinned to its recorded sha256) and creates its session. */
+  private async load(record: ModelVersionRecord): Promise<LoadedModel> {
+    const dir = this.resolveDir(record.artifactPath);
+    const { artifact, session } = await this.verify(record.kind, dir, record.sha256);
+    return this.wrap(record, artifact, session);
+  }
+
+  private wrap(record: ModelVersionRecord, artifact: ReadArtifact, session: SessionInfo): LoadedModel {
+    return new LoadedModel(record, artifact.manifest, artifact.assets, artifact.dir, session.id, session.provider, this.pool, {
+      windowMs: this.opts.inference.batchWindowMs,
+      maxBatch: this.opts.inference.maxBatchSize,
+    });
+  }
+
+  /** All five checks; the session stays loaded for the caller (unload it if not serving). */
+  private async verify(kind: ModelKind, dir: string, expectedSha?: string): Promise<{ artifact: ReadArtifact; session: SessionInfo }> {
+    let artifact: ReadArtifact;
+    try {
+      artifact = readArtifact(dir, kind, expectedSha);
+    } catch (err) {
+      throw new ModelArtifactError(dir, errMessage(err));
+    }
+    let session: SessionInfo;
+    try {
+      session = await this.pool.load(artifact.modelBytes);
+    } catch (err) {
+      throw new ModelArtifactError(dir, `onnxruntime cannot load ${artifact.manifest.model.file}: ${errMessage(err)}`);
+    }
+    try {
+      checkSessionIo(artifact.manifest, session.inputs, session.outputs);
+      const { outputs } = await this.pool.run(session.id, sampleFeeds(artifact.manifest));
+      checkSampleOutputs(artifact.manifest, outputs);
+    } catch (err) {
+      await this.pool.unload(session.id).catch(() => undefined);
+      const reason = err instanceof VerificationError ? err.message : `sample run failed: ${errMessage(err)}`;
+      throw new ModelArtifactError(dir, reason);
+    }
+    return { artifact, session };
+  }
+
+  private async verifyAndRecord(
+    kind: ModelKind,
+    dir: string,
+    sourceJobId: string | null,
+    keepLoaded: boolean,
+  ): Promise<{ record: ModelVersionRecord; loaded: LoadedModel | null }> {
+    const { artifact, session } = await this.verify(kind, dir);
+    try {
+      const { record } = await this.repo.insertCandidate({
+        kind,
+        version: artifact.manifest.version,
+        artifactPath: this.storedPath(dir),
+        sha256: artifact.sha256,
+        manifest: { ...artifact.manifest.raw },
+        metrics: { ...artifact.manifest.metrics },
+        sourceJobId,
+      });
+      if (record.sha256 !== artifact.sha256) {
+        throw new ModelArtifactError(dir, `version ${record.version} is already registered with a different model (sha256 ${record.sha256.slice(0, 12)}…)`);
+      }
+      if (!keepLoaded) {
+        await this.pool.unload(session.id);
+        return { record, loaded: null };
+      }
+      return { record, loaded: this.wrap(record, artifact, session) };
+    } catch (err) {
+      await this.pool.unload(session.id).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async reloadLostSessions(ids: number[]): Promise<void> {
+    const lost = new Set(ids);
+    for (const model of this.serving.values()) {
+      if (!lost.has(model.session)) continue;
+      try {
+        const artifact = readArtifact(model.artifactDir, model.record.kind, model.record.sha256);
+        const session = await this.pool.load(artifact.modelBytes);
+        model.replaceSession(session.id, session.provider);
+        this.logger.info({ kind: model.record.kind, version: model.version }, 'model session reloaded after a worker crash');
+      } catch (err) {
+        this.serving.delete(model.record.kind);
+        this.unavailable.set(model.record.kind, `reload after a worker crash failed: ${errMessage(err)}`);
+        this.logger.error({ kind: model.record.kind, err: errMessage(err) }, 'model session could not be reloaded');
+      }
+    }
+  }
+}
+
+function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

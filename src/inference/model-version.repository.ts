@@ -1,0 +1,150 @@
+/**
+ * SQL over model_versions. Activation is one transaction that archives the current active
+ * version and activates the target; the partial unique index guarantees one active per kind even
+ * when two processes race. No query awaits another connection inside the transaction (the
+ * embedded database has one backend for all connections).
+ */
+import type { DataSource } from 'typeorm';
+import type { ModelKind, ModelStatus } from './model-kind';
+
+export interface ModelVersionRecord {
+  readonly id: string;
+  readonly kind: ModelKind;
+  readonly version: string;
+  readonly status: ModelStatus;
+  /** Relative paths are relative to the model artifacts directory (the shipped baselines). */
+  readonly artifactPath: string;
+  readonly sha256: string;
+  readonly manifest: Record<string, unknown>;
+  readonly metrics: Record<string, unknown>;
+  readonly sourceJobId: string | null;
+  readonly createdAt: Date;
+  readonly activatedAt: Date | null;
+  readonly previousActiveId: string | null;
+}
+
+interface Row {
+  id: string;
+  kind: ModelKind;
+  version: string;
+  status: ModelStatus;
+  artifact_path: string;
+  sha256: string;
+  manifest: Record<string, unknown>;
+  metrics: Record<string, unknown>;
+  source_job_id: string | null;
+  created_at: Date;
+  activated_at: Date | null;
+  previous_active_id: string | null;
+}
+
+const COLUMNS = `id::text AS id, kind, version, status, artifact_path, sha256, manifest, metrics, source_job_id,
+  created_at, activated_at, previous_active_id::text AS previous_active_id`;
+
+function toRecord(r: Row): ModelVersionRecord {
+  return {
+    id: r.id,
+    kind: r.kind,
+    version: r.version,
+    status: r.status,
+    artifactPath: r.artifact_path,
+    sha256: r.sha256,
+    manifest: r.manifest,
+    metrics: r.metrics,
+    sourceJobId: r.source_job_id,
+    createdAt: new Date(r.created_at),
+    activatedAt: r.activated_at ? new Date(r.activated_at) : null,
+    previousActiveId: r.previous_active_id,
+  };
+}
+
+export interface NewModelVersion {
+  readonly kind: ModelKind;
+  readonly version: string;
+  readonly artifactPath: string;
+  readonly sha256: string;
+  readonly manifest: Record<string, unknown>;
+  readonly metrics: Record<string, unknown>;
+  readonly sourceJobId: string | null;
+}
+
+export class ModelVersionRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  async byId(id: string): Promise<ModelVersionRecord | null> {
+    if (!/^\d{1,18}$/.test(id)) return null;
+    const rows = (await this.ds.query(`SELECT ${COLUMNS} FROM model_versions WHERE id = $1`, [id])) as Row[];
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  async active(kind: ModelKind): Promise<ModelVersionRecord | null> {
+    const rows = (await this.ds.query(`SELECT ${COLUMNS} FROM model_versions WHERE kind = $1 AND status = 'active'`, [kind])) as Row[];
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  /** Active version per kind, one query (the periodic sync). */
+  async activeAll(): Promise<ModelVersionRecord[]> {
+    return ((await this.ds.query(`SELECT ${COLUMNS} FROM model_versions WHERE status = 'active'`)) as Row[]).map(toRecord);
+  }
+
+  async list(kind: ModelKind): Promise<ModelVersionRecord[]> {
+    const rows = (await this.ds.query(
+      `SELECT ${COLUMNS} FROM model_versions WHERE kind = $1 ORDER BY created_at DESC, id DESC`,
+      [kind],
+    )) as Row[];
+    return rows.map(toRecord);
+  }
+
+  async find(kind: ModelKind, version: string): Promise<ModelVersionRecord | null> {
+    const rows = (await this.ds.query(`SELECT ${COLUMNS} FROM model_versions WHERE kind = $1 AND version = $2`, [kind, version])) as Row[];
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  async bySourceJob(sourceJobId: string): Promise<ModelVersionRecord | null> {
+    const rows = (await this.ds.query(`SELECT ${COLUMNS} FROM model_versions WHERE source_job_id = $1`, [sourceJobId])) as Row[];
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  /** Inserts a candidate; an existing (kind, version) or source job is returned instead (idempotent). */
+  async insertCandidate(v: NewModelVersion): Promise<{ record: ModelVersionRecord; created: boolean }> {
+    const rows = (await this.ds.query(
+      `INSERT INTO model_versions (kind, version, status, artifact_path, sha256, manifest, metrics, source_job_id)
+       VALUES ($1, $2, 'candidate', $3, $4, $5::jsonb, $6::jsonb, $7)
+       ON CONFLICT DO NOTHING
+       RETURNING ${COLUMNS}`,
+      [v.kind, v.version, v.artifactPath, v.sha256, JSON.stringify(v.manifest), JSON.stringify(v.metrics), v.sourceJobId],
+    )) as Row[];
+    if (rows[0]) return { record: toRecord(rows[0]), created: true };
+    const existing = (v.sourceJobId ? await this.bySourceJob(v.sourceJobId) : null) ?? (await this.find(v.kind, v.version));
+    if (!existing) throw new Error(`model version ${v.kind} ${v.version} conflicted but cannot be found`);
+    return { record: existing, created: false };
+  }
+
+  /**
+   * Makes `id` the active version of its kind and archives the current one, atomically.
+   * `previous`: 'current' records the replaced version for rollback (promote); 'keep' leaves the
+   * target's own chain in place (rollback, so a second rollback goes further back).
+   */
+  async activate(id: string, previous: 'current' | 'keep'): Promise<ModelVersionRecord> {
+    return this.ds.transaction(async (em) => {
+      const target = (await em.query(`SELECT ${COLUMNS} FROM model_versions WHERE id = $1 FOR UPDATE`, [id])) as Row[];
+      if (!target[0]) throw new Error(`model version ${id} not found`);
+      const current = (await em.query(
+        `SELECT id::text AS id FROM model_versions WHERE kind = $1 AND status = 'active' FOR UPDATE`,
+        [target[0].kind],
+      )) as { id: string }[];
+      const currentId = current[0]?.id ?? null;
+      if (currentId === id) return toRecord(target[0]);
+      if (currentId) await em.query(`UPDATE model_versions SET status = 'archived' WHERE id = $1`, [currentId]);
+      const rows = (await em.query(
+        `UPDATE model_versions SET status = 'active', activated_at = now(),
+           previous_active_id = CASE WHEN $2::text = 'current' THEN $3::bigint ELSE previous_active_id END
+         WHERE id = $1 RETURNING ${COLUMNS}`,
+        [id, previous, currentId],
+      )) as [Row[], number] | Row[];
+      // TypeORM returns [rows, count] for UPDATE … RETURNING on postgres.
+      const updated = (Array.isArray(rows[0]) ? rows[0] : rows) as Row[];
+      return toRecord(updated[0]!);
+    });
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * The serving part of the service container: the model registry and the services that use it.
+ * Built with the other services (src/services.ts); the registry starts and stops with the app.
+ */
+import type { DataSource } from 'typeorm';
+import { ProductService } from '../catalog/product.service';
+import { ReviewService } from '../catalog/review.service';
+import type { Logger } from '../common/logger';
+import type { Config } from '../config/config';
+import { TextClassifierService } from '../nlp/text-classifier.service';
+import { BehaviorPredictionService } from '../predict/behavior-prediction.service';
+import { RecommendationService } from '../recommend/recommendation.service';
+import { TrendingService } from '../recommend/trending.service';
+import { ModelRegistry } from './model-registry';
+
+export interface ServingServices {
+  readonly models: ModelRegistry;
+  readonly predictions: BehaviorPredictionService;
+  readonly recommendations: RecommendationService;
+  readonly trending: TrendingService;
+  readonly text: TextClassifierService;
+}
+
+export function createServingServices(ds: DataSource, config: Config, logger: Logger): ServingServices {
+  const models = new ModelRegistry(ds, { inference: config.inference, artifactsDir: config.modelArtifactsDir }, logger);
+  const ttl = config.inference.cacheTtlMs;
+  const products = new ProductService(ds);
+  const text = new TextClassifierService(ds, models, ttl);
+  return {
+    models,
+    predictions: new BehaviorPredictionService(ds, models),
+    recommendations: new RecommendationService(ds, models, products, new ReviewService(ds), text, ttl, logger),
+    trending: new TrendingService(ds, products, ttl),
+    text,
+  };
+}

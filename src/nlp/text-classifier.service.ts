@@ -1,0 +1,134 @@
+/**
+ * Text classification with the sentiment and intent models: review sentiment, product sentiment
+ * summaries, and customer-message intent. Texts of one call run as one batch; results are
+ * memoised per (model version, text), which is exact (a model version is immutable), and product
+ * summaries are cached for at most the serving cache TTL.
+ */
+import type { DataSource } from 'typeorm';
+import { ValidationError } from '../common/errors';
+import type { TextManifest } from '../inference/manifest';
+import type { ModelRegistry } from '../inference/model-registry';
+import { TtlCache } from '../inference/ttl-cache';
+import { encodeTexts } from './text-encoding';
+
+export type TextKind = 'sentiment' | 'intent';
+
+export interface LabelScoreData {
+  readonly label: string;
+  readonly probability: number;
+}
+
+export interface TextClassificationData {
+  readonly label: string;
+  readonly confidence: number;
+  /** Every label, most probable first. */
+  readonly scores: readonly LabelScoreData[];
+  readonly modelVersion: string;
+}
+
+export interface SentimentSummaryData {
+  /** Reviews with text that were classified (the newest SUMMARY_REVIEWS). */
+  readonly reviewCount: number;
+  /** Share classified positive; null without reviews. */
+  readonly positiveShare: number | null;
+  /** Mean P(positive); null without reviews. */
+  readonly meanPositive: number | null;
+  readonly modelVersion: string;
+}
+
+/** Longest message classifyMessage accepts, characters. */
+export const MAX_MESSAGE_LENGTH = 2000;
+/** Newest reviews per product that a sentiment summary reads. */
+export const SUMMARY_REVIEWS = 50;
+const MEMO_LIMIT = 50_000;
+
+export class TextClassifierService {
+  private readonly memo = new Map<string, TextClassificationData>();
+  private readonly summaries: TtlCache<string, SentimentSummaryData>;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly models: ModelRegistry,
+    cacheTtlMs: number,
+  ) {
+    this.summaries = new TtlCache(cacheTtlMs, 20_000);
+  }
+
+  /** One batched run for the texts not memoised yet; results in input order. */
+  async classify(kind: TextKind, texts: readonly string[]): Promise<TextClassificationData[]> {
+    return this.models.use(kind, async (model) => {
+      const m = model.manifest as TextManifest;
+      const key = (t: string) => `${model.record.id}\u0000${t}`;
+      const missing = [...new Set(texts.filter((t) => !this.memo.has(key(t))))];
+      if (missing.length) {
+        const assets = model.assets.kind === 'sentiment' || model.assets.kind === 'intent' ? model.assets : null;
+        if (!assets) throw new Error(`model ${kind} has no text assets`);
+        const out = await model.run(encodeTexts(missing, assets.tokenizer, assets.maxLength));
+        const probs = out.probs!;
+        const C = m.labels.length;
+        missing.forEach((text, i) => {
+          const row = Array.from(probs.data.subarray(i * C, (i + 1) * C) as Float32Array, Number);
+          const total = row.reduce((a, b) => a + b, 0) || 1;
+          const scores = m.labels
+            .map((label, j) => ({ label, probability: row[j]! / total }))
+            .sort((a, b) => b.probability - a.probability);
+          if (this.memo.size >= MEMO_LIMIT) this.memo.delete(this.memo.keys().next().value!);
+          this.memo.set(key(text), { label: scores[0]!.label, confidence: scores[0]!.probability, scores, modelVersion: model.version });
+        });
+      }
+      return texts.map((t) => this.memo.get(key(t))!);
+    });
+  }
+
+  async classifyMessage(text: string): Promise<TextClassificationData> {
+    if (typeof text !== 'string' || text.trim() === '') throw ValidationError.of('text', 'must not be empty');
+    if (text.length > MAX_MESSAGE_LENGTH) throw ValidationError.of('text', `must be at most ${MAX_MESSAGE_LENGTH} characters`);
+    const [r] = await this.classify('intent', [text]);
+    return r!;
+  }
+
+  /** Sentiment of review texts; null for an empty text (the model was never trained on one). */
+  async reviewSentiments(bodies: readonly string[]): Promise<(TextClassificationData | null)[]> {
+    const texts = bodies.filter((b) => b.trim() !== '');
+    const results = texts.length ? await this.classify('sentiment', texts) : [];
+    const byText = new Map(texts.map((t, i) => [t, results[i]!]));
+    return bodies.map((b) => byText.get(b) ?? null);
+  }
+
+  /** Summaries over each product's newest reviews with text, in key order; one query for all. */
+  async productSummaries(productIds: readonly string[]): Promise<SentimentSummaryData[]> {
+    const version = this.models.active('sentiment');
+    const todo = [...new Set(productIds.filter((id) => !this.summaries.get(`${version?.id}:${id}`)))].filter((id) => /^\d{1,18}$/.test(id));
+    if (todo.length) {
+      const rows = (await this.ds.query(
+        `SELECT k.v::text AS product_id, x.body FROM unnest($1::bigint[]) k(v)
+         CROSS JOIN LATERAL (SELECT body FROM reviews WHERE product_id = k.v AND btrim(body) <> ''
+                             ORDER BY created_at DESC, id DESC LIMIT $2) x`,
+        [todo, SUMMARY_REVIEWS],
+      )) as { product_id: string; body: string }[];
+      const results = rows.length ? await this.classify('sentiment', rows.map((r) => r.body)) : [];
+      const modelVersion = results[0]?.modelVersion ?? version?.version ?? '';
+      const acc = new Map<string, { n: number; pos: number; mean: number }>();
+      rows.forEach((r, i) => {
+        const c = results[i]!;
+        const p = c.scores.find((s) => s.label === 'positive')?.probability ?? 0;
+        const a = acc.get(r.product_id) ?? { n: 0, pos: 0, mean: 0 };
+        a.n++;
+        if (c.label === 'positive') a.pos++;
+        a.mean += p;
+        acc.set(r.product_id, a);
+      });
+      for (const id of todo) {
+        const a = acc.get(id);
+        this.summaries.set(`${version?.id}:${id}`, {
+          reviewCount: a?.n ?? 0,
+          positiveShare: a ? a.pos / a.n : null,
+          meanPositive: a ? a.mean / a.n : null,
+          modelVersion,
+        });
+      }
+    }
+    const empty: SentimentSummaryData = { reviewCount: 0, positiveShare: null, meanPositive: null, modelVersion: version?.version ?? '' };
+    return productIds.map((id) => this.summaries.get(`${version?.id}:${id}`) ?? empty);
+  }
+}

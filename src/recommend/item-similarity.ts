@@ -1,0 +1,39 @@
+/** Cosine similarity between items of the next-item model's embedding table (rows are unit length). Pure. */
+import type { ItemEmbeddings } from '../inference/model-assets';
+
+export interface SimilarItem {
+  readonly index: number;
+  readonly similarity: number;
+}
+
+/** The `k` items most similar to item `index` (itself and padding excluded), best first. */
+export function mostSimilar(emb: ItemEmbeddings, index: number, k: number, exclude: ReadonlySet<number> = new Set()): SimilarItem[] {
+  if (index <= 0 || index >= emb.rows || k <= 0) return [];
+  const { dim, unit } = emb;
+  const base = index * dim;
+  const top: SimilarItem[] = [];
+  for (let r = 1; r < emb.rows; r++) {
+    if (r === index || exclude.has(r)) continue;
+    let dot = 0;
+    const off = r * dim;
+    for (let d = 0; d < dim; d++) dot += unit[base + d]! * unit[off + d]!;
+    if (top.length < k) {
+      top.push({ index: r, similarity: dot });
+      if (top.length === k) top.sort((a, b) => b.similarity - a.similarity);
+    } else if (dot > top[k - 1]!.similarity) {
+      // Insert in order; k is small (≤ 100), so a linear insert beats a heap here.
+      let i = k - 1;
+      while (i > 0 && top[i - 1]!.similarity < dot) i--;
+      top.splice(i, 0, { index: r, similarity: dot });
+      top.pop();
+    }
+  }
+  return top.sort((a, b) => b.similarity - a.similarity || a.index - b.index);
+}
+
+export function cosine(emb: ItemEmbeddings, a: number, b: number): number {
+  if (a <= 0 || b <= 0 || a >= emb.rows || b >= emb.rows) return 0;
+  let dot = 0;
+  for (let d = 0; d < emb.dim; d++) dot += emb.unit[a * emb.dim + d]! * emb.unit[b * emb.dim + d]!;
+  return dot;
+}

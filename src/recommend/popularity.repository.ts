@@ -1,0 +1,97 @@
+/**
+ * Activity-weighted product popularity from raw events: around a point (great-circle radius, GiST
+ * pre-filter), over a time window, optionally only at the request's hour of week. Weights: view 1,
+ * favorite 2, cart 3, purchase 5 (search events carry no product).
+ */
+import type { DataSource } from 'typeorm';
+import { degreesCovering, type GeoPoint } from '../common/geo';
+
+export const EVENT_WEIGHT_SQL = `CASE e.type WHEN 'purchase' THEN 5 WHEN 'cart' THEN 3 WHEN 'favorite' THEN 2 WHEN 'view' THEN 1 ELSE 0 END`;
+
+export interface AreaPopularityRow {
+  readonly productId: string;
+  /** Weighted activity in the last 7 days. */
+  readonly weekScore: number;
+  /** Weighted activity in the last 28 days within ±1 hour of the request's hour of week. */
+  readonly hourScore: number;
+}
+
+export interface TrendingRow {
+  readonly productId: string;
+  readonly score: number;
+  readonly previousScore: number;
+  readonly events: number;
+  readonly purchases: number;
+  readonly users: number;
+}
+
+/** UTC hour of week in SQL, Monday 00:00 = 0 (matches next-item-features.hourOfWeek). */
+const HOW_SQL = `((extract(isodow FROM e.occurred_at AT TIME ZONE 'UTC')::int - 1) * 24 + extract(hour FROM e.occurred_at AT TIME ZONE 'UTC')::int)`;
+
+function near(center: GeoPoint | null, radiusKm: number, first: number): { sql: string; params: unknown[] } {
+  if (!center) return { sql: 'TRUE', params: [] };
+  const point = `ST_SetSRID(ST_MakePoint($${first}, $${first + 1}), 4326)`;
+  return {
+    sql: `e.location IS NOT NULL AND ST_DWithin(e.location, ${point}, $${first + 2})
+          AND ST_DWithin(e.location::geography, ${point}::geography, $${first + 3})`,
+    params: [center.longitude, center.latitude, degreesCovering(center, radiusKm * 1000), radiusKm * 1000],
+  };
+}
+
+export class PopularityRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  /** Top products around `center` (everywhere when null) by last-week activity and by activity at this hour of week. */
+  async area(center: GeoPoint | null, radiusKm: number, now: Date, hourOfWeek: number, limit: number): Promise<AreaPopularityRow[]> {
+    const hours = [-1, 0, 1].map((d) => (((hourOfWeek + d) % 168) + 168) % 168);
+    const where = near(center, radiusKm, 6);
+    const rows = (await this.ds.query(
+      `SELECT e.product_id::text AS product_id,
+              coalesce(sum(${EVENT_WEIGHT_SQL}) FILTER (WHERE e.occurred_at > $2), 0)::float8 AS week_score,
+              coalesce(sum(${EVENT_WEIGHT_SQL}) FILTER (WHERE ${HOW_SQL} = ANY($3::int[])), 0)::float8 AS hour_score
+       FROM events e
+       WHERE e.product_id IS NOT NULL AND e.occurred_at <= $1 AND e.occurred_at > $4 AND ${where.sql}
+       GROUP BY e.product_id
+       ORDER BY week_score DESC, hour_score DESC, e.product_id
+       LIMIT $5`,
+      [
+        now.toISOString(),
+        new Date(now.getTime() - 7 * 86_400_000).toISOString(),
+        hours,
+        new Date(now.getTime() - 28 * 86_400_000).toISOString(),
+        limit,
+        ...where.params,
+      ],
+    )) as { product_id: string; week_score: number; hour_score: number }[];
+    return rows.map((r) => ({ productId: r.product_id, weekScore: Number(r.week_score), hourScore: Number(r.hour_score) }));
+  }
+
+  /** Most active products in (now − window, now] around `center`, with the previous window for comparison. */
+  async trending(center: GeoPoint, radiusKm: number, now: Date, windowMs: number, limit: number): Promise<TrendingRow[]> {
+    const where = near(center, radiusKm, 5);
+    const start = new Date(now.getTime() - windowMs);
+    const rows = (await this.ds.query(
+      `SELECT e.product_id::text AS product_id,
+              coalesce(sum(${EVENT_WEIGHT_SQL}) FILTER (WHERE e.occurred_at > $2), 0)::float8 AS score,
+              coalesce(sum(${EVENT_WEIGHT_SQL}) FILTER (WHERE e.occurred_at <= $2), 0)::float8 AS previous_score,
+              count(*) FILTER (WHERE e.occurred_at > $2)::int AS events,
+              count(*) FILTER (WHERE e.occurred_at > $2 AND e.type = 'purchase')::int AS purchases,
+              count(DISTINCT e.user_id) FILTER (WHERE e.occurred_at > $2)::int AS users
+       FROM events e
+       WHERE e.product_id IS NOT NULL AND e.occurred_at <= $1 AND e.occurred_at > $3 AND ${where.sql}
+       GROUP BY e.product_id
+       HAVING count(*) FILTER (WHERE e.occurred_at > $2) > 0
+       ORDER BY score DESC, e.product_id
+       LIMIT $4`,
+      [now.toISOString(), start.toISOString(), new Date(start.getTime() - windowMs).toISOString(), limit, ...where.params],
+    )) as { product_id: string; score: number; previous_score: number; events: number; purchases: number; users: number }[];
+    return rows.map((r) => ({
+      productId: r.product_id,
+      score: Number(r.score),
+      previousScore: Number(r.previous_score),
+      events: Number(r.events),
+      purchases: Number(r.purchases),
+      users: Number(r.users),
+    }));
+  }
+}

@@ -1,0 +1,26 @@
+/** Per-request DataLoaders for recommendations and similar items: a list of users/products shares one batch. */
+import DataLoader from 'dataloader';
+import type { ProductEntity } from '../catalog/product.entity';
+import { byKeyLoader, perArgument } from '../graphql/loader-utils';
+import type { RecommendArgs, RecommendationData, RecommendationService } from './recommendation.service';
+
+export interface RecommendLoaders {
+  /** Keyed by user id, per argument set. */
+  readonly recommendations: (args: RecommendArgs) => DataLoader<string, RecommendationData[]>;
+  /** Keyed by product id, per `first`. */
+  readonly similarProducts: (first: number) => DataLoader<string, { product: ProductEntity; similarity: number }[]>;
+}
+
+export function createRecommendLoaders(s: { recommendations: RecommendationService }): RecommendLoaders {
+  const byArgs = perArgument((key: string) => {
+    const args = JSON.parse(key, (k, v: unknown) => (k === 'at' && typeof v === 'string' ? new Date(v) : v)) as RecommendArgs;
+    // recommendMany answers NotFoundError in place of an unknown user: DataLoader rejects just that key.
+    return new DataLoader<string, RecommendationData[]>((ids) => s.recommendations.recommendMany(ids, args), { maxBatchSize: 1000 });
+  });
+  // One "now" per request, so a list of users is ranked against the same instant (and shares area queries).
+  const now = new Date();
+  return {
+    recommendations: (args) => byArgs(JSON.stringify({ ...args, at: args.at ?? now })),
+    similarProducts: perArgument((first: number) => byKeyLoader((ids) => s.recommendations.similarMany(ids, first))),
+  };
+}

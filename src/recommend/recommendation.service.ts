@@ -1,0 +1,457 @@
+/**
+ * Recommendations: candidates from the sequential (next-item) model, items similar to the user's
+ * recent ones (item embeddings) and what is popular around the request location; re-ranked with
+ * context (area activity this week and at this hour of week), review sentiment and ratings, and
+ * business rules (rerank.ts); each with a reason. A user without events gets area/time popularity.
+ *
+ * Everything about the user is read fresh per call; area popularity and sentiment summaries are
+ * cached for at most the serving cache TTL. Users resolved together share every query and one
+ * model run.
+ */
+import { cellToLatLng, latLngToCell } from 'h3-js';
+import type { DataSource } from 'typeorm';
+import type { ProductEntity } from '../catalog/product.entity';
+import type { ProductService } from '../catalog/product.service';
+import type { ReviewService } from '../catalog/review.service';
+import { IssueCollector, NotFoundError } from '../common/errors';
+import { checkPoint, type GeoPoint } from '../common/geo';
+import type { Logger } from '../common/logger';
+import { TtlCache } from '../inference/ttl-cache';
+import type { LoadedModel } from '../inference/loaded-model';
+import type { NextItemManifest } from '../inference/manifest';
+import type { ItemEmbeddings, ItemVocabulary } from '../inference/model-assets';
+import type { ModelRegistry } from '../inference/model-registry';
+import { type Feeds, int64 } from '../inference/tensor';
+import type { SentimentSummaryData, TextClassifierService } from '../nlp/text-classifier.service';
+import { mostSimilar } from './item-similarity';
+import { cellBucket, hourOfWeek, itemSequence } from './next-item-features';
+import { type AreaPopularityRow, PopularityRepository } from './popularity.repository';
+import { type Candidate, rerank } from './rerank';
+
+export interface RecommendFilterData {
+  /** Category ids or names. */
+  readonly categories?: readonly string[] | null;
+  readonly priceRange?: { readonly min?: number | null; readonly max?: number | null } | null;
+  readonly inStockOnly?: boolean | null;
+  readonly excludePurchased?: boolean | null;
+  readonly excludeProductIds?: readonly string[] | null;
+}
+
+export interface RecommendArgs {
+  readonly first?: number | null;
+  readonly near?: GeoPoint | null;
+  readonly at?: Date | null;
+  readonly filter?: RecommendFilterData | null;
+}
+
+export type RecommendationSource = 'sequential' | 'similar' | 'area';
+
+export interface RecommendationData {
+  readonly product: ProductEntity;
+  readonly score: number;
+  readonly reason: string;
+  readonly reasons: readonly string[];
+  readonly sources: readonly RecommendationSource[];
+}
+
+export const MAX_FIRST = 100;
+export const DEFAULT_FIRST = 10;
+/** Radius of "nearby" for area popularity, km. */
+export const AREA_RADIUS_KM = 5;
+/** H3 resolution of the area-popularity cache key; the query is centred on the cell (≈0.5 km). */
+const AREA_H3_RESOLUTION = 8;
+const AREA_CANDIDATES = 60;
+const SIMILAR_SEEDS = 3;
+const SIMILAR_PER_SEED = 20;
+/** Events read per user for the sequence: dedupe and non-item events need more than L. */
+const HISTORY_FACTOR = 4;
+/** Requests may look this far ahead of the clock (client skew). */
+const FUTURE_SKEW_MS = 5 * 60_000;
+
+interface NormalizedArgs {
+  readonly first: number;
+  readonly near: GeoPoint | null;
+  readonly at: Date;
+  readonly categories: readonly string[] | null;
+  readonly minPrice: number | null;
+  readonly maxPrice: number | null;
+  readonly inStockOnly: boolean;
+  readonly excludePurchased: boolean;
+  readonly excludeIds: ReadonlySet<string>;
+}
+
+interface UserContext {
+  readonly userId: string;
+  readonly events: readonly { type: string; productId: string | null; lat: number | null; lng: number | null }[];
+  readonly home: GeoPoint | null;
+  readonly purchased: ReadonlySet<string>;
+}
+
+/** `first` within 1..MAX_FIRST (default when absent); an issue naming `path` otherwise. */
+export function checkFirst(first: number | null | undefined, issues: IssueCollector, path = 'first', def = DEFAULT_FIRST): number {
+  if (first === null || first === undefined) return def;
+  if (!Number.isInteger(first) || first < 1 || first > MAX_FIRST) {
+    issues.add(path, `must be an integer between 1 and ${MAX_FIRST}`);
+    return def;
+  }
+  return first;
+}
+
+export class RecommendationService {
+  private readonly popularity: PopularityRepository;
+  private readonly areaCache: TtlCache<string, AreaPopularityRow[]>;
+  private categoryCache: { at: number; rows: { id: string; name: string }[] } | null = null;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly models: ModelRegistry,
+    private readonly products: ProductService,
+    private readonly reviews: ReviewService,
+    private readonly text: TextClassifierService,
+    private readonly cacheTtlMs: number,
+    private readonly logger: Logger,
+  ) {
+    this.popularity = new PopularityRepository(ds);
+    this.areaCache = new TtlCache(cacheTtlMs, 5_000);
+  }
+
+  async recommend(userId: string, args: RecommendArgs = {}): Promise<RecommendationData[]> {
+    const [r] = await this.recommendMany([userId], args);
+    if (r instanceof Error) throw r;
+    return r!;
+  }
+
+  /** In key order; an unknown user gets a NotFoundError in its place (DataLoader semantics). */
+  async recommendMany(userIds: readonly string[], args: RecommendArgs = {}): Promise<(RecommendationData[] | Error)[]> {
+    const a = await this.normalize(args);
+    return this.models.use('next-item', async (model) => {
+      const contexts = await this.userContexts(userIds, a.at, (model.manifest as NextItemManifest).maxLen * HISTORY_FACTOR);
+      const known = contexts.filter((c): c is UserContext => c !== null);
+      const perUser = known.length ? await this.rankUsers(known, a, model) : new Map<string, RecommendationData[]>();
+      return userIds.map((id, i) => (contexts[i] ? perUser.get(id)! : new NotFoundError('User', id)));
+    });
+  }
+
+  // ------------------------------------------------------------------ validation
+
+  private async normalize(args: RecommendArgs): Promise<NormalizedArgs> {
+    const issues = new IssueCollector();
+    const first = checkFirst(args.first, issues);
+    if (args.near) checkPoint(args.near, 'near', issues);
+    const at = args.at ?? new Date();
+    if (!Number.isFinite(at.getTime())) issues.add('at', 'is not a valid time');
+    else if (at.getTime() > Date.now() + FUTURE_SKEW_MS) issues.add('at', 'must not be in the future');
+    const f = args.filter ?? {};
+    const min = f.priceRange?.min ?? null;
+    const max = f.priceRange?.max ?? null;
+    if (min !== null && (!Number.isFinite(min) || min < 0)) issues.add('filter.priceRange.min', 'must be a number ≥ 0');
+    if (max !== null && (!Number.isFinite(max) || max < 0)) issues.add('filter.priceRange.max', 'must be a number ≥ 0');
+    if (min !== null && max !== null && min > max) issues.add('filter.priceRange.min', 'must not exceed max');
+    (f.excludeProductIds ?? []).forEach((id, i) => {
+      if (!/^\d{1,18}$/.test(id)) issues.add(`filter.excludeProductIds[${i}]`, 'is not a valid id');
+    });
+    if ((f.excludeProductIds ?? []).length > 1000) issues.add('filter.excludeProductIds', 'at most 1000 ids');
+    let categories: string[] | null = null;
+    if (f.categories && f.categories.length) {
+      const all = await this.categoryList();
+      categories = [];
+      f.categories.forEach((c, i) => {
+        const hit = all.find((row) => row.id === c || row.name.toLowerCase() === c.trim().toLowerCase());
+        if (!hit) issues.add(`filter.categories[${i}]`, `unknown category "${c}"`);
+        else categories!.push(hit.id);
+      });
+    }
+    issues.throwIfAny();
+    return {
+      first,
+      near: args.near ?? null,
+      at,
+      categories,
+      minPrice: min,
+      maxPrice: max,
+      inStockOnly: f.inStockOnly ?? false,
+      excludePurchased: f.excludePurchased ?? false,
+      excludeIds: new Set(f.excludeProductIds ?? []),
+    };
+  }
+
+  private async categoryList(): Promise<{ id: string; name: string }[]> {
+    const now = Date.now();
+    if (this.categoryCache && now - this.categoryCache.at < Math.max(this.cacheTtlMs, 1000)) return this.categoryCache.rows;
+    const rows = (await this.ds.query(`SELECT id::text AS id, name FROM categories`)) as { id: string; name: string }[];
+    this.categoryCache = { at: now, rows };
+    return rows;
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  private async userContexts(userIds: readonly string[], at: Date, lastN: number): Promise<(UserContext | null)[]> {
+    const valid = [...new Set(userIds.filter((id) => /^\d{1,18}$/.test(id)))];
+    if (valid.length === 0) return userIds.map(() => null);
+    const [users, events, purchases] = await Promise.all([
+      this.ds.query(
+        `SELECT id::text AS id, ST_Y(home_location) AS lat, ST_X(home_location) AS lng FROM users WHERE id = ANY($1::bigint[])`,
+        [valid],
+      ) as Promise<{ id: string; lat: number | null; lng: number | null }[]>,
+      this.ds.query(
+        `SELECT x.user_id::text AS user_id, x.type, x.product_id::text AS product_id, ST_Y(x.location) AS lat, ST_X(x.location) AS lng
+         FROM unnest($1::bigint[]) AS u(id)
+         CROSS JOIN LATERAL (SELECT id, user_id, type, product_id, occurred_at, location FROM events
+                             WHERE user_id = u.id AND occurred_at <= $2 ORDER BY occurred_at DESC, id DESC LIMIT $3) x
+         ORDER BY x.user_id, x.occurred_at, x.id`,
+        [valid, at.toISOString(), lastN],
+      ) as Promise<{ user_id: string; type: string; product_id: string | null; lat: number | null; lng: number | null }[]>,
+      this.ds.query(
+        `SELECT DISTINCT user_id::text AS user_id, product_id::text AS product_id FROM events
+         WHERE user_id = ANY($1::bigint[]) AND type = 'purchase' AND product_id IS NOT NULL AND occurred_at <= $2`,
+        [valid, at.toISOString()],
+      ) as Promise<{ user_id: string; product_id: string }[]>,
+    ]);
+    const eventsBy = new Map<string, UserContext['events'][number][]>();
+    for (const e of events) {
+      let list = eventsBy.get(e.user_id);
+      if (!list) eventsBy.set(e.user_id, (list = []));
+      list.push({ type: e.type, productId: e.product_id, lat: e.lat === null ? null : Number(e.lat), lng: e.lng === null ? null : Number(e.lng) });
+    }
+    const purchasedBy = new Map<string, Set<string>>();
+    for (const p of purchases) {
+      if (!purchasedBy.has(p.user_id)) purchasedBy.set(p.user_id, new Set());
+      purchasedBy.get(p.user_id)!.add(p.product_id);
+    }
+    const byId = new Map(users.map((u) => [u.id, u]));
+    return userIds.map((id) => {
+      const u = byId.get(id);
+      if (!u) return null;
+      const home = u.lat === null || u.lng === null ? null : { latitude: Number(u.lat), longitude: Number(u.lng) };
+      return { userId: id, events: eventsBy.get(id) ?? [], home, purchased: purchasedBy.get(id) ?? new Set() };
+    });
+  }
+
+  /** Area popularity around the H3 cell of `center` (everywhere when null), cached for the TTL. */
+  private async area(center: GeoPoint | null, at: Date): Promise<{ rows: AreaPopularityRow[]; radiusKm: number | null }> {
+    const how = hourOfWeek(at);
+    const minute = Math.floor(at.getTime() / 60_000);
+    if (!center) {
+      const rows = await this.areaCache.getOrLoad(`global|${how}|${minute}`, () =>
+        this.popularity.area(null, 0, at, how, AREA_CANDIDATES),
+      );
+      return { rows, radiusKm: null };
+    }
+    const cell = latLngToCell(center.latitude, center.longitude, AREA_H3_RESOLUTION);
+    const [lat, lng] = cellToLatLng(cell);
+    const rows = await this.areaCache.getOrLoad(`${cell}|${how}|${minute}`, () =>
+      this.popularity.area({ latitude: lat, longitude: lng }, AREA_RADIUS_KM, at, how, AREA_CANDIDATES),
+    );
+    return { rows, radiusKm: AREA_RADIUS_KM };
+  }
+
+  // ------------------------------------------------------------------ ranking
+
+  private async rankUsers(users: readonly UserContext[], a: NormalizedArgs, model: LoadedModel): Promise<Map<string, RecommendationData[]>> {
+    const m = model.manifest as NextItemManifest;
+    if (model.assets.kind !== 'next-item') throw new Error('next-item model without item assets');
+    const { vocabulary, embeddings } = model.assets;
+    const how = hourOfWeek(a.at);
+
+    const prepared = users.map((u) => {
+      const seq = itemSequence(u.events, m, vocabulary.indexOf);
+      const lastLoc = [...u.events].reverse().find((e) => e.lat !== null && e.lng !== null);
+      const location = a.near ?? (lastLoc ? { latitude: lastLoc.lat!, longitude: lastLoc.lng! } : u.home);
+      const lastItem = [...u.events].reverse().find((e) => e.productId && seq.productIds.includes(e.productId)) ?? null;
+      return { u, seq, location, lastItem };
+    });
+
+    // Sequential candidates: one model run for every user with a history (cold users skip it).
+    const warm = prepared.filter((p) => p.seq.productIds.length > 0);
+    const seqScores = warm.length ? await this.runNextItem(model, m, warm.map((p) => ({ seq: p.seq.seq, location: p.location })), how) : [];
+
+    const areas = await Promise.all(prepared.map((p) => this.area(p.location, a.at)));
+
+    // Gather every product any user might see, plus names of the items reasons mention.
+    const perUserCandidates = prepared.map((p, i) => {
+      const cands = new Map<string, { seqProb: number; similarity: number; similarTo: string | null; sources: Set<RecommendationSource> }>();
+      const touch = (id: string) => {
+        let c = cands.get(id);
+        if (!c) cands.set(id, (c = { seqProb: 0, similarity: 0, similarTo: null, sources: new Set() }));
+        return c;
+      };
+      const seen = new Set(p.seq.productIds);
+      const w = warm.indexOf(p);
+      if (w >= 0) {
+        for (const { productId, prob } of seqScores[w]!) {
+          if (seen.has(productId)) continue; // the model does not exclude history; recommend what comes next
+          const c = touch(productId);
+          c.seqProb = prob;
+          c.sources.add('sequential');
+        }
+        const seeds = [...new Set([...p.seq.productIds].reverse())].slice(0, SIMILAR_SEEDS);
+        for (const seed of seeds) {
+          for (const s of mostSimilar(embeddings, vocabulary.indexOf.get(seed)!, SIMILAR_PER_SEED)) {
+            const id = vocabulary.items[s.index]!;
+            if (seen.has(id)) continue;
+            const c = touch(id);
+            if (s.similarity > c.similarity) {
+              c.similarity = s.similarity;
+              c.similarTo = seed;
+            }
+            c.sources.add('similar');
+          }
+        }
+      }
+      for (const row of areas[i]!.rows) touch(row.productId).sources.add('area');
+      return cands;
+    });
+
+    const ids = new Set<string>();
+    perUserCandidates.forEach((c) => c.forEach((_, id) => ids.add(id)));
+    prepared.forEach((p) => p.seq.productIds.forEach((id) => ids.add(id)));
+    const idList = [...ids];
+    const [productRows, ratings, sentiments] = await Promise.all([
+      this.products.byIds(idList),
+      this.reviews.ratingSummaries(idList),
+      this.sentimentSummaries(idList),
+    ]);
+    const productById = new Map<string, ProductEntity>();
+    productRows.forEach((p) => p && productById.set(p.id, p));
+    const ratingById = new Map(idList.map((id, i) => [id, ratings[i]!]));
+    const sentimentById = new Map(idList.map((id, i) => [id, sentiments[i] ?? null]));
+
+    const out = new Map<string, RecommendationData[]>();
+    prepared.forEach((p, i) => {
+      const areaById = new Map(areas[i]!.rows.map((r) => [r.productId, r]));
+      const candidates: Candidate[] = [];
+      const sourcesById = new Map<string, RecommendationSource[]>();
+      for (const [id, c] of perUserCandidates[i]!) {
+        const product = productById.get(id);
+        if (!product || !this.passes(product, p.u, a)) continue;
+        const rating = ratingById.get(id)!;
+        const sentiment = sentimentById.get(id) ?? null;
+        const area = areaById.get(id);
+        candidates.push({
+          productId: id,
+          name: product.name,
+          categoryId: product.categoryId,
+          stock: product.stock,
+          seqProb: c.seqProb,
+          similarity: c.similarity,
+          similarTo: c.similarTo ? (productById.get(c.similarTo)?.name ?? null) : null,
+          weekScore: area?.weekScore ?? 0,
+          hourScore: area?.hourScore ?? 0,
+          sentiment: sentiment?.meanPositive ?? null,
+          positiveShare: sentiment?.positiveShare ?? null,
+          sentimentReviews: sentiment?.reviewCount ?? 0,
+          ratingAverage: rating.average,
+          ratingCount: rating.count,
+          purchased: p.u.purchased.has(id),
+        });
+        sourcesById.set(id, [...c.sources]);
+      }
+      const ranked = rerank(
+        candidates,
+        {
+          lastItemName: p.lastItem?.productId ? (productById.get(p.lastItem.productId)?.name ?? null) : null,
+          lastItemAction: p.lastItem?.type ?? null,
+          radiusKm: areas[i]!.radiusKm,
+          at: a.at,
+        },
+        a.first,
+      );
+      out.set(
+        p.u.userId,
+        ranked.map((r) => ({
+          product: productById.get(r.productId)!,
+          score: r.score,
+          reason: r.reason,
+          reasons: r.reasons,
+          sources: sourcesById.get(r.productId) ?? [],
+        })),
+      );
+    });
+    return out;
+  }
+
+  /** Business-rule filters; purchased items are penalised in rerank when not excluded here. */
+  private passes(p: ProductEntity, u: UserContext, a: NormalizedArgs): boolean {
+    if (a.excludeIds.has(p.id)) return false;
+    if (a.excludePurchased && u.purchased.has(p.id)) return false;
+    if (a.inStockOnly && p.stock <= 0) return false;
+    if (a.minPrice !== null && p.price < a.minPrice) return false;
+    if (a.maxPrice !== null && p.price > a.maxPrice) return false;
+    if (a.categories && (!p.categoryId || !a.categories.includes(p.categoryId))) return false;
+    return true;
+  }
+
+  /** Sentiment is an optional ranking signal: without a sentiment model, ranking goes on without it. */
+  private async sentimentSummaries(ids: readonly string[]): Promise<(SentimentSummaryData | null)[]> {
+    if (!this.models.isServing('sentiment')) return ids.map(() => null);
+    try {
+      return await this.text.productSummaries(ids);
+    } catch (err) {
+      this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'sentiment signal skipped');
+      return ids.map(() => null);
+    }
+  }
+
+  /** Top-K next items per user as product ids with probabilities. */
+  private async runNextItem(
+    model: LoadedModel,
+    m: NextItemManifest,
+    rows: readonly { seq: BigInt64Array; location: GeoPoint | null }[],
+    how: number,
+  ): Promise<{ productId: string; prob: number }[][]> {
+    const vocabulary = (model.assets as { vocabulary: ItemVocabulary }).vocabulary;
+    const B = rows.length;
+    const L = m.maxLen;
+    const seq = new BigInt64Array(B * L);
+    rows.forEach((r, i) => seq.set(r.seq, i * L));
+    const names = new Set(m.inputs.map((s) => s.name));
+    const feeds: Record<string, Feeds[string]> = { item_seq: int64(seq, [B, L]) };
+    if (names.has('hour_of_week')) feeds.hour_of_week = int64(new BigInt64Array(B).fill(BigInt(how)), [B]);
+    if (names.has('cell')) {
+      feeds.cell = int64(
+        BigInt64Array.from(rows, (r) => BigInt(cellBucket(r.location?.latitude ?? null, r.location?.longitude ?? null, m.context.nCells, m.context.cellDeg))),
+        [B],
+      );
+    }
+    const out = await model.run(feeds);
+    const ids = out.top_ids!;
+    const scores = out.top_scores!;
+    const K = ids.dims[1]!;
+    return rows.map((_, i) => {
+      const list: { productId: string; prob: number }[] = [];
+      for (let k = 0; k < K; k++) {
+        const id = vocabulary.items[Number(ids.data[i * K + k])];
+        if (id) list.push({ productId: id, prob: Math.exp(Number(scores.data[i * K + k])) });
+      }
+      return list;
+    });
+  }
+
+  // ------------------------------------------------------------------ similar items
+
+  /** Products most similar to each product by item-embedding cosine, in key order; [] for items the model does not know. */
+  async similarMany(productIds: readonly string[], first: number): Promise<{ product: ProductEntity; similarity: number }[][]> {
+    const issues = new IssueCollector();
+    const k = checkFirst(first, issues);
+    issues.throwIfAny();
+    return this.models.use('next-item', async (model) => {
+      if (model.assets.kind !== 'next-item') throw new Error('next-item model without item assets');
+      const { vocabulary, embeddings } = model.assets;
+      // Ask for a few more than needed: items missing from the catalog are dropped below.
+      const lists = productIds.map((id) => similarIds(vocabulary, embeddings, id, k + 10));
+      const all = [...new Set(lists.flat().map((s) => s.id))];
+      const rows = await this.products.byIds(all);
+      const byId = new Map<string, ProductEntity>();
+      rows.forEach((p) => p && byId.set(p.id, p));
+      return lists.map((list) =>
+        list.filter((s) => byId.has(s.id)).slice(0, k).map((s) => ({ product: byId.get(s.id)!, similarity: s.similarity })),
+      );
+    });
+  }
+}
+
+function similarIds(vocabulary: ItemVocabulary, embeddings: ItemEmbeddings, productId: string, k: number) {
+  const idx = vocabulary.indexOf.get(productId);
+  if (idx === undefined) return [];
+  return mostSimilar(embeddings, idx, k).map((s) => ({ id: vocabulary.items[s.index]!, similarity: s.similarity }));
+}

@@ -1,0 +1,173 @@
+/** Pure units of the serving path: feature builders, horizon interpolation, batching helpers, ONNX header, re-ranking. */
+import { readOpsetImports } from '../../src/inference/onnx-opset';
+import { concatBatch, float32, int64, splitBatch } from '../../src/inference/tensor';
+import { behaviorFeatures, type BehaviorEventRow, KNOWN_PROFILE_FEATURES } from '../../src/predict/behavior-features';
+import { purchaseProbabilityAt } from '../../src/predict/purchase-horizon';
+import { cellBucket, hourOfWeek, itemSequence } from '../../src/recommend/next-item-features';
+import { type Candidate, rerank } from '../../src/recommend/rerank';
+
+const SPEC = {
+  maxLen: 4,
+  eventTypeIndex: { view: 1, search: 2, cart: 3, purchase: 4, favorite: 5 },
+  profileFeatures: KNOWN_PROFILE_FEATURES,
+};
+const H = 3_600_000;
+const NOW = Date.parse('2026-05-27T12:30:00Z'); // a Wednesday
+const f = (p: Float32Array, name: string) => p[KNOWN_PROFILE_FEATURES.indexOf(name)]!;
+
+describe('behavior features', () => {
+  const events: BehaviorEventRow[] = [
+    { type: 'view', productId: '7', occurredAt: NOW - 40 * 24 * H, price: 10, quantity: 1 },
+    { type: 'view', productId: '1', occurredAt: NOW - 3 * 24 * H, price: 10, quantity: 1 },
+    { type: 'cart', productId: '1', occurredAt: NOW - 2 * H, price: 10, quantity: 1 },
+    { type: 'purchase', productId: '1', occurredAt: NOW - 1 * H, price: 10, quantity: 3 },
+    { type: 'search', productId: null, occurredAt: NOW - 0.5 * H, price: null, quantity: 1 },
+    { type: 'view', productId: '2', occurredAt: NOW + H, price: 5, quantity: 1 }, // after now: ignored
+  ];
+
+  it('left-pads the last L events with their type index and log1p age in hours', () => {
+    const r = behaviorFeatures(events, null, NOW, SPEC);
+    expect(Array.from(r.eventTypes, Number)).toEqual([1, 3, 4, 2]);
+    expect(r.eventAges[3]).toBeCloseTo(Math.log1p(0.5), 6);
+    expect(r.eventAges[0]).toBeCloseTo(Math.log1p(72), 5);
+    const short = behaviorFeatures(events.slice(0, 2), null, NOW, { ...SPEC, maxLen: 4 });
+    expect(Array.from(short.eventTypes, Number)).toEqual([0, 0, 1, 1]);
+    expect(short.eventAges[0]).toBe(0);
+  });
+
+  it('computes recency, window counts, distinct items, first seen and spend as the trainer defines them', () => {
+    const r = behaviorFeatures(events, NOW - 100 * 24 * H, NOW, SPEC);
+    expect(f(r.profile, 'hours_since_last_event')).toBeCloseTo(Math.log1p(0.5), 5);
+    expect(f(r.profile, 'hours_since_last_view')).toBeCloseTo(Math.log1p(72), 5);
+    expect(f(r.profile, 'hours_since_last_cart')).toBeCloseTo(Math.log1p(2), 5);
+    expect(f(r.profile, 'count_view_1d')).toBe(0);
+    expect(f(r.profile, 'count_view_7d')).toBeCloseTo(Math.log1p(1), 6);
+    expect(f(r.profile, 'count_view_30d')).toBeCloseTo(Math.log1p(1), 6); // the 40-day-old view is outside
+    expect(f(r.profile, 'count_search_1d')).toBeCloseTo(Math.log1p(1), 6);
+    expect(f(r.profile, 'distinct_items_7d')).toBeCloseTo(Math.log1p(1), 6);
+    expect(f(r.profile, 'days_since_first_seen')).toBeCloseTo(Math.log1p(100), 5); // created_at is earlier than the first event
+    expect(f(r.profile, 'spend_30d')).toBeCloseTo(Math.log1p(30), 5);
+    expect(f(r.profile, 'hour_sin')).toBeCloseTo(Math.sin((2 * Math.PI * 12.5) / 24), 6);
+    expect(f(r.profile, 'dow_cos')).toBeCloseTo(Math.cos((2 * Math.PI * 2) / 7), 6); // Wednesday = 2
+  });
+
+  it('caps recency at 720 hours and treats a user without events as never seen', () => {
+    const r = behaviorFeatures([], NOW - 5 * 24 * H, NOW, SPEC);
+    expect(f(r.profile, 'hours_since_last_purchase')).toBeCloseTo(Math.log1p(720), 6);
+    expect(f(r.profile, 'days_since_first_seen')).toBe(0);
+    expect(Array.from(r.eventTypes, Number)).toEqual([0, 0, 0, 0]);
+  });
+});
+
+describe('purchase horizon interpolation', () => {
+  const horizons = [1, 3, 7, 14, 30];
+  const probs = [0.05, 0.12, 0.2, 0.3, 0.45];
+
+  it('reproduces the model at its horizons and is monotone between and beyond them', () => {
+    horizons.forEach((h, i) => expect(purchaseProbabilityAt(horizons, probs, h)).toBeCloseTo(probs[i]!, 9));
+    let prev = 0;
+    for (let h = 0.5; h <= 200; h += 0.5) {
+      const p = purchaseProbabilityAt(horizons, probs, h);
+      expect(p).toBeGreaterThanOrEqual(prev - 1e-12);
+      expect(p).toBeLessThan(1);
+      prev = p;
+    }
+    expect(purchaseProbabilityAt(horizons, probs, 2)).toBeGreaterThan(0.05);
+    expect(purchaseProbabilityAt(horizons, probs, 2)).toBeLessThan(0.12);
+    expect(purchaseProbabilityAt(horizons, probs, 0)).toBe(0);
+  });
+
+  it('follows a constant hazard within a segment', () => {
+    // S(2) = sqrt(S(1)·S(3)) when log S is linear on [1, 3].
+    const s = Math.sqrt((1 - 0.05) * (1 - 0.12));
+    expect(purchaseProbabilityAt(horizons, probs, 2)).toBeCloseTo(1 - s, 9);
+  });
+});
+
+describe('next-item features', () => {
+  const indexOf = new Map([['10', 1], ['11', 2], ['12', 3]]);
+  it('filters, collapses runs, drops unknown items and left-pads', () => {
+    const events = [
+      { type: 'view', productId: '10' },
+      { type: 'search', productId: null },
+      { type: 'view', productId: '10' },
+      { type: 'cart', productId: '99' },
+      { type: 'view', productId: '11' },
+      { type: 'purchase', productId: '11' },
+      { type: 'view', productId: '12' },
+    ];
+    const r = itemSequence(events, { maxLen: 5, eventTypes: ['view', 'cart', 'purchase'], dedupeConsecutive: true }, indexOf);
+    expect(Array.from(r.seq, Number)).toEqual([0, 0, 1, 2, 3]);
+    expect(r.productIds).toEqual(['10', '11', '12']);
+    const noDedupe = itemSequence(events, { maxLen: 3, eventTypes: ['view'], dedupeConsecutive: false }, indexOf);
+    expect(Array.from(noDedupe.seq, Number)).toEqual([1, 2, 3]);
+  });
+
+  it('numbers hours of week from Monday 00:00 UTC', () => {
+    expect(hourOfWeek(new Date('2026-06-01T00:30:00Z'))).toBe(0); // Monday
+    expect(hourOfWeek(new Date('2026-05-31T23:59:00Z'))).toBe(167); // Sunday
+    expect(hourOfWeek(new Date('1970-01-01T05:00:00Z'))).toBe(3 * 24 + 5); // Thursday
+  });
+
+  it('buckets locations like the trainer', () => {
+    // row = floor((−23.55 + 90) / 0.5) = 132, col = floor((−46.63 + 180) / 0.5) = 266, ncols = 720
+    expect(cellBucket(-23.55, -46.63, 256, 0.5)).toBe(1 + ((132 * 720 + 266) % 255));
+    expect(cellBucket(null, -46.63, 256, 0.5)).toBe(0);
+    expect(cellBucket(10, 10, 0, 0.5)).toBe(0);
+  });
+});
+
+describe('micro-batch tensors', () => {
+  it('concatenates along the batch axis, right-pads ragged token rows and splits back', () => {
+    const a = { ids: int64(BigInt64Array.from([1n, 2n, 3n]), [1, 3]), x: float32(Float32Array.from([1, 2]), [1, 2]) };
+    const b = { ids: int64(BigInt64Array.from([4n, 5n, 6n, 7n, 8n]), [1, 5]), x: float32(Float32Array.from([3, 4]), [1, 2]) };
+    const merged = concatBatch([a, b]);
+    expect(merged.ids!.dims).toEqual([2, 5]);
+    expect(Array.from(merged.ids!.data as BigInt64Array, Number)).toEqual([1, 2, 3, 0, 0, 4, 5, 6, 7, 8]);
+    const [ra, rb] = splitBatch({ y: float32(Float32Array.from([9, 8, 7, 6, 5, 4]), [3, 2]) }, [1, 2]);
+    expect(Array.from(ra!.y!.data as Float32Array)).toEqual([9, 8]);
+    expect(rb!.y!.dims).toEqual([2, 2]);
+    expect(Array.from(rb!.y!.data as Float32Array)).toEqual([7, 6, 5, 4]);
+  });
+});
+
+describe('ONNX header', () => {
+  it('reads opset imports and rejects truncated bytes', () => {
+    // ModelProto { ir_version: 8, opset_import: { domain: "", version: 17 } }
+    const bytes = Uint8Array.from([0x08, 0x08, 0x42, 0x04, 0x0a, 0x00, 0x10, 0x11]);
+    expect(readOpsetImports(bytes)).toEqual([{ domain: '', version: 17 }]);
+    expect(() => readOpsetImports(bytes.subarray(0, 5))).toThrow();
+  });
+});
+
+describe('re-ranking', () => {
+  const base: Candidate = {
+    productId: '1', name: 'A', categoryId: 'c1', stock: 5, seqProb: 0, similarity: 0, similarTo: null, weekScore: 0,
+    hourScore: 0, sentiment: null, positiveShare: null, sentimentReviews: 0, ratingAverage: null, ratingCount: 0, purchased: false,
+  };
+  const ctx = { lastItemName: 'Acme Phone', lastItemAction: 'view', radiusKm: 5, at: new Date('2026-05-29T19:00:00Z') };
+
+  it('orders by the weighted signals, penalises stock-outs and explains the strongest signal', () => {
+    const ranked = rerank(
+      [
+        { ...base, productId: '1', seqProb: 0.2 },
+        { ...base, productId: '2', weekScore: 50, categoryId: 'c2' },
+        { ...base, productId: '3', seqProb: 0.3, stock: 0, categoryId: 'c3' },
+        { ...base, productId: '4', ratingAverage: 4.6, ratingCount: 120, weekScore: 5, categoryId: 'c4' },
+      ],
+      ctx,
+      4,
+    );
+    expect(ranked.map((r) => r.productId)).toEqual(['1', '2', '4', '3']);
+    expect(ranked[0]!.reason).toBe('follows your recent views of Acme Phone');
+    expect(ranked[1]!.reason).toBe('popular within 5 km this week');
+    expect(ranked[2]!.reasons).toContain('rated 4.6 by 120 buyers');
+  });
+
+  it('keeps at most a third of the list in one category while others remain', () => {
+    const many = Array.from({ length: 6 }, (_, i) => ({ ...base, productId: String(i), seqProb: 1 - i / 10, categoryId: i < 5 ? 'same' : 'other' }));
+    const ranked = rerank(many, ctx, 3);
+    expect(ranked.filter((r) => r.productId !== '5')).toHaveLength(2);
+    expect(ranked.map((r) => r.productId)).toContain('5');
+  });
+});
