@@ -1,6 +1,7 @@
 /** Every migration, in order. Listed explicitly so ts-jest and compiled builds load the same classes. */
 import { Init1764400000000 } from './1764400000000-init';
+import { Auth1764500000000 } from './1764500000000-auth';
 import { Analytics1764700000000 } from './1764700000000-analytics';
 import { ModelVersions1764800000000 } from './1764800000000-model-versions';
 
-export const migrations = [Init1764400000000, Analytics1764700000000, ModelVersions1764800000000];
+export const migrations = [Init1764400000000, Auth1764500000000, Analytics1764700000000, ModelVersions1764800000000];

@@ -1,9 +1,9 @@
 /**
  * Wires config → database → services → schema → HTTP. Used by main.ts, the tests and the benchmarks.
  */
-import type { IncomingMessage } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
+import { ensureAdminKey } from './auth/bootstrap';
 import type { Config } from './config/config';
 import type { Logger } from './common/logger';
 import { type Database, openDatabase, type OpenOptions } from './db/database';
@@ -13,6 +13,7 @@ import { type Context, createContext } from './graphql/context';
 import { createSchema } from './graphql/schema';
 import { createGraphQLHandler } from './http/graphql-handler';
 import { type HttpServer, startHttpServer } from './http/http-server';
+import { RateLimiter } from './security/rate-limiter';
 import { createServices, type Services } from './services';
 
 export interface App {
@@ -39,11 +40,22 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
     if (config.seedDemo) await seedDemoIfEmpty(db.dataSource, services, { events: config.demoEvents }, logger);
     // Model versions load after seeding: the registry records shipped baselines in the database.
     await services.models.start();
+    await ensureAdminKey(services.apiKeys, config, logger);
     const schema = await createSchema();
-    const apollo = createApollo(schema, config, logger);
+    const limiter = new RateLimiter();
+    const apollo = createApollo(schema, config, logger, { limiter, audit: services.audit });
     await apollo.start();
-    const makeContext = async (_req: IncomingMessage) => createContext(services, logger);
-    http.route('/graphql', createGraphQLHandler(apollo, config, makeContext));
+    http.route(
+      '/graphql',
+      createGraphQLHandler({
+        apollo,
+        config,
+        apiKeys: services.apiKeys,
+        persisted: services.persistedOperations,
+        limiter,
+        makeContext: (principal, requestId) => createContext(services, logger, principal, requestId),
+      }),
+    );
     http.setReadinessCheck(async () => {
       await db.dataSource.query('SELECT 1');
       return true;

@@ -2,12 +2,16 @@
 import type { DataSource } from 'typeorm';
 import type { Config } from './config/config';
 import type { Logger } from './common/logger';
+import { ApiKeyService } from './auth/api-key.service';
+import { AuditService } from './auth/audit.service';
 import { ProductService } from './catalog/product.service';
 import { RegionService } from './catalog/region.service';
 import { ReviewService } from './catalog/review.service';
 import { UserService } from './catalog/user.service';
 import { EventService } from './events/event.service';
 import { createServingServices, type ServingServices } from './inference/serving-services';
+import { PrivacyService } from './privacy/privacy.service';
+import { PersistedOperationService } from './security/persisted-operation.service';
 
 export interface Services extends ServingServices {
   readonly users: UserService;
@@ -15,9 +19,14 @@ export interface Services extends ServingServices {
   readonly reviews: ReviewService;
   readonly regions: RegionService;
   readonly events: EventService;
+  readonly apiKeys: ApiKeyService;
+  readonly audit: AuditService;
+  readonly persistedOperations: PersistedOperationService;
+  readonly privacy: PrivacyService;
 }
 
 export function createServices(ds: DataSource, config: Config, logger: Logger): Services {
+  const apiKeys = new ApiKeyService(ds, config.security.adminKey);
   return {
     users: new UserService(ds),
     products: new ProductService(ds),
@@ -25,5 +34,9 @@ export function createServices(ds: DataSource, config: Config, logger: Logger): 
     regions: new RegionService(ds),
     events: new EventService(ds, { maxBatch: config.ingestMaxBatch, futureSkewSeconds: config.futureSkewSeconds }),
     ...createServingServices(ds, config, logger),
+    apiKeys,
+    audit: new AuditService(ds),
+    persistedOperations: new PersistedOperationService(ds),
+    privacy: new PrivacyService(ds, () => apiKeys.clearCache()),
   };
 }

@@ -3,7 +3,8 @@
  * field resolvers in the *.resolver.ts files, batched by per-request DataLoaders.
  * Services return entities; these classes describe how they are served.
  */
-import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { Authorized, Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { Rule } from '../auth/auth-checker';
 import { GeoJSONScalar, JSONObjectScalar } from '../graphql/scalars';
 import { Connection } from '../graphql/connection';
 
@@ -29,16 +30,18 @@ export class Product {
   categoryId!: string | null;
 }
 
-@ObjectType()
+/** Personal data: every field is for admins and the user's own frontend key only. */
+@ObjectType({ description: 'An end user. Personal data: admin keys and the user\'s own frontend key only.' })
 export class User {
-  @Field(() => ID) id!: string;
-  @Field(() => String, { nullable: true }) externalId!: string | null;
-  @Field(() => String, { nullable: true }) name!: string | null;
-  @Field(() => String, { nullable: true }) email!: string | null;
+  @Authorized(Rule.SELF) @Field(() => ID) id!: string;
+  @Authorized(Rule.SELF) @Field(() => String, { nullable: true }) externalId!: string | null;
+  @Authorized(Rule.SELF) @Field(() => String, { nullable: true }) name!: string | null;
+  @Authorized(Rule.SELF) @Field(() => String, { nullable: true }) email!: string | null;
+  @Authorized(Rule.SELF)
   @Field(() => GeoJSONScalar, { nullable: true, description: 'Home location (GeoJSON Point).' })
   homeLocation!: unknown;
-  @Field(() => JSONObjectScalar) attributes!: Record<string, unknown>;
-  @Field() createdAt!: Date;
+  @Authorized(Rule.SELF) @Field(() => JSONObjectScalar) attributes!: Record<string, unknown>;
+  @Authorized(Rule.SELF) @Field() createdAt!: Date;
 }
 
 @ObjectType()

@@ -1,5 +1,6 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { pageSize } from '../common/pagination';
+import { Rule } from '../auth/auth-checker';
 import type { Context } from '../graphql/context';
 import { toConnection } from '../graphql/connection';
 import { ProductFilter, ProductInput } from './catalog.inputs';
@@ -8,6 +9,7 @@ import type { ProductEntity } from './product.entity';
 
 @Resolver(() => Product)
 export class ProductResolver {
+  @Authorized()
   @Query(() => ProductConnection, { description: 'Products ordered by id, filtered.' })
   async products(
     @Ctx() ctx: Context,
@@ -18,16 +20,19 @@ export class ProductResolver {
     return toConnection(await ctx.services.products.list(filter ?? {}, { first, after }));
   }
 
+  @Authorized()
   @Query(() => Product)
   async product(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<ProductEntity> {
     return ctx.services.products.get(id);
   }
 
+  @Authorized()
   @Query(() => [Category])
   async categories(@Ctx() ctx: Context) {
     return ctx.services.products.categories();
   }
 
+  @Authorized(Rule.ADMIN)
   @Mutation(() => [Product], { description: 'Insert or update products by externalId (at most 250).' })
   async upsertProducts(@Ctx() ctx: Context, @Arg('products', () => [ProductInput]) products: ProductInput[]) {
     return ctx.services.products.upsert(products);

@@ -1,6 +1,7 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { pageSize } from '../common/pagination';
 import { Event } from '../events/event.types';
+import { Rule } from '../auth/auth-checker';
 import type { Context } from '../graphql/context';
 import { toConnection } from '../graphql/connection';
 import { UserFilter, UserInput } from './catalog.inputs';
@@ -9,6 +10,7 @@ import type { UserEntity } from './user.entity';
 
 @Resolver(() => User)
 export class UserResolver {
+  @Authorized(Rule.ADMIN)
   @Query(() => UserConnection, { description: 'Users ordered by id, filtered.' })
   async users(
     @Ctx() ctx: Context,
@@ -19,16 +21,19 @@ export class UserResolver {
     return toConnection(await ctx.services.users.list(filter ?? {}, { first, after }));
   }
 
-  @Query(() => User)
+  @Authorized(Rule.SELF)
+  @Query(() => User, { description: 'Admins: any user. Frontend keys: their own user only.' })
   async user(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<UserEntity> {
     return ctx.services.users.get(id);
   }
 
+  @Authorized(Rule.ADMIN)
   @Mutation(() => [User], { description: 'Insert or update users by externalId (at most 250).' })
   async upsertUsers(@Ctx() ctx: Context, @Arg('users', () => [UserInput]) users: UserInput[]) {
     return ctx.services.users.upsert(users);
   }
 
+  @Authorized(Rule.SELF)
   @FieldResolver(() => [Event], { description: 'Newest events first.' })
   async recentEvents(
     @Root() u: UserEntity,
@@ -38,6 +43,7 @@ export class UserResolver {
     return ctx.loaders.recentEvents(pageSize(first)).load(u.id);
   }
 
+  @Authorized(Rule.SELF)
   @FieldResolver(() => [Review], { description: 'Newest reviews first.' })
   async reviews(
     @Root() u: UserEntity,

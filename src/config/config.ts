@@ -36,6 +36,37 @@ export interface Config {
   readonly modelArtifactsDir: string;
   /** ONNX inference runtime and serving (src/inference, src/recommend). */
   readonly inference: InferenceConfig;
+  /** Security and abuse limits (README "Security"). */
+  readonly security: SecurityConfig;
+}
+
+export interface RoleLimitConfig {
+  /** Query cost a key may spend per minute. */
+  readonly costPerMinute: number;
+  /** Concurrent requests per key. */
+  readonly concurrency: number;
+}
+
+export interface SecurityConfig {
+  /** Accepted as an admin key when set (MERIDIAN_ADMIN_KEY). */
+  readonly adminKey: string | undefined;
+  /** Maximum selection depth. Defaults to 10. */
+  readonly maxDepth: number;
+  /** Maximum aliases per operation. Defaults to 30. */
+  readonly maxAliases: number;
+  /** Maximum directives per operation. Defaults to 20. */
+  readonly maxDirectives: number;
+  /** Maximum lexical tokens in a document. Defaults to 3000. */
+  readonly maxTokens: number;
+  /** Maximum operation cost (see src/security/query-cost.ts). Defaults to 50_000. */
+  readonly maxCost: number;
+  /** Maximum length of any string argument or variable. Defaults to 10_000. */
+  readonly maxStringLength: number;
+  /** Maximum items in any list variable, except bulk ingestion. Defaults to 250. */
+  readonly maxListLength: number;
+  /** Partners may only run operations registered in the allow-list. Defaults to true. */
+  readonly partnerAllowListOnly: boolean;
+  readonly limits: Readonly<Record<'admin' | 'frontend' | 'partner', RoleLimitConfig>>;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -69,6 +100,11 @@ function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readon
   return raw as T;
 }
 
+function minLength(key: string): string {
+  if (key.length < 16) throw new ConfigError('MERIDIAN_ADMIN_KEY must be at least 16 characters');
+  return key;
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const databaseUrl = env.DATABASE_URL && env.DATABASE_URL.trim() !== '' ? env.DATABASE_URL : undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -93,6 +129,22 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     maxIngestBodyBytes: int(env, 'MAX_INGEST_BODY_BYTES', 8 << 20, 1024, 1 << 30),
     modelArtifactsDir: path.resolve(cwd, env.MERIDIAN_MODEL_ARTIFACTS || 'model-artifacts'),
     inference: inferenceConfig(env),
+    security: {
+      adminKey: env.MERIDIAN_ADMIN_KEY && env.MERIDIAN_ADMIN_KEY.length > 0 ? minLength(env.MERIDIAN_ADMIN_KEY) : undefined,
+      maxDepth: int(env, 'MAX_QUERY_DEPTH', 10, 2, 100),
+      maxAliases: int(env, 'MAX_QUERY_ALIASES', 30, 1, 10_000),
+      maxDirectives: int(env, 'MAX_QUERY_DIRECTIVES', 20, 1, 10_000),
+      maxTokens: int(env, 'MAX_QUERY_TOKENS', 3_000, 100, 1_000_000),
+      maxCost: int(env, 'MAX_QUERY_COST', 50_000, 10, 100_000_000),
+      maxStringLength: int(env, 'MAX_STRING_LENGTH', 10_000, 100, 10_000_000),
+      maxListLength: int(env, 'MAX_LIST_LENGTH', 250, 1, 1_000_000),
+      partnerAllowListOnly: bool(env, 'PARTNER_ALLOWLIST_ONLY', true),
+      limits: {
+        admin: { costPerMinute: int(env, 'RATE_LIMIT_ADMIN_COST', 5_000_000, 1, 1e12), concurrency: int(env, 'RATE_LIMIT_ADMIN_CONCURRENCY', 64, 1, 10_000) },
+        frontend: { costPerMinute: int(env, 'RATE_LIMIT_FRONTEND_COST', 300_000, 1, 1e12), concurrency: int(env, 'RATE_LIMIT_FRONTEND_CONCURRENCY', 16, 1, 10_000) },
+        partner: { costPerMinute: int(env, 'RATE_LIMIT_PARTNER_COST', 60_000, 1, 1e12), concurrency: int(env, 'RATE_LIMIT_PARTNER_CONCURRENCY', 4, 1, 10_000) },
+      },
+    },
   };
   return Object.freeze(config);
 }

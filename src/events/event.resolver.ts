@@ -1,5 +1,6 @@
-import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { Product, User } from '../catalog/catalog.types';
+import { Rule } from '../auth/auth-checker';
 import type { Context } from '../graphql/context';
 import { toConnection } from '../graphql/connection';
 import type { EventEntity } from './event.entity';
@@ -7,6 +8,7 @@ import { Event, EventConnection, EventFilter, EventInput, IngestResult } from '.
 
 @Resolver(() => Event)
 export class EventResolver {
+  @Authorized(Rule.SELF)
   @Query(() => EventConnection, { description: 'Events, newest first, filtered.' })
   async events(
     @Ctx() ctx: Context,
@@ -17,6 +19,7 @@ export class EventResolver {
     return toConnection(await ctx.services.events.list(filter ?? {}, { first, after }));
   }
 
+  @Authorized(Rule.ADMIN)
   @Mutation(() => IngestResult, {
     description: 'Store up to 5,000 events, all or nothing; idempotent by idempotencyKey.',
   })
@@ -24,11 +27,13 @@ export class EventResolver {
     return ctx.services.events.ingest(events);
   }
 
+  @Authorized(Rule.SELF)
   @FieldResolver(() => User, { nullable: true })
   async user(@Root() e: EventEntity, @Ctx() ctx: Context) {
     return ctx.loaders.user.load(e.userId);
   }
 
+  @Authorized(Rule.SELF)
   @FieldResolver(() => Product, { nullable: true })
   async product(@Root() e: EventEntity, @Ctx() ctx: Context) {
     return e.productId ? ctx.loaders.product.load(e.productId) : null;

@@ -1,20 +1,47 @@
-/** Apollo Server configured for Meridian: error mapping, no stack traces, introspection per environment. */
+/**
+ * Apollo Server configured for Meridian: error mapping, no stack traces, introspection and field
+ * suggestions off in production, depth/alias/directive limits (graphql-armor rules), cost limit
+ * and per-key rate budgets, audit of mutations. Token and body limits run earlier, in src/http.
+ */
 import { ApolloServer } from '@apollo/server';
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import type { GraphQLSchema } from 'graphql';
+import type { AuditService } from '../auth/audit.service';
 import type { Config } from '../config/config';
 import type { Logger } from '../common/logger';
+import type { RateLimiter } from '../security/rate-limiter';
 import type { Context } from './context';
 import { createErrorFormatter } from './error-mapper';
+import { auditPlugin } from './plugins/audit.plugin';
+import { costLimitPlugin } from './plugins/cost-limit.plugin';
 
-export function createApollo(schema: GraphQLSchema, config: Config, logger: Logger): ApolloServer<Context> {
+export interface ApolloDeps {
+  readonly limiter: RateLimiter;
+  readonly audit: AuditService;
+}
+
+export function createApollo(schema: GraphQLSchema, config: Config, logger: Logger, deps: ApolloDeps): ApolloServer<Context> {
+  const s = config.security;
+  const production = config.nodeEnv === 'production';
   return new ApolloServer<Context>({
     schema,
-    formatError: createErrorFormatter(logger),
+    formatError: createErrorFormatter(logger, { hideSuggestions: production }),
     includeStacktraceInErrorResponses: false,
-    introspection: config.nodeEnv !== 'production',
+    introspection: !production,
     csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    // Persisted queries are resolved in src/http (unknown hash → 4xx, partner allow-list).
+    persistedQueries: false,
     // main.ts owns shutdown: drain HTTP first, then stop Apollo, then close the database.
     stopOnTerminationSignals: false,
+    validationRules: [
+      maxDepthRule({ n: s.maxDepth, exposeLimits: true, propagateOnRejection: true }),
+      maxAliasesRule({ n: s.maxAliases, exposeLimits: true, propagateOnRejection: true }),
+      maxDirectivesRule({ n: s.maxDirectives, exposeLimits: true, propagateOnRejection: true }),
+    ],
+    plugins: [costLimitPlugin(s, deps.limiter), auditPlugin(deps.audit, logger)],
     logger: {
       debug: (m) => logger.debug(m),
       info: (m) => logger.info(m),

@@ -22,9 +22,19 @@ const REQUEST_ERROR_CODES = new Set([
   'RATE_LIMITED',
   'NOT_FOUND',
   'COST_LIMIT_EXCEEDED',
+  'PERSISTED_QUERY_NOT_ALLOWED',
+  'PAYLOAD_TOO_LARGE',
 ]);
 
-export function createErrorFormatter(logger: Logger) {
+export interface FormatterOptions {
+  /** Strip "Did you mean …?" hints, which reveal schema fields (production). */
+  readonly hideSuggestions: boolean;
+}
+
+/** type-graphql's authorization failures, renamed to Meridian's codes. */
+const AUTH_CODES: Record<string, string> = { UNAUTHORIZED: 'FORBIDDEN', UNAUTHENTICATED: 'UNAUTHENTICATED' };
+
+export function createErrorFormatter(logger: Logger, opts: FormatterOptions = { hideSuggestions: false }) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     if (original instanceof DomainError) {
@@ -35,10 +45,12 @@ export function createErrorFormatter(logger: Logger) {
         extensions: { code: original.code, ...(original.issues.length ? { issues: original.issues } : {}) },
       };
     }
-    const code = formatted.extensions?.code;
+    const raw = formatted.extensions?.code;
+    const code = typeof raw === 'string' ? (AUTH_CODES[raw] ?? raw) : raw;
     if (typeof code === 'string' && REQUEST_ERROR_CODES.has(code)) {
       const { stacktrace: _drop, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, extensions };
+      const message = opts.hideSuggestions ? formatted.message.replace(/ ?Did you mean .*\?$/, '') : formatted.message;
+      return { ...formatted, message, extensions: { ...extensions, code } };
     }
     logger.error({ err: original, path: formatted.path }, 'unexpected error while executing an operation');
     return {

@@ -2,6 +2,8 @@
 import 'reflect-metadata';
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import { buildSchema, type NonEmptyArray } from 'type-graphql';
+import { authChecker } from '../auth/auth-checker';
+import { AuthResolver } from '../auth/auth.resolver';
 import { ProductResolver } from '../catalog/product.resolver';
 import { RegionResolver } from '../catalog/region.resolver';
 import { ReviewResolver } from '../catalog/review.resolver';
@@ -18,12 +20,15 @@ export const resolvers: NonEmptyArray<Function> = [
   EventResolver,
   RegionResolver,
   ...servingResolvers,
+  AuthResolver,
 ];
 
 export async function createSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers,
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
+    authChecker,
+    authMode: 'error',
     // Services validate input (one path for GraphQL, tools and jobs) and name the bad field.
     validate: false,
   });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { App } from '../../src/app';
 import { encodeCursor } from '../../src/common/pagination';
 import type { Database } from '../../src/db/database';
-import { gql, startTestApp } from '../helpers/app';
+import { gql, startTestApp, TEST_ADMIN_KEY, withAuth } from '../helpers/app';
 import { openTestDatabase } from '../helpers/db';
 
 let db: Database;
@@ -32,13 +32,13 @@ describe('HTTP surface', () => {
     const padding = 'x'.repeat(1_100_000);
     const res = await fetch(app.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: withAuth({ 'content-type': 'application/json' }),
       body: JSON.stringify({ query: `{ users(first:1){ edges { cursor } } }`, variables: { padding } }),
     });
     expect(res.status).toBe(413);
     const ingest = await fetch(app.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: withAuth({ 'content-type': 'application/json' }),
       body: JSON.stringify({ query: `mutation($events:[EventInput!]!){ ingestEvents(events:$events){ accepted } }`, variables: { events: [], padding } }),
     });
     expect(ingest.status).not.toBe(413);
@@ -46,9 +46,9 @@ describe('HTTP surface', () => {
 
   it('refuses mutations over GET and GET requests without a CSRF-safe header', async () => {
     const q = encodeURIComponent('mutation { upsertUsers(users: []) { id } }');
-    const mutation = await fetch(`${app.url}?query=${q}`, { headers: { 'apollo-require-preflight': '1' } });
+    const mutation = await fetch(`${app.url}?query=${q}`, { headers: withAuth({ 'apollo-require-preflight': '1' }) });
     expect(mutation.status).toBe(405);
-    const plain = await fetch(`${app.url}?query=${encodeURIComponent('{ categories { name } }')}`);
+    const plain = await fetch(`${app.url}?query=${encodeURIComponent('{ categories { name } }')}`, { headers: withAuth({}) });
     expect(plain.status).toBe(400);
   });
 
@@ -80,7 +80,7 @@ describe('process lifecycle', () => {
     const own = await openTestDatabase();
     const main = path.resolve(__dirname, '../../dist/src/main.js');
     const child = spawn(process.execPath, [main], {
-      env: { ...process.env, DATABASE_URL: own.url, PORT: '0', HOST: '127.0.0.1', MERIDIAN_SEED_DEMO: 'false', LOG_LEVEL: 'info', NODE_ENV: 'production' },
+      env: { ...process.env, MERIDIAN_ADMIN_KEY: TEST_ADMIN_KEY, DATABASE_URL: own.url, PORT: '0', HOST: '127.0.0.1', MERIDIAN_SEED_DEMO: 'false', LOG_LEVEL: 'info', NODE_ENV: 'production' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -93,7 +93,7 @@ describe('process lifecycle', () => {
       expect(out).toContain('using');
       const res = await fetch(ready.url!, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: withAuth({ 'content-type': 'application/json' }),
         body: JSON.stringify({ query: '{ categories { name } }' }),
       });
       expect(res.status).toBe(200);

@@ -52,7 +52,7 @@ describe('Olist importer', () => {
     expect(again.events).toEqual({ accepted: 0, duplicates: items.length });
     const [{ n: after }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM events WHERE idempotency_key LIKE 'olist:o:%'`);
     expect(after).toBe(items.length);
-  });
+  }, 300_000);
 
   it('places customers inside their own Brazilian state polygon', async () => {
     await importRegions(services, path.join(DATA, 'regions/brazil-states.geojson.gz'), { codeProperty: 'sigla', codePrefix: 'br:', kind: 'state' });
@@ -64,7 +64,7 @@ describe('Olist importer', () => {
     );
     expect(located).toBeGreaterThan(500);
     expect(inside / located).toBeGreaterThan(0.98);
-  });
+  }, 120_000);
 });
 
 describe('Taobao importer', () => {

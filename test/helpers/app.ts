@@ -4,8 +4,14 @@ import { silentLogger } from '../../src/common/logger';
 import { type Config, loadConfig } from '../../src/config/config';
 import type { Database } from '../../src/db/database';
 
+/** The admin key every test server accepts (MERIDIAN_ADMIN_KEY). */
+export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+
 export function testConfig(overrides: Record<string, string> = {}): Config {
-  return loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', MERIDIAN_SEED_DEMO: 'false', ...overrides });
+  return loadConfig({
+    NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', MERIDIAN_SEED_DEMO: 'false', MERIDIAN_ADMIN_KEY: TEST_ADMIN_KEY,
+    ...overrides,
+  });
 }
 
 export async function startTestApp(db: Database, env: Record<string, string> = {}): Promise<App> {
@@ -18,7 +24,10 @@ export interface GqlResponse<T = Record<string, any>> {
   body: { data?: T | null; errors?: { message: string; path?: string[]; extensions?: { code?: string; issues?: { path: string; message: string }[] } }[] };
 }
 
-/** POSTs an operation to the running server. */
+/**
+ * POSTs an operation to the running server, as admin unless `headers` carries another
+ * authorization (pass `{ authorization: '' }` for an anonymous request).
+ */
 export async function gql<T = Record<string, any>>( // eslint-disable-line @typescript-eslint/no-explicit-any -- test convenience
   app: App,
   query: string,
@@ -27,8 +36,18 @@ export async function gql<T = Record<string, any>>( // eslint-disable-line @type
 ): Promise<GqlResponse<T>> {
   const res = await fetch(app.url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: withAuth({ 'content-type': 'application/json', ...headers }),
     body: JSON.stringify({ query, variables }),
   });
   return { status: res.status, body: (await res.json()) as GqlResponse<T>['body'] };
+}
+
+/** Adds the admin key unless the caller set authorization (an empty value means none). */
+export function withAuth(headers: Record<string, string>): Record<string, string> {
+  if (!('authorization' in headers)) return { ...headers, authorization: `Bearer ${TEST_ADMIN_KEY}` };
+  if (headers.authorization === '') {
+    const { authorization: _none, ...rest } = headers;
+    return rest;
+  }
+  return headers;
 }

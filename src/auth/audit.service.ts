@@ -1,0 +1,48 @@
+/** The audit log of admin actions: who did what to which target, when. */
+import type { DataSource } from 'typeorm';
+import type { Principal } from './principal';
+
+export interface AuditEntry {
+  readonly id: string;
+  readonly at: Date;
+  readonly actorKeyId: string | null;
+  readonly actorRole: string;
+  readonly action: string;
+  readonly target: string | null;
+  readonly details: Record<string, unknown>;
+  readonly requestId: string | null;
+}
+
+export class AuditService {
+  constructor(private readonly ds: DataSource) {}
+
+  async record(actor: Principal, action: string, target: string | null, details: Record<string, unknown>, requestId: string | null): Promise<void> {
+    await this.ds.query(
+      `INSERT INTO audit_log (actor_key_id, actor_role, action, target, details, request_id) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [actor.keyId, actor.role, action, target, JSON.stringify(details), requestId],
+    );
+  }
+
+  async recent(limit: number): Promise<AuditEntry[]> {
+    const rows = (await this.ds.query(`SELECT * FROM audit_log ORDER BY id DESC LIMIT $1`, [limit])) as {
+      id: string; at: Date; actor_key_id: string | null; actor_role: string; action: string; target: string | null;
+      details: Record<string, unknown>; request_id: string | null;
+    }[];
+    return rows.map((r) => ({
+      id: r.id, at: r.at, actorKeyId: r.actor_key_id, actorRole: r.actor_role, action: r.action,
+      target: r.target, details: r.details, requestId: r.request_id,
+    }));
+  }
+}
+
+/** Drops secrets and bulky payloads from mutation arguments before they are written to the log. */
+export function summarizeArgs(args: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(args)) {
+    if (/secret|key$|password|token/i.test(k)) out[k] = '***';
+    else if (Array.isArray(v)) out[k] = { count: v.length };
+    else if (typeof v === 'string' && v.length > 200) out[k] = `${v.slice(0, 200)}…`;
+    else out[k] = v;
+  }
+  return out;
+}

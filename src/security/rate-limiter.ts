@@ -1,0 +1,70 @@
+/**
+ * Per-key limits, in memory (one process; several instances would share these through Redis):
+ * - a cost budget per minute, as a token bucket refilled continuously;
+ * - a cap on concurrent requests.
+ * Both answer "retry after N seconds" instead of queueing, so an abusive key cannot build up work.
+ */
+export interface RoleLimits {
+  /** Query cost a key may spend per minute. */
+  readonly costPerMinute: number;
+  /** Requests a key may have in flight at once. */
+  readonly concurrency: number;
+}
+
+interface Bucket {
+  tokens: number;
+  updated: number;
+  inFlight: number;
+}
+
+export type Admission = { ok: true } | { ok: false; retryAfterSeconds: number; reason: string };
+
+export class RateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  private bucket(key: string, limits: RoleLimits): Bucket {
+    let b = this.buckets.get(key);
+    const t = this.now();
+    if (!b) {
+      b = { tokens: limits.costPerMinute, updated: t, inFlight: 0 };
+      this.buckets.set(key, b);
+    } else {
+      b.tokens = Math.min(limits.costPerMinute, b.tokens + ((t - b.updated) / 60_000) * limits.costPerMinute);
+      b.updated = t;
+    }
+    return b;
+  }
+
+  /** Reserve a concurrency slot; call the returned release when the request ends. */
+  enter(key: string, limits: RoleLimits): { admission: Admission; release: () => void } {
+    const b = this.bucket(key, limits);
+    if (b.inFlight >= limits.concurrency) {
+      return { admission: { ok: false, retryAfterSeconds: 1, reason: `more than ${limits.concurrency} concurrent requests` }, release: () => undefined };
+    }
+    b.inFlight++;
+    let released = false;
+    return {
+      admission: { ok: true },
+      release: () => {
+        if (!released) b.inFlight--;
+        released = true;
+      },
+    };
+  }
+
+  /** Spend `cost` from the key's budget, or say when enough will have been refilled. */
+  spend(key: string, cost: number, limits: RoleLimits): Admission {
+    const b = this.bucket(key, limits);
+    if (cost > limits.costPerMinute) {
+      return { ok: false, retryAfterSeconds: 60, reason: `operation cost ${cost} exceeds the budget of ${limits.costPerMinute} per minute` };
+    }
+    if (b.tokens >= cost) {
+      b.tokens -= cost;
+      return { ok: true };
+    }
+    const missing = cost - b.tokens;
+    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((missing / limits.costPerMinute) * 60)), reason: 'cost budget exhausted' };
+  }
+}
