@@ -13,6 +13,8 @@ import { type Context, createContext } from './graphql/context';
 import { createSchema } from './graphql/schema';
 import { createGraphQLHandler } from './http/graphql-handler';
 import { type HttpServer, startHttpServer } from './http/http-server';
+import { createMetricsHandler } from './http/metrics-handler';
+import { Metrics } from './observability/metrics';
 import { RateLimiter } from './security/rate-limiter';
 import { createServices, type Services } from './services';
 
@@ -43,7 +45,8 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
     await ensureAdminKey(services.apiKeys, config, logger);
     const schema = await createSchema();
     const limiter = new RateLimiter();
-    const apollo = createApollo(schema, config, logger, { limiter, audit: services.audit });
+    const metrics = new Metrics(db.dataSource, () => services.models.metrics());
+    const apollo = createApollo(schema, config, logger, { limiter, audit: services.audit, metrics });
     await apollo.start();
     http.route(
       '/graphql',
@@ -56,6 +59,7 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
         makeContext: (principal, requestId) => createContext(services, logger, principal, requestId),
       }),
     );
+    http.route('/metrics', createMetricsHandler(metrics, services.apiKeys, config.security.metricsPublic));
     http.setReadinessCheck(async () => {
       await db.dataSource.query('SELECT 1');
       return true;

@@ -66,6 +66,8 @@ export interface SecurityConfig {
   readonly maxListLength: number;
   /** Partners may only run operations registered in the allow-list. Defaults to true. */
   readonly partnerAllowListOnly: boolean;
+  /** Serve GET /metrics without an admin key (for a scraper on a private network). Defaults to false. */
+  readonly metricsPublic: boolean;
   readonly limits: Readonly<Record<'admin' | 'frontend' | 'partner', RoleLimitConfig>>;
 }
 
@@ -139,6 +141,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       maxStringLength: int(env, 'MAX_STRING_LENGTH', 10_000, 100, 10_000_000),
       maxListLength: int(env, 'MAX_LIST_LENGTH', 250, 1, 1_000_000),
       partnerAllowListOnly: bool(env, 'PARTNER_ALLOWLIST_ONLY', true),
+      metricsPublic: bool(env, 'MERIDIAN_METRICS_PUBLIC', false),
       limits: {
         admin: { costPerMinute: int(env, 'RATE_LIMIT_ADMIN_COST', 5_000_000, 1, 1e12), concurrency: int(env, 'RATE_LIMIT_ADMIN_CONCURRENCY', 64, 1, 10_000) },
         frontend: { costPerMinute: int(env, 'RATE_LIMIT_FRONTEND_COST', 300_000, 1, 1e12), concurrency: int(env, 'RATE_LIMIT_FRONTEND_CONCURRENCY', 16, 1, 10_000) },

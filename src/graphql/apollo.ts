@@ -11,6 +11,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { AuditService } from '../auth/audit.service';
 import type { Config } from '../config/config';
 import type { Logger } from '../common/logger';
+import type { Metrics } from '../observability/metrics';
 import type { RateLimiter } from '../security/rate-limiter';
 import type { Context } from './context';
 import { createErrorFormatter } from './error-mapper';
@@ -20,6 +21,7 @@ import { costLimitPlugin } from './plugins/cost-limit.plugin';
 export interface ApolloDeps {
   readonly limiter: RateLimiter;
   readonly audit: AuditService;
+  readonly metrics: Metrics;
 }
 
 export function createApollo(schema: GraphQLSchema, config: Config, logger: Logger, deps: ApolloDeps): ApolloServer<Context> {
@@ -41,7 +43,7 @@ export function createApollo(schema: GraphQLSchema, config: Config, logger: Logg
       maxAliasesRule({ n: s.maxAliases, exposeLimits: true, propagateOnRejection: true }),
       maxDirectivesRule({ n: s.maxDirectives, exposeLimits: true, propagateOnRejection: true }),
     ],
-    plugins: [costLimitPlugin(s, deps.limiter), auditPlugin(deps.audit, logger)],
+    plugins: [deps.metrics.plugin<Context>(), costLimitPlugin(s, deps.limiter), auditPlugin(deps.audit, logger)],
     logger: {
       debug: (m) => logger.debug(m),
       info: (m) => logger.info(m),
