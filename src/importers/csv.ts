@@ -2,6 +2,8 @@
 import fs from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { parse } from 'csv-parse';
+import type { EventInputData } from '../events/event.service';
+import type { Services } from '../services';
 
 export type CsvRecord = Record<string, string>;
 
@@ -51,4 +53,16 @@ export function zonedToUtc(local: string, timeZone: string): Date {
   };
   const first = new Date(guess.getTime() - offsetAt(guess));
   return new Date(guess.getTime() - offsetAt(first));
+}
+
+/** Ingests events through the public service in its largest batches; totals the outcome. */
+export async function ingestAll(services: Services, events: readonly EventInputData[]): Promise<{ accepted: number; duplicates: number }> {
+  let accepted = 0;
+  let duplicates = 0;
+  for (const part of chunks(events, 5000)) {
+    const r = await services.events.ingest(part);
+    accepted += r.accepted;
+    duplicates += r.duplicates;
+  }
+  return { accepted, duplicates };
 }

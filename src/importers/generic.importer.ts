@@ -4,7 +4,7 @@
  */
 import type { EventTypeName } from '../events/event.entity';
 import type { Services } from '../services';
-import { chunks, type CsvRecord, numberOrNull, readAll } from './csv';
+import { chunks, type CsvRecord, numberOrNull, readAll, ingestAll } from './csv';
 
 export type GenericKind = 'users' | 'products' | 'events' | 'reviews';
 
@@ -62,14 +62,7 @@ export async function importGeneric(services: Services, kind: GenericKind, file:
         quantity: numberOrNull(r.quantity),
         price: numberOrNull(r.price),
       }));
-      let accepted = 0;
-      let duplicates = 0;
-      for (const part of chunks(events, 5000)) {
-        const res = await services.events.ingest(part);
-        accepted += res.accepted;
-        duplicates += res.duplicates;
-      }
-      return { accepted, duplicates };
+      return ingestAll(services, events);
     }
     case 'reviews': {
       const user = await resolver((e) => services.users.idsByExternalIds(e), rows.map((r) => r.user_external_id!), 'user');

@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Logger } from '../common/logger';
 import type { EventInputData } from '../events/event.service';
 import type { Services } from '../services';
-import { chunks, type CsvRecord, numberOrNull, readAll, zonedToUtc } from './csv';
+import { chunks, type CsvRecord, numberOrNull, readAll, zonedToUtc, ingestAll } from './csv';
 
 export interface OlistImportResult {
   users: number;
@@ -119,13 +119,7 @@ export async function importOlist(services: Services, dir: string, logger: Logge
       price: Number(it.price),
     });
   }
-  let accepted = 0;
-  let duplicates = 0;
-  for (const part of chunks(events, 5000)) {
-    const r = await services.events.ingest(part);
-    accepted += r.accepted;
-    duplicates += r.duplicates;
-  }
+  const { accepted, duplicates } = await ingestAll(services, events);
 
   // Reviews: one per (user, first product of the order); the latest wins.
   const firstProduct = new Map<string, string>();

@@ -7,7 +7,7 @@ import type { Logger } from '../common/logger';
 import type { EventTypeName } from '../events/event.entity';
 import type { EventInputData } from '../events/event.service';
 import type { Services } from '../services';
-import { chunks, readAll } from './csv';
+import { chunks, readAll, ingestAll } from './csv';
 
 const BEHAVIOR: Record<string, EventTypeName> = { pv: 'view', cart: 'cart', fav: 'favorite', buy: 'purchase' };
 
@@ -40,13 +40,7 @@ export async function importTaobao(services: Services, file: string, logger: Log
     type: BEHAVIOR[r.behavior!]!,
     occurredAt: new Date(Number(r.ts) * 1000),
   }));
-  let accepted = 0;
-  let duplicates = 0;
-  for (const part of chunks(events, 5000)) {
-    const res = await services.events.ingest(part);
-    accepted += res.accepted;
-    duplicates += res.duplicates;
-  }
+  const { accepted, duplicates } = await ingestAll(services, events);
   const result = { users: userIds.size, products: productIds.size, accepted, duplicates, skipped: rows.length - valid.length };
   logger.info(result, 'taobao imported');
   return result;
