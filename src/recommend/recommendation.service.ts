@@ -58,8 +58,12 @@ export const MAX_FIRST = 100;
 export const DEFAULT_FIRST = 10;
 /** Radius of "nearby" for area popularity, km. */
 export const AREA_RADIUS_KM = 5;
-/** H3 resolution of the area-popularity cache key; the query is centred on the cell (≈0.5 km). */
-const AREA_H3_RESOLUTION = 8;
+/**
+ * H3 resolution of the area-popularity cache key; the query is centred on that cell, so "within
+ * 5 km" is measured from a point at most ≈1.4 km from the user (resolution 7, edge ≈1.2 km). Users
+ * in one neighbourhood share one query per cache TTL.
+ */
+const AREA_H3_RESOLUTION = 7;
 const AREA_CANDIDATES = 60;
 const SIMILAR_SEEDS = 3;
 const SIMILAR_PER_SEED = 20;

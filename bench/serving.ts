@@ -1,0 +1,306 @@
+/**
+ * Serving benchmark (issue 4), all ratios from one run on the real Postgres:
+ * 1. the recommendations query for 1,000 distinct users at concurrency 32 over HTTP against the
+ *    built server, against (a) a trivial query on the same server (framework ceiling) and (b) bare
+ *    onnxruntime-node batched inference of the same next-item model in this process (model
+ *    ceiling); plus the inference runtime alone (worker pool + micro-batching, in this process);
+ * 2. p99 at a fixed 200 requests/s, with the server's event-loop delay while inference runs;
+ * 3. 50 hot swaps of the next-item model under load: failed requests and RSS growth.
+ *   node dist/bench/serving.js [--quick]
+ */
+import 'reflect-metadata';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { Client } from 'pg';
+import { silentLogger } from '../src/common/logger';
+import { createDataSource } from '../src/db/data-source';
+import { ModelMetrics } from '../src/inference/inference.metrics';
+import { MicroBatcher } from '../src/inference/micro-batcher';
+import { ModelVersionRepository } from '../src/inference/model-version.repository';
+import { ModelRegistry } from '../src/inference/model-registry';
+import { type Feeds, int64 } from '../src/inference/tensor';
+import { WorkerPool } from '../src/inference/worker-pool';
+import { loadConfig } from '../src/config/config';
+import { freshDatabase, markdownTable, ROOT, startServer, summarize } from './bench-utils';
+
+const ADMIN_KEY = 'bench-serving-admin-key-0123456789';
+const CONCURRENCY = 32;
+const RECS = `query($id: ID!) { user(id: $id) { recommendations(first: 10) { product { id name } score reason } } }`;
+const TRIVIAL = `{ __typename }`;
+const MODEL_DIR = path.join(ROOT, 'model-artifacts/next-item');
+
+interface Timed {
+  ms: number[];
+  failures: number;
+  seconds: number;
+}
+
+async function post(url: string, query: string, variables?: Record<string, unknown>): Promise<{ ok: boolean; body: unknown }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { errors?: unknown; data?: unknown };
+  return { ok: res.status === 200 && !body.errors && body.data != null, body };
+}
+
+/** `n` requests, `concurrency` at a time (closed loop). */
+async function closedLoop(n: number, concurrency: number, one: (i: number) => Promise<boolean>): Promise<Timed> {
+  const ms: number[] = [];
+  let failures = 0;
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const i = next++;
+        const s = performance.now();
+        const ok = await one(i).catch(() => false);
+        ms.push(performance.now() - s);
+        if (!ok) failures++;
+      }
+    }),
+  );
+  return { ms, failures, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Requests started at a fixed rate whatever the latency (open loop), for `seconds`. */
+async function openLoop(rate: number, seconds: number, one: (i: number) => Promise<boolean>): Promise<Timed> {
+  const ms: number[] = [];
+  let failures = 0;
+  const pending: Promise<void>[] = [];
+  const t0 = performance.now();
+  const total = Math.round(rate * seconds);
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    pending.push(
+      (async () => {
+        const s = performance.now();
+        const ok = await one(i).catch(() => false);
+        ms.push(performance.now() - s);
+        if (!ok) failures++;
+      })(),
+    );
+  }
+  await Promise.all(pending);
+  return { ms, failures, seconds: (performance.now() - t0) / 1000 };
+}
+
+function randomSequences(batch: number, L: number, nItems: number, seed: number): BigInt64Array {
+  const seq = new BigInt64Array(batch * L);
+  let x = seed;
+  for (let i = 0; i < seq.length; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    if (i % L >= L - 12) seq[i] = BigInt(1 + (x % nItems));
+  }
+  return seq;
+}
+
+/** Bare onnxruntime-node: batches of 32 sequences, run back to back in this process. */
+async function bareOrt(seconds: number): Promise<{ seqPerSec: number; batchMs: ReturnType<typeof summarize> }> {
+  const manifest = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'manifest.json'), 'utf8')) as { max_len: number; n_items: number };
+  const session = await ort.InferenceSession.create(path.join(MODEL_DIR, 'model.onnx'), { executionProviders: ['cpu'] });
+  const B = CONCURRENCY;
+  const L = manifest.max_len;
+  const feeds = {
+    item_seq: new ort.Tensor('int64', randomSequences(B, L, manifest.n_items, 7), [B, L]),
+    hour_of_week: new ort.Tensor('int64', new BigInt64Array(B).fill(40n), [B]),
+    cell: new ort.Tensor('int64', new BigInt64Array(B).fill(3n), [B]),
+  };
+  for (let i = 0; i < 20; i++) await session.run(feeds);
+  const ms: number[] = [];
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) {
+    const s = performance.now();
+    await session.run(feeds);
+    ms.push(performance.now() - s);
+  }
+  const elapsed = (performance.now() - t0) / 1000;
+  await session.release();
+  return { seqPerSec: (ms.length * B) / elapsed, batchMs: summarize(ms) };
+}
+
+/** The runtime alone: worker pool + micro-batcher, 32 concurrent single-sequence callers. */
+async function runtimeOnly(seconds: number): Promise<{ seqPerSec: number; ms: ReturnType<typeof summarize>; meanBatch: number }> {
+  const manifest = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'manifest.json'), 'utf8')) as { max_len: number; n_items: number };
+  const pool = new WorkerPool({ size: 1, threads: 1, providers: ['cpu'] }, silentLogger());
+  const session = await pool.load(new Uint8Array(fs.readFileSync(path.join(MODEL_DIR, 'model.onnx'))));
+  const metrics = new ModelMetrics('next-item', 'bench', '0', 'cpu');
+  const batcher = new MicroBatcher((f) => pool.run(session.id, f), { windowMs: 2, maxBatch: 64 }, metrics);
+  const L = manifest.max_len;
+  const feeds = (i: number): Feeds => ({
+    item_seq: int64(randomSequences(1, L, manifest.n_items, i), [1, L]),
+    hour_of_week: int64(BigInt64Array.from([40n]), [1]),
+    cell: int64(BigInt64Array.from([3n]), [1]),
+  });
+  let done = 0;
+  const ms: number[] = [];
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, w) => {
+      for (let i = 0; performance.now() - t0 < seconds * 1000; i++) {
+        const s = performance.now();
+        await batcher.submit(feeds(w * 100_000 + i));
+        ms.push(performance.now() - s);
+        done++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - t0) / 1000;
+  await pool.stop();
+  return { seqPerSec: done / elapsed, ms: summarize(ms), meanBatch: metrics.batchSize.snapshot().sum / Math.max(1, metrics.batches) };
+}
+
+function rssMb(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+async function servedVersion(url: string): Promise<string | null> {
+  const r = await post(url, `{ servingMetrics }`);
+  const m = (r.body as { data?: { servingMetrics: { models: { kind: string; version: string }[] } } }).data;
+  return m?.servingMetrics.models.find((x) => x.kind === 'next-item')?.version ?? null;
+}
+
+export async function runServingBench({ quick }: { quick: boolean }): Promise<string> {
+  const dbName = 'meridian_bench_serving';
+  const url = await freshDatabase(dbName);
+  const server = await startServer({
+    DATABASE_URL: url,
+    MERIDIAN_SEED_DEMO: 'true',
+    MERIDIAN_DEMO_EVENTS: '60000',
+    MERIDIAN_MODEL_SYNC_MS: '200',
+    MERIDIAN_ADMIN_KEY: ADMIN_KEY,
+    LOG_LEVEL: 'info',
+  });
+  const notes: string[] = [];
+  try {
+    const pg = new Client({ connectionString: url });
+    await pg.connect();
+    const users = ((await pg.query(`SELECT id::text AS id FROM users ORDER BY id LIMIT 1000`)).rows as { id: string }[]).map((r) => r.id);
+    await pg.end();
+    const n = quick ? 300 : 1000;
+
+    // Warm-up: JIT, pools, caches of the first cells.
+    await closedLoop(64, 8, async (i) => (await post(server.url, RECS, { id: users[i % users.length] })).ok);
+
+    // 1. Throughput: trivial query (framework ceiling), recommendations, bare ORT, runtime alone.
+    const trivial = await closedLoop(n, CONCURRENCY, async () => (await post(server.url, TRIVIAL)).ok);
+    await post(server.url, `{ servingMetrics(resetEventLoopDelay: true) }`);
+    const recs = await closedLoop(n, CONCURRENCY, async (i) => (await post(server.url, RECS, { id: users[i % users.length] })).ok);
+    const loopClosed = ((await post(server.url, `{ servingMetrics(resetEventLoopDelay: true) }`)).body as {
+      data: { servingMetrics: { eventLoopDelayMs: { p99: number; max: number } } };
+    }).data.servingMetrics.eventLoopDelayMs;
+    const bare = await bareOrt(quick ? 3 : 6);
+    const runtime = await runtimeOnly(quick ? 3 : 6);
+
+    // 2. Fixed rate: 200 requests/s.
+    const rate = 200;
+    const fixed = await openLoop(rate, quick ? 5 : 10, async (i) => (await post(server.url, RECS, { id: users[(i * 7) % users.length] })).ok);
+    const metrics = ((await post(server.url, `{ servingMetrics(resetEventLoopDelay: true) }`)).body as {
+      data: { servingMetrics: { eventLoopDelayMs: { p99: number; max: number }; models: { kind: string; batchSize: { sum: number; count: number }; latencyMs: { p99: number | null } }[] } };
+    }).data.servingMetrics;
+    const nextItem = metrics.models.find((m) => m.kind === 'next-item');
+
+    // 3. Hot swaps under load: a second version of the same model, activated in the database
+    //    by this process; the server's registry sync swaps it in (as for a second server instance).
+    const ds = createDataSource({ url, poolSize: 2 });
+    await ds.initialize();
+    const candidateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-bench-art-'));
+    for (const f of ['model.onnx', 'manifest.json', 'items.json', 'item_embeddings.f32']) fs.copyFileSync(path.join(MODEL_DIR, f), path.join(candidateDir, f));
+    const man = JSON.parse(fs.readFileSync(path.join(candidateDir, 'manifest.json'), 'utf8')) as { version: string };
+    man.version = `${man.version}-bench`;
+    fs.writeFileSync(path.join(candidateDir, 'manifest.json'), JSON.stringify(man));
+    const config = loadConfig({ MERIDIAN_LOAD_MODELS: 'false', MERIDIAN_INFERENCE_WORKERS: '1' });
+    const registry = new ModelRegistry(ds, { inference: config.inference, artifactsDir: path.join(ROOT, 'model-artifacts') }, silentLogger());
+    await registry.start();
+    const candidate = await registry.register('next-item', candidateDir);
+    await registry.stop();
+    const repo = new ModelVersionRepository(ds);
+    const baseline = (await repo.active('next-item'))!;
+    const swaps = quick ? 10 : 50;
+    let stop = false;
+    let swapOk = 0;
+    let swapFail = 0;
+    let i0 = 0;
+    const load = Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (!stop) {
+          const r = await post(server.url, RECS, { id: users[i0++ % users.length] }).catch(() => ({ ok: false, body: null }));
+          if (r.ok) swapOk++;
+          else swapFail++;
+        }
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    const rssBefore = rssMb(server.child.pid!);
+    let swapped = 0;
+    const swapStart = performance.now();
+    for (let s = 0; s < swaps; s++) {
+      const target = s % 2 === 0 ? candidate : baseline;
+      await repo.activate(target.id, 'current');
+      for (let t = 0; t < 100 && (await servedVersion(server.url)) !== target.version; t++) await new Promise((r) => setTimeout(r, 50));
+      if ((await servedVersion(server.url)) === target.version) swapped++;
+    }
+    const swapSeconds = (performance.now() - swapStart) / 1000;
+    await new Promise((r) => setTimeout(r, 1000));
+    stop = true;
+    await load;
+    const rssAfter = rssMb(server.child.pid!);
+    if ((await repo.active('next-item'))!.id !== baseline.id) await repo.activate(baseline.id, 'current');
+    await ds.destroy();
+    fs.rmSync(candidateDir, { recursive: true, force: true });
+
+    const rec = summarize(recs.ms);
+    const triv = summarize(trivial.ms);
+    const fix = summarize(fixed.ms);
+    const recTput = n / recs.seconds;
+    const trivTput = n / trivial.seconds;
+    const rows: (string | number)[][] = [
+      ['trivial query `{ __typename }` (framework ceiling)', trivTput, triv.p50, triv.p99, trivial.failures],
+      [`recommendations, ${n} distinct users, concurrency ${CONCURRENCY}`, recTput, rec.p50, rec.p99, recs.failures],
+      [`bare onnxruntime-node, next-item, batches of ${CONCURRENCY}, this process (model ceiling, sequences/s)`, bare.seqPerSec, bare.batchMs.p50, bare.batchMs.p99, 0],
+      [`inference runtime alone: worker + micro-batching, ${CONCURRENCY} callers (sequences/s)`, runtime.seqPerSec, runtime.ms.p50, runtime.ms.p99, 0],
+      [`recommendations at a fixed ${rate} req/s`, fixed.ms.length / fixed.seconds, fix.p50, fix.p99, fixed.failures],
+    ];
+    const check = (ok: boolean) => (ok ? 'met' : 'NOT met');
+    const meanBatch = nextItem && nextItem.batchSize.count ? nextItem.batchSize.sum / nextItem.batchSize.count : 0;
+    notes.push(
+      `- p99 at ${rate} req/s: ${fix.p99.toFixed(1)} ms (target < 50 ms: ${check(fix.p99 < 50)}); failures ${fixed.failures}.`,
+      `- Recommendations throughput ${recTput.toFixed(0)} req/s = ${((100 * recTput) / trivTput).toFixed(1)}% of the trivial query and ` +
+        `${((100 * recTput) / bare.seqPerSec).toFixed(2)}% of the bare model ceiling (${bare.seqPerSec.toFixed(0)} sequences/s; target ≥ 50%: ${check(recTput >= bare.seqPerSec / 2)}). ` +
+        `The inference runtime alone reaches ${runtime.seqPerSec.toFixed(0)} sequences/s = ${((100 * runtime.seqPerSec) / bare.seqPerSec).toFixed(0)}% of the ceiling (mean batch ${runtime.meanBatch.toFixed(1)}).`,
+      `- Server event-loop delay p99 while inference runs: ${loopClosed.p99.toFixed(1)} ms at concurrency ${CONCURRENCY}, ${metrics.eventLoopDelayMs.p99.toFixed(1)} ms at ${rate} req/s (target < 20 ms: ${check(Math.max(loopClosed.p99, metrics.eventLoopDelayMs.p99) < 20)}); server-side next-item mean batch ${meanBatch.toFixed(1)}, model latency p99 ${nextItem?.latencyMs.p99?.toFixed(1) ?? '-'} ms.`,
+      `- Hot swaps: ${swapped}/${swaps} swaps observed by the server in ${swapSeconds.toFixed(1)} s under ${CONCURRENCY} concurrent recommendation requests; ` +
+        `${swapOk} requests succeeded, ${swapFail} failed (target 0: ${check(swapFail === 0 && swapped === swaps)}); server RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MB ` +
+        `(${((100 * (rssAfter - rssBefore)) / rssBefore).toFixed(1)}%, target < 10%: ${check(rssAfter < rssBefore * 1.1)}).`,
+    );
+    return [
+      `### Serving (${quick ? 'quick' : 'full'}; ${os.cpus().length} cores, real Postgres, demo data 60,000 events)`,
+      '',
+      markdownTable(['measurement', 'throughput (/s)', 'p50 ms', 'p99 ms', 'failures'], rows),
+      '',
+      ...notes,
+    ].join('\n');
+  } finally {
+    await server.stop();
+    const c = new Client({ connectionString: url.replace(`/${dbName}`, '/postgres') });
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
+    await c.end();
+  }
+}
+
+if (require.main === module) {
+  runServingBench({ quick: process.argv.includes('--quick') })
+    .then((md) => process.stdout.write(`${md}\n`))
+    .catch((err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    });
+}
