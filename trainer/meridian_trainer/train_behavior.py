@@ -274,8 +274,12 @@ def calibrate(model, val: Anchors):
     if (nxt >= 0).sum() > 50:
         nll = [F.cross_entropy(logits[nxt >= 0] / g.exp(), nxt[nxt >= 0]).item() for g in grid]
         model.log_temp.fill_(float(grid[int(np.argmin(nll))]))
-    if (~torch.isnan(within)).sum() > 50:
-        nll = [hazard_bce(cum * g.exp(), within).item() for g in grid]
+    # Hazard scale: fitted on the cutoff anchors (now = a day boundary), the population the
+    # horizon metrics are reported on; event anchors (now = right after an event) dominate
+    # validation by count and have a very different base rate.
+    cut = torch.from_numpy(val.is_cutoff)
+    if (~torch.isnan(within[cut])).sum() > 100:
+        nll = [hazard_bce(cum[cut] * g.exp(), within[cut]).item() for g in grid]
         model.log_hazard_scale.fill_(float(grid[int(np.argmin(nll))]))
     log(f"calibration: temperature {model.log_temp.exp().item():.3f}, hazard scale {model.log_hazard_scale.exp().item():.3f}")
 

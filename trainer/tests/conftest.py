@@ -18,7 +18,7 @@ CONFIGS = ROOT / "configs"
 ENV = {**os.environ, "MERIDIAN_TRAINER_THREADS": "2", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
 
 
-def run_cli(*args, timeout=300):
+def run_cli(*args, timeout=1200):
     """Runs the CLI; returns (returncode, parsed stdout lines, stderr)."""
     p = subprocess.run([sys.executable, "-m", "meridian_trainer", *map(str, args)], cwd=ROOT, env=ENV,
                        capture_output=True, text=True, timeout=timeout)
