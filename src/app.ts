@@ -13,7 +13,10 @@ import { type Context, createContext } from './graphql/context';
 import { createSchema } from './graphql/schema';
 import { createGraphQLHandler } from './http/graphql-handler';
 import { type HttpServer, startHttpServer } from './http/http-server';
+import { attachGraphQLWs } from './http/ws-server';
 import { createMetricsHandler } from './http/metrics-handler';
+import { createJobWorker, jobsGauge } from './jobs/job-services';
+import type { JobWorker } from './jobs/job-worker';
 import { Metrics } from './observability/metrics';
 import { RateLimiter } from './security/rate-limiter';
 import { createServices, type Services } from './services';
@@ -26,6 +29,8 @@ export interface App {
   readonly services: Services;
   readonly schema: GraphQLSchema;
   readonly apollo: ApolloServer<Context>;
+  /** The fine-tuning job worker in this process (null when MERIDIAN_JOB_WORKER is off). */
+  readonly jobWorker: JobWorker | null;
   stop(): Promise<void>;
 }
 
@@ -46,6 +51,7 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
     const schema = await createSchema();
     const limiter = new RateLimiter();
     const metrics = new Metrics(db.dataSource, () => services.models.metrics());
+    metrics.addGauge(jobsGauge(services.trainingJobs));
     const apollo = createApollo(schema, config, logger, { limiter, audit: services.audit, metrics });
     await apollo.start();
     http.route(
@@ -60,6 +66,16 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
       }),
     );
     http.route('/metrics', createMetricsHandler(metrics, services.apiKeys, config.security.metricsPublic));
+    const ws = attachGraphQLWs(http.server, {
+      schema,
+      apiKeys: services.apiKeys,
+      makeContext: (principal, requestId) => createContext(services, logger, principal, requestId),
+      logger,
+      maxTokens: config.security.maxTokens,
+      hideSuggestions: config.nodeEnv === 'production',
+    });
+    const jobWorker = config.jobs.workerEnabled ? createJobWorker(db.dataSource, config, services, logger) : null;
+    jobWorker?.start();
     http.setReadinessCheck(async () => {
       await db.dataSource.query('SELECT 1');
       return true;
@@ -75,8 +91,13 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
       services,
       schema,
       apollo,
+      jobWorker,
       async stop() {
+        // Upgraded sockets would hold the HTTP server open: close them first.
+        await ws.close();
         await http.close();
+        // Running trainers are stopped and their jobs handed back to the queue.
+        await jobWorker?.stop();
         await apollo.stop();
         await services.models.stop();
         if (!opts.db) await db.close();

@@ -10,10 +10,11 @@ import { ReviewService } from './catalog/review.service';
 import { UserService } from './catalog/user.service';
 import { EventService } from './events/event.service';
 import { createServingServices, type ServingServices } from './inference/serving-services';
+import { createJobServices, type JobServices } from './jobs/job-services';
 import { PrivacyService } from './privacy/privacy.service';
 import { PersistedOperationService } from './security/persisted-operation.service';
 
-export interface Services extends ServingServices {
+export interface Services extends ServingServices, JobServices {
   readonly users: UserService;
   readonly products: ProductService;
   readonly reviews: ReviewService;
@@ -34,6 +35,7 @@ export function createServices(ds: DataSource, config: Config, logger: Logger): 
     regions: new RegionService(ds),
     events: new EventService(ds, { maxBatch: config.ingestMaxBatch, futureSkewSeconds: config.futureSkewSeconds }),
     ...createServingServices(ds, config, logger),
+    ...createJobServices(ds, config, logger),
     apiKeys,
     audit: new AuditService(ds),
     persistedOperations: new PersistedOperationService(ds),

@@ -38,6 +38,8 @@ export interface Config {
   readonly inference: InferenceConfig;
   /** Security and abuse limits (README "Security"). */
   readonly security: SecurityConfig;
+  /** Fine-tuning jobs: queue, worker and trainer (src/jobs, docs/jobs.md). */
+  readonly jobs: JobsConfig;
 }
 
 export interface RoleLimitConfig {
@@ -102,6 +104,16 @@ function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readon
   return raw as T;
 }
 
+function num(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < min || v > max) {
+    throw new ConfigError(`${name} must be a number in [${min}, ${max}], got "${raw}"`);
+  }
+  return v;
+}
+
 function minLength(key: string): string {
   if (key.length < 16) throw new ConfigError('MERIDIAN_ADMIN_KEY must be at least 16 characters');
   return key;
@@ -131,6 +143,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     maxIngestBodyBytes: int(env, 'MAX_INGEST_BODY_BYTES', 8 << 20, 1024, 1 << 30),
     modelArtifactsDir: path.resolve(cwd, env.MERIDIAN_MODEL_ARTIFACTS || 'model-artifacts'),
     inference: inferenceConfig(env),
+    jobs: jobsConfig(env, cwd),
     security: {
       adminKey: env.MERIDIAN_ADMIN_KEY && env.MERIDIAN_ADMIN_KEY.length > 0 ? minLength(env.MERIDIAN_ADMIN_KEY) : undefined,
       maxDepth: int(env, 'MAX_QUERY_DEPTH', 10, 2, 100),
@@ -155,6 +168,60 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 /** postgres://user:secret@host/db → postgres://user:***@host/db */
 export function redactUrl(url: string): string {
   return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}
+
+export interface JobsConfig {
+  /** Run a job worker inside the server process (MERIDIAN_JOB_WORKER). Defaults to true. */
+  readonly workerEnabled: boolean;
+  /** Jobs running at once across all workers; also each worker's own limit (MERIDIAN_JOB_CONCURRENCY). Defaults to 1. */
+  readonly concurrency: number;
+  /** How often an idle worker looks for queued jobs, ms (MERIDIAN_JOB_POLL_MS). Defaults to 2000. */
+  readonly pollMs: number;
+  /** How often a worker marks its jobs alive and checks for cancellation, ms (MERIDIAN_JOB_HEARTBEAT_MS). Defaults to 2000. */
+  readonly heartbeatMs: number;
+  /**
+   * A running job whose heartbeat is older than this is taken from its (dead) worker and re-queued, ms
+   * (MERIDIAN_JOB_DEAD_AFTER_MS, at most 60000). Defaults to 30000.
+   */
+  readonly deadAfterMs: number;
+  /** Attempts before a job is dead-lettered (failed, deadLettered) (MERIDIAN_JOB_MAX_ATTEMPTS). Defaults to 3. */
+  readonly maxAttempts: number;
+  /** Delay before the first retry, doubled for each later one, ms (MERIDIAN_JOB_RETRY_BACKOFF_MS). Defaults to 10000. */
+  readonly retryBackoffMs: number;
+  /** Wall-clock limit of one attempt (export, training, evaluation, registration), s (MERIDIAN_JOB_TIMEOUT_S). Defaults to 21600 (6 h). */
+  readonly timeoutSeconds: number;
+  /**
+   * autoPromote swaps a candidate in only when its primary metric beats the active version's by at least this
+   * much (absolute, metrics are in [0, 1]) (MERIDIAN_JOB_PROMOTION_MARGIN). Defaults to 0.005.
+   */
+  readonly promotionMargin: number;
+  /** The trainer package directory: working directory of trainer processes, hyperparameters.json (MERIDIAN_TRAINER_DIR). Defaults to ./trainer. */
+  readonly trainerDir: string;
+  /** Python that runs `-m meridian_trainer` (MERIDIAN_TRAINER_PYTHON). Defaults to <trainerDir>/.venv/bin/python. */
+  readonly trainerPython: string;
+}
+
+function jobsConfig(env: Env, cwd: string): JobsConfig {
+  const trainerDir = path.resolve(cwd, env.MERIDIAN_TRAINER_DIR || 'trainer');
+  const heartbeatMs = int(env, 'MERIDIAN_JOB_HEARTBEAT_MS', 2000, 50, 20_000);
+  const deadAfterMs = int(env, 'MERIDIAN_JOB_DEAD_AFTER_MS', 30_000, 500, 60_000);
+  // A live worker must get several heartbeats in before it can be mistaken for a dead one.
+  if (deadAfterMs < 3 * heartbeatMs) {
+    throw new ConfigError(`MERIDIAN_JOB_DEAD_AFTER_MS (${deadAfterMs}) must be at least 3 × MERIDIAN_JOB_HEARTBEAT_MS (${heartbeatMs})`);
+  }
+  return Object.freeze({
+    workerEnabled: bool(env, 'MERIDIAN_JOB_WORKER', true),
+    concurrency: int(env, 'MERIDIAN_JOB_CONCURRENCY', 1, 1, 64),
+    pollMs: int(env, 'MERIDIAN_JOB_POLL_MS', 2000, 50, 600_000),
+    heartbeatMs,
+    deadAfterMs,
+    maxAttempts: int(env, 'MERIDIAN_JOB_MAX_ATTEMPTS', 3, 1, 100),
+    retryBackoffMs: int(env, 'MERIDIAN_JOB_RETRY_BACKOFF_MS', 10_000, 0, 3_600_000),
+    timeoutSeconds: int(env, 'MERIDIAN_JOB_TIMEOUT_S', 21_600, 1, 7 * 86_400),
+    promotionMargin: num(env, 'MERIDIAN_JOB_PROMOTION_MARGIN', 0.005, 0, 1),
+    trainerDir,
+    trainerPython: path.resolve(cwd, env.MERIDIAN_TRAINER_PYTHON || path.join(trainerDir, '.venv/bin/python')),
+  });
 }
 
 export type ExecutionProvider = 'cpu' | 'cuda';

@@ -1,7 +1,7 @@
 /** Builds the executable schema from every resolver. The emitted SDL is checked in at schema/schema.graphql. */
 import 'reflect-metadata';
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
-import { buildSchema, type NonEmptyArray } from 'type-graphql';
+import { buildSchema, type NonEmptyArray, type PubSub } from 'type-graphql';
 import { authChecker } from '../auth/auth-checker';
 import { AuthResolver } from '../auth/auth.resolver';
 import { ProductResolver } from '../catalog/product.resolver';
@@ -10,6 +10,8 @@ import { ReviewResolver } from '../catalog/review.resolver';
 import { UserResolver } from '../catalog/user.resolver';
 import { EventResolver } from '../events/event.resolver';
 import { servingResolvers } from '../inference/serving.resolvers';
+import { ModelVersionResolver } from '../jobs/model-version.resolver';
+import { TrainingJobResolver } from '../jobs/training-job.resolver';
 import { DateTimeScalar } from './scalars';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- type-graphql's resolver list type
@@ -21,7 +23,20 @@ export const resolvers: NonEmptyArray<Function> = [
   RegionResolver,
   ...servingResolvers,
   AuthResolver,
+  TrainingJobResolver,
+  ModelVersionResolver,
 ];
+
+/**
+ * type-graphql refuses to build subscriptions without a PubSub, but Meridian's subscriptions bring
+ * their own `subscribe` (e.g. trainingJobProgress reads the job row), so topics are never used.
+ */
+const noTopics: PubSub = {
+  publish() {},
+  subscribe() {
+    throw new Error('topic subscriptions are not used: give @Subscription a subscribe function');
+  },
+};
 
 export async function createSchema(): Promise<GraphQLSchema> {
   return buildSchema({
@@ -29,6 +44,7 @@ export async function createSchema(): Promise<GraphQLSchema> {
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     authChecker,
     authMode: 'error',
+    pubSub: noTopics,
     // Services validate input (one path for GraphQL, tools and jobs) and name the bad field.
     validate: false,
   });
