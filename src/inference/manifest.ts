@@ -48,7 +48,7 @@ export interface BehaviorManifest extends CommonManifest {
 }
 
 export type TextInput =
-  | { readonly type: 'wordpiece'; readonly maxLength: number; readonly vocabFile: string; readonly maxInputCharsPerWord: number }
+  | { readonly type: 'wordpiece' | 'bert-wordpiece'; readonly maxLength: number; readonly vocabFile: string; readonly maxInputCharsPerWord: number }
   | { readonly type: 'codepoints'; readonly maxLength: number };
 
 export interface TextManifest extends CommonManifest {
@@ -174,14 +174,19 @@ export function parseManifest(json: unknown, expectedKind?: ModelKind): Manifest
       const type = str(ti.type, 'text_input.type');
       let textInput: TextInput;
       if (type === 'codepoints') textInput = { type, maxLength: posInt(ti.max_length, 'text_input.max_length') };
-      else if (type === 'wordpiece') {
+      else if (type === 'wordpiece' || type === 'bert-wordpiece') {
+        // The server implements exactly the BERT uncased pipeline of trainer/README.md; refuse other settings.
+        for (const [key, want] of [['do_lower_case', true], ['strip_accents', true], ['tokenize_chinese_chars', true], ['clean_text', true]] as const) {
+          if (ti[key] !== undefined && ti[key] !== want) throw new ManifestError(`text_input.${key} must be ${want} (the server's tokenizer)`);
+        }
+        if (ti.wordpiece_prefix !== undefined && ti.wordpiece_prefix !== '##') throw new ManifestError('text_input.wordpiece_prefix must be "##"');
         textInput = {
           type,
           maxLength: posInt(ti.max_length, 'text_input.max_length'),
           vocabFile: str(ti.vocab_file ?? 'vocab.txt', 'text_input.vocab_file'),
           maxInputCharsPerWord: posInt(ti.max_input_chars_per_word ?? 100, 'text_input.max_input_chars_per_word'),
         };
-      } else throw new ManifestError(`text_input.type "${type}" is not supported (wordpiece or codepoints)`);
+      } else throw new ManifestError(`text_input.type "${type}" is not supported (bert-wordpiece or codepoints)`);
       const labels = strings(m.labels, 'labels');
       if (labels.length < 2) throw new ManifestError('labels must name at least two classes');
       return { ...common, kind, labels, mode: str(m.mode, 'mode'), textInput };

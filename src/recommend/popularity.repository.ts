@@ -12,7 +12,7 @@ export interface AreaPopularityRow {
   readonly productId: string;
   /** Weighted activity in the last 7 days. */
   readonly weekScore: number;
-  /** Weighted activity in the last 28 days within ±1 hour of the request's hour of week. */
+  /** Weighted activity within ±1 hour of the request's hour of week, this week and the 3 weeks before. */
   readonly hourScore: number;
 }
 
@@ -41,27 +41,33 @@ function near(center: GeoPoint | null, radiusKm: number, first: number): { sql: 
 export class PopularityRepository {
   constructor(private readonly ds: DataSource) {}
 
-  /** Top products around `center` (everywhere when null) by last-week activity and by activity at this hour of week. */
+  /**
+   * Top products around `center` (everywhere when null) by last-week activity and by activity at
+   * this hour of week. The scan reads the last 7 days plus the three hours around this hour of week
+   * in each of the 3 weeks before (12 short ranges on the occurred_at index), not all 28 days.
+   */
   async area(center: GeoPoint | null, radiusKm: number, now: Date, hourOfWeek: number, limit: number): Promise<AreaPopularityRow[]> {
     const hours = [-1, 0, 1].map((d) => (((hourOfWeek + d) % 168) + 168) % 168);
-    const where = near(center, radiusKm, 6);
+    const weekStart = new Date(now.getTime() - 7 * 86_400_000);
+    // Hour-of-week windows of the earlier weeks: [now − k·7d − 1h (hour start), + 3h).
+    const hourStart = Math.floor(now.getTime() / 3_600_000) * 3_600_000 - 3_600_000;
+    const ranges: [string, string][] = [1, 2, 3].map((k) => {
+      const from = hourStart - k * 7 * 86_400_000;
+      return [new Date(from).toISOString(), new Date(from + 3 * 3_600_000).toISOString()];
+    });
+    const where = near(center, radiusKm, 11);
+    const rangeSql = ranges.map((_, i) => `(e.occurred_at >= $${5 + 2 * i} AND e.occurred_at < $${6 + 2 * i})`).join(' OR ');
     const rows = (await this.ds.query(
       `SELECT e.product_id::text AS product_id,
               coalesce(sum(${EVENT_WEIGHT_SQL}) FILTER (WHERE e.occurred_at > $2), 0)::float8 AS week_score,
               coalesce(sum(${EVENT_WEIGHT_SQL}) FILTER (WHERE ${HOW_SQL} = ANY($3::int[])), 0)::float8 AS hour_score
        FROM events e
-       WHERE e.product_id IS NOT NULL AND e.occurred_at <= $1 AND e.occurred_at > $4 AND ${where.sql}
+       WHERE e.product_id IS NOT NULL AND e.occurred_at <= $1
+         AND (e.occurred_at > $2 OR ${rangeSql}) AND ${where.sql}
        GROUP BY e.product_id
        ORDER BY week_score DESC, hour_score DESC, e.product_id
-       LIMIT $5`,
-      [
-        now.toISOString(),
-        new Date(now.getTime() - 7 * 86_400_000).toISOString(),
-        hours,
-        new Date(now.getTime() - 28 * 86_400_000).toISOString(),
-        limit,
-        ...where.params,
-      ],
+       LIMIT $4`,
+      [now.toISOString(), weekStart.toISOString(), hours, limit, ...ranges.flat(), ...where.params],
     )) as { product_id: string; week_score: number; hour_score: number }[];
     return rows.map((r) => ({ productId: r.product_id, weekScore: Number(r.week_score), hourScore: Number(r.hour_score) }));
   }

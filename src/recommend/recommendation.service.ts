@@ -56,8 +56,16 @@ export interface RecommendationData {
 
 export const MAX_FIRST = 100;
 export const DEFAULT_FIRST = 10;
-/** Radius of "nearby" for area popularity, km. */
-export const AREA_RADIUS_KM = 5;
+/**
+ * Area popularity tiers: within 5 km, then within 50 km, then everywhere, each consulted only when
+ * the previous ones gave fewer candidates than the list needs (sparse areas, cold start). A wider
+ * tier's activity counts less (weight), so nearby popularity ranks first.
+ */
+export const AREA_TIERS: readonly { readonly radiusKm: number | null; readonly weight: number }[] = [
+  { radiusKm: 5, weight: 1 },
+  { radiusKm: 50, weight: 0.5 },
+  { radiusKm: null, weight: 0.25 },
+];
 /**
  * H3 resolution of the area-popularity cache key; the query is centred on that cell, so "within
  * 5 km" is measured from a point at most ≈1.4 km from the user (resolution 7, edge ≈1.2 km). Users
@@ -84,6 +92,11 @@ interface NormalizedArgs {
   readonly excludeIds: ReadonlySet<string>;
 }
 
+interface AreaHit extends AreaPopularityRow {
+  /** The tier the product was found in; null = everywhere. */
+  readonly radiusKm: number | null;
+}
+
 interface UserContext {
   readonly userId: string;
   readonly events: readonly { type: string; productId: string | null; lat: number | null; lng: number | null }[];
@@ -104,6 +117,7 @@ export function checkFirst(first: number | null | undefined, issues: IssueCollec
 export class RecommendationService {
   private readonly popularity: PopularityRepository;
   private readonly areaCache: TtlCache<string, AreaPopularityRow[]>;
+
   private categoryCache: { at: number; rows: { id: string; name: string }[] } | null = null;
 
   constructor(
@@ -231,22 +245,30 @@ export class RecommendationService {
     });
   }
 
-  /** Area popularity around the H3 cell of `center` (everywhere when null), cached for the TTL. */
-  private async area(center: GeoPoint | null, at: Date): Promise<{ rows: AreaPopularityRow[]; radiusKm: number | null }> {
+  /**
+   * Area popularity around the H3 cell of `center` by tier (area-tiers above), until `need`
+   * products are found; each product keeps its nearest tier. Cached per cell and tier for the TTL.
+   */
+  private async area(center: GeoPoint | null, at: Date, need: number): Promise<AreaHit[]> {
     const how = hourOfWeek(at);
     const minute = Math.floor(at.getTime() / 60_000);
-    if (!center) {
-      const rows = await this.areaCache.getOrLoad(`global|${how}|${minute}`, () =>
-        this.popularity.area(null, 0, at, how, AREA_CANDIDATES),
+    const cell = center ? latLngToCell(center.latitude, center.longitude, AREA_H3_RESOLUTION) : null;
+    const [lat, lng] = cell ? cellToLatLng(cell) : [0, 0];
+    const hits = new Map<string, AreaHit>();
+    for (const tier of AREA_TIERS) {
+      if (tier.radiusKm !== null && !cell) continue;
+      const key = `${tier.radiusKm === null ? 'global' : `${cell}|${tier.radiusKm}`}|${how}|${minute}`;
+      const rows = await this.areaCache.getOrLoad(key, () =>
+        this.popularity.area(tier.radiusKm === null ? null : { latitude: lat, longitude: lng }, tier.radiusKm ?? 0, at, how, AREA_CANDIDATES),
       );
-      return { rows, radiusKm: null };
+      for (const r of rows) {
+        if (!hits.has(r.productId)) {
+          hits.set(r.productId, { ...r, weekScore: r.weekScore * tier.weight, hourScore: r.hourScore * tier.weight, radiusKm: tier.radiusKm });
+        }
+      }
+      if (hits.size >= need) break;
     }
-    const cell = latLngToCell(center.latitude, center.longitude, AREA_H3_RESOLUTION);
-    const [lat, lng] = cellToLatLng(cell);
-    const rows = await this.areaCache.getOrLoad(`${cell}|${how}|${minute}`, () =>
-      this.popularity.area({ latitude: lat, longitude: lng }, AREA_RADIUS_KM, at, how, AREA_CANDIDATES),
-    );
-    return { rows, radiusKm: AREA_RADIUS_KM };
+    return [...hits.values()];
   }
 
   // ------------------------------------------------------------------ ranking
@@ -269,7 +291,8 @@ export class RecommendationService {
     const warm = prepared.filter((p) => p.seq.productIds.length > 0);
     const seqScores = warm.length ? await this.runNextItem(model, m, warm.map((p) => ({ seq: p.seq.seq, location: p.location })), how) : [];
 
-    const areas = await Promise.all(prepared.map((p) => this.area(p.location, a.at)));
+    const need = Math.max(3 * a.first, 30);
+    const areas = await Promise.all(prepared.map((p) => this.area(p.location, a.at, need)));
 
     // Gather every product any user might see, plus names of the items reasons mention.
     const perUserCandidates = prepared.map((p, i) => {
@@ -302,7 +325,7 @@ export class RecommendationService {
           }
         }
       }
-      for (const row of areas[i]!.rows) touch(row.productId).sources.add('area');
+      for (const row of areas[i]!) touch(row.productId).sources.add('area');
       return cands;
     });
 
@@ -322,7 +345,7 @@ export class RecommendationService {
 
     const out = new Map<string, RecommendationData[]>();
     prepared.forEach((p, i) => {
-      const areaById = new Map(areas[i]!.rows.map((r) => [r.productId, r]));
+      const areaById = new Map(areas[i]!.map((r) => [r.productId, r]));
       const candidates: Candidate[] = [];
       const sourcesById = new Map<string, RecommendationSource[]>();
       for (const [id, c] of perUserCandidates[i]!) {
@@ -341,6 +364,7 @@ export class RecommendationService {
           similarTo: c.similarTo ? (productById.get(c.similarTo)?.name ?? null) : null,
           weekScore: area?.weekScore ?? 0,
           hourScore: area?.hourScore ?? 0,
+          areaRadiusKm: area ? area.radiusKm : null,
           sentiment: sentiment?.meanPositive ?? null,
           positiveShare: sentiment?.positiveShare ?? null,
           sentimentReviews: sentiment?.reviewCount ?? 0,
@@ -355,7 +379,6 @@ export class RecommendationService {
         {
           lastItemName: p.lastItem?.productId ? (productById.get(p.lastItem.productId)?.name ?? null) : null,
           lastItemAction: p.lastItem?.type ?? null,
-          radiusKm: areas[i]!.radiusKm,
           at: a.at,
         },
         a.first,

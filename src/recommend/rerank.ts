@@ -32,6 +32,8 @@ export interface Candidate {
   readonly similarTo: string | null;
   readonly weekScore: number;
   readonly hourScore: number;
+  /** Radius of the area tier the activity was counted in (null = everywhere). */
+  readonly areaRadiusKm: number | null;
   /** Mean P(positive) over reviewCount classified reviews, or null. */
   readonly sentiment: number | null;
   /** Share of those reviews classified positive, or null. */
@@ -46,8 +48,6 @@ export interface ReasonContext {
   /** Name of the user's latest item and what they did with it, for sequential reasons. */
   readonly lastItemName: string | null;
   readonly lastItemAction: string | null;
-  /** Radius of "nearby", km; null when no location was known (global popularity). */
-  readonly radiusKm: number | null;
   /** Request time, for "at this time of week" reasons. */
   readonly at: Date;
 }
@@ -145,12 +145,12 @@ export function reasonsFor(c: Candidate, signals: Readonly<Record<Signal, number
   if (signals.area > 0) {
     options.push({
       weight: WEIGHTS.area * signals.area,
-      text: ctx.radiusKm === null ? 'popular this week' : `popular within ${fmtKm(ctx.radiusKm)} km this week`,
+      text: c.areaRadiusKm === null ? 'popular this week' : `popular within ${fmtKm(c.areaRadiusKm)} km this week`,
     });
   }
   if (signals.hour > 0) {
     const h = ctx.at.getUTCHours();
-    const where = ctx.radiusKm === null ? '' : ' nearby';
+    const where = c.areaRadiusKm === null ? '' : c.areaRadiusKm <= 5 ? ' nearby' : ` within ${fmtKm(c.areaRadiusKm)} km`;
     options.push({ weight: WEIGHTS.hour * signals.hour, text: `often chosen${where} on ${WEEKDAYS[ctx.at.getUTCDay()]} ${dayPart(h)} (UTC)` });
   }
   if (c.ratingAverage !== null && c.ratingCount > 0 && c.ratingAverage >= 4) {

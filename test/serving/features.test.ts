@@ -143,9 +143,9 @@ describe('ONNX header', () => {
 describe('re-ranking', () => {
   const base: Candidate = {
     productId: '1', name: 'A', categoryId: 'c1', stock: 5, seqProb: 0, similarity: 0, similarTo: null, weekScore: 0,
-    hourScore: 0, sentiment: null, positiveShare: null, sentimentReviews: 0, ratingAverage: null, ratingCount: 0, purchased: false,
+    hourScore: 0, areaRadiusKm: 5, sentiment: null, positiveShare: null, sentimentReviews: 0, ratingAverage: null, ratingCount: 0, purchased: false,
   };
-  const ctx = { lastItemName: 'Acme Phone', lastItemAction: 'view', radiusKm: 5, at: new Date('2026-05-29T19:00:00Z') };
+  const ctx = { lastItemName: 'Acme Phone', lastItemAction: 'view', at: new Date('2026-05-29T19:00:00Z') };
 
   it('orders by the weighted signals, penalises stock-outs and explains the strongest signal', () => {
     const ranked = rerank(
