@@ -16,7 +16,7 @@ import traceback
 from pathlib import Path
 
 from . import data, hparams, manifest
-from .report import claim_stdout, emit, log
+from .report import claim_stdout, emit
 
 
 class Terminated(Exception):

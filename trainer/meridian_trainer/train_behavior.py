@@ -246,7 +246,6 @@ def fit_logreg(X: np.ndarray, y: np.ndarray, n_classes: int, l2: float = 1e-3):
 
 def logreg_baseline(train: Anchors, test: Anchors, horizons: list, window_days: float) -> dict:
     """The bar's reference: LR on recency/frequency features (RF_FEATURES), same labels, same anchors."""
-    m = {}
     ok = train.next >= 0
     nxt = np.full((len(test), 4), 0.25, np.float32)
     if len(np.unique(train.next[ok])) > 1:

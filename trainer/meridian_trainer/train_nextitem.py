@@ -8,7 +8,6 @@ tuned on validation; test metrics are reported once, for the exported model.
 
 import json
 import math
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import torch.nn.functional as F
 from . import data, export, hparams, manifest, metrics
 from .hparams import hp
 from .nextitem_model import NextItemArch, NextItemExport, NextItemModel, grow_items
-from .report import Progress, emit, log, phase
+from .report import Progress, log, phase
 
 KIND = "next-item"
 

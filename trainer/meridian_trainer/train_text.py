@@ -132,7 +132,7 @@ def scores(y: np.ndarray, probs: np.ndarray, n: int, prefix: str = "") -> dict:
 
 # ---------------------------------------------------------------- train
 
-def fit(task: TextTask, cfg: Config, X_train, y_train: np.ndarray, val_fn, seed: int, head_only_inputs=None):
+def fit(task: TextTask, cfg: Config, X_train, y_train: np.ndarray, val_fn, seed: int):
     """Generic loop. In head mode the 'inputs' are the precomputed embeddings."""
     m = task.model
     g = torch.Generator().manual_seed(seed)

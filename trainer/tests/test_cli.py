@@ -1,7 +1,6 @@
 """CLI contract: JSON lines on stdout, error line + exit code, atomic artifact, SIGTERM, determinism."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -109,7 +108,7 @@ def test_same_seed_gives_identical_model(events_snap, tmp_path):
     mb = json.loads((tmp_path / "b" / "manifest.json").read_text())
     assert ma["model"]["sha256"] == mb["model"]["sha256"]
     assert a[-1]["metrics"] == b[-1]["metrics"]
-    c = train("next-item", events_snap, tmp_path / "c", cfg, "--seed", "4")
+    train("next-item", events_snap, tmp_path / "c", cfg, "--seed", "4")
     assert json.loads((tmp_path / "c" / "manifest.json").read_text())["model"]["sha256"] != ma["model"]["sha256"]
 
 
