@@ -161,8 +161,12 @@ export class TrainingPipeline {
       try {
         version = existing ?? (await d.models.register(job.kind, finalDir, { sourceJobId: job.id }));
       } catch (err) {
-        // A bad model (ONNX does not load, wrong inputs, NaN outputs…) is refused and never served.
-        if (err instanceof ModelArtifactError) throw new JobFailure(errMessage(err), false);
+        // A bad model (ONNX does not load, wrong inputs, NaN outputs…) is refused and never served;
+        // its stored copy goes too, so the store only holds registered models.
+        if (err instanceof ModelArtifactError) {
+          if (!existing) fs.rmSync(finalDir, { recursive: true, force: true });
+          throw new JobFailure(errMessage(err), false);
+        }
         throw err;
       }
       log.info({ versionId: version.id, version: version.version }, 'model version registered');
