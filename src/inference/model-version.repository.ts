@@ -1,8 +1,7 @@
 /**
- * SQL over model_versions. Activation is one transaction that archives the current active
- * version and activates the target; the partial unique index guarantees one active per kind even
- * when two processes race. No query awaits another connection inside the transaction (the
- * embedded database has one backend for all connections).
+ * SQL over model_versions. Activation is one statement that archives the current active version
+ * and activates the target; a deferred exclusion constraint guarantees one active version per kind
+ * even when two processes race (the loser's statement fails and changes nothing).
  */
 import type { DataSource } from 'typeorm';
 import type { ModelKind, ModelStatus } from './model-kind';
@@ -107,13 +106,20 @@ export class ModelVersionRepository {
 
   /** Inserts a candidate; an existing (kind, version) or source job is returned instead (idempotent). */
   async insertCandidate(v: NewModelVersion): Promise<{ record: ModelVersionRecord; created: boolean }> {
-    const rows = (await this.ds.query(
-      `INSERT INTO model_versions (kind, version, status, artifact_path, sha256, manifest, metrics, source_job_id)
-       VALUES ($1, $2, 'candidate', $3, $4, $5::jsonb, $6::jsonb, $7)
-       ON CONFLICT DO NOTHING
-       RETURNING ${COLUMNS}`,
-      [v.kind, v.version, v.artifactPath, v.sha256, JSON.stringify(v.manifest), JSON.stringify(v.metrics), v.sourceJobId],
-    )) as Row[];
+    let rows: Row[] = [];
+    try {
+      // The conflict target is explicit: ON CONFLICT cannot arbitrate on the deferred "one active" constraint.
+      rows = (await this.ds.query(
+        `INSERT INTO model_versions (kind, version, status, artifact_path, sha256, manifest, metrics, source_job_id)
+         VALUES ($1, $2, 'candidate', $3, $4, $5::jsonb, $6::jsonb, $7)
+         ON CONFLICT (kind, version) DO NOTHING
+         RETURNING ${COLUMNS}`,
+        [v.kind, v.version, v.artifactPath, v.sha256, JSON.stringify(v.manifest), JSON.stringify(v.metrics), v.sourceJobId],
+      )) as Row[];
+    } catch (err) {
+      // The same source job registered concurrently (unique index on source_job_id): return that version.
+      if ((err as { code?: string }).code !== '23505' || !v.sourceJobId) throw err;
+    }
     if (rows[0]) return { record: toRecord(rows[0]), created: true };
     const existing = (v.sourceJobId ? await this.bySourceJob(v.sourceJobId) : null) ?? (await this.find(v.kind, v.version));
     if (!existing) throw new Error(`model version ${v.kind} ${v.version} conflicted but cannot be found`);
@@ -121,30 +127,33 @@ export class ModelVersionRepository {
   }
 
   /**
-   * Makes `id` the active version of its kind and archives the current one, atomically.
+   * Makes `id` the active version of its kind and archives the current one, in one statement
+   * (atomic; the deferred exclusion constraint checks "one active per kind" at its end). No
+   * explicit transaction: on the embedded database an open transaction on one pooled connection is
+   * not isolated from the queries other requests send meanwhile.
    * `previous`: 'current' records the replaced version for rollback (promote); 'keep' leaves the
    * target's own chain in place (rollback, so a second rollback goes further back).
    */
   async activate(id: string, previous: 'current' | 'keep'): Promise<ModelVersionRecord> {
-    return this.ds.transaction(async (em) => {
-      const target = (await em.query(`SELECT ${COLUMNS} FROM model_versions WHERE id = $1 FOR UPDATE`, [id])) as Row[];
-      if (!target[0]) throw new Error(`model version ${id} not found`);
-      const current = (await em.query(
-        `SELECT id::text AS id FROM model_versions WHERE kind = $1 AND status = 'active' FOR UPDATE`,
-        [target[0].kind],
-      )) as { id: string }[];
-      const currentId = current[0]?.id ?? null;
-      if (currentId === id) return toRecord(target[0]);
-      if (currentId) await em.query(`UPDATE model_versions SET status = 'archived' WHERE id = $1`, [currentId]);
-      const rows = (await em.query(
-        `UPDATE model_versions SET status = 'active', activated_at = now(),
-           previous_active_id = CASE WHEN $2::text = 'current' THEN $3::bigint ELSE previous_active_id END
-         WHERE id = $1 RETURNING ${COLUMNS}`,
-        [id, previous, currentId],
-      )) as [Row[], number] | Row[];
-      // TypeORM returns [rows, count] for UPDATE … RETURNING on postgres.
-      const updated = (Array.isArray(rows[0]) ? rows[0] : rows) as Row[];
-      return toRecord(updated[0]!);
-    });
+    if (!/^\d{1,18}$/.test(id)) throw new Error(`model version ${id} not found`);
+    const result = (await this.ds.query(
+      `WITH target AS (SELECT id AS tid, kind AS tkind FROM model_versions WHERE id = $1),
+            replaced AS (
+              UPDATE model_versions SET status = 'archived'
+              WHERE status = 'active' AND kind = (SELECT tkind FROM target) AND id <> $1
+              RETURNING id AS rid)
+       UPDATE model_versions SET
+         status = 'active',
+         activated_at = CASE WHEN status = 'active' THEN activated_at ELSE now() END,
+         previous_active_id = CASE WHEN $2::text = 'current' AND EXISTS (SELECT 1 FROM replaced)
+                                   THEN (SELECT rid FROM replaced LIMIT 1) ELSE previous_active_id END
+       FROM target WHERE id = target.tid
+       RETURNING ${COLUMNS}`,
+      [id, previous],
+    )) as [Row[], number] | Row[];
+    // TypeORM returns [rows, count] for UPDATE … RETURNING on postgres.
+    const rows = (Array.isArray(result[0]) ? result[0] : result) as Row[];
+    if (!rows[0]) throw new Error(`model version ${id} not found`);
+    return toRecord(rows[0]);
   }
 }

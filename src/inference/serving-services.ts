@@ -3,12 +3,12 @@
  * Built with the other services (src/services.ts); the registry starts and stops with the app.
  */
 import type { DataSource } from 'typeorm';
-import { ProductService } from '../catalog/product.service';
 import { ReviewService } from '../catalog/review.service';
 import type { Logger } from '../common/logger';
 import type { Config } from '../config/config';
 import { TextClassifierService } from '../nlp/text-classifier.service';
 import { BehaviorPredictionService } from '../predict/behavior-prediction.service';
+import { ProductLookup } from '../recommend/product-lookup';
 import { RecommendationService } from '../recommend/recommendation.service';
 import { TrendingService } from '../recommend/trending.service';
 import { ModelRegistry } from './model-registry';
@@ -24,7 +24,7 @@ export interface ServingServices {
 export function createServingServices(ds: DataSource, config: Config, logger: Logger): ServingServices {
   const models = new ModelRegistry(ds, { inference: config.inference, artifactsDir: config.modelArtifactsDir }, logger);
   const ttl = config.inference.cacheTtlMs;
-  const products = new ProductService(ds);
+  const products = new ProductLookup(ds);
   const text = new TextClassifierService(ds, models, ttl);
   return {
     models,

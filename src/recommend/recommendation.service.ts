@@ -11,7 +11,7 @@
 import { cellToLatLng, latLngToCell } from 'h3-js';
 import type { DataSource } from 'typeorm';
 import type { ProductEntity } from '../catalog/product.entity';
-import type { ProductService } from '../catalog/product.service';
+import type { ProductLookup } from './product-lookup';
 import type { ReviewService } from '../catalog/review.service';
 import { IssueCollector, NotFoundError } from '../common/errors';
 import { checkPoint, type GeoPoint } from '../common/geo';
@@ -59,19 +59,16 @@ export const DEFAULT_FIRST = 10;
 /**
  * Area popularity tiers: within 5 km, then within 50 km, then everywhere, each consulted only when
  * the previous ones gave fewer candidates than the list needs (sparse areas, cold start). A wider
- * tier's activity counts less (weight), so nearby popularity ranks first.
+ * tier's activity counts less (weight), so nearby popularity ranks first. Each tier is computed
+ * around the centre of the H3 cell (of `h3Resolution`) holding the location and cached per cell:
+ * resolution 7 (edge ≈1.2 km) for 5 km, resolution 5 (edge ≈8.5 km) for 50 km, so users of one
+ * neighbourhood (or city) share one query per cache TTL.
  */
-export const AREA_TIERS: readonly { readonly radiusKm: number | null; readonly weight: number }[] = [
-  { radiusKm: 5, weight: 1 },
-  { radiusKm: 50, weight: 0.5 },
-  { radiusKm: null, weight: 0.25 },
+export const AREA_TIERS: readonly { readonly radiusKm: number | null; readonly weight: number; readonly h3Resolution: number }[] = [
+  { radiusKm: 5, weight: 1, h3Resolution: 7 },
+  { radiusKm: 50, weight: 0.5, h3Resolution: 5 },
+  { radiusKm: null, weight: 0.25, h3Resolution: 0 },
 ];
-/**
- * H3 resolution of the area-popularity cache key; the query is centred on that cell, so "within
- * 5 km" is measured from a point at most ≈1.4 km from the user (resolution 7, edge ≈1.2 km). Users
- * in one neighbourhood share one query per cache TTL.
- */
-const AREA_H3_RESOLUTION = 7;
 const AREA_CANDIDATES = 60;
 const SIMILAR_SEEDS = 3;
 const SIMILAR_PER_SEED = 20;
@@ -123,7 +120,7 @@ export class RecommendationService {
   constructor(
     private readonly ds: DataSource,
     private readonly models: ModelRegistry,
-    private readonly products: ProductService,
+    private readonly products: ProductLookup,
     private readonly reviews: ReviewService,
     private readonly text: TextClassifierService,
     private readonly cacheTtlMs: number,
@@ -203,45 +200,39 @@ export class RecommendationService {
 
   // ------------------------------------------------------------------ reads
 
+  /** Users, their latest events and their purchases, in one statement (fresh on every call). */
   private async userContexts(userIds: readonly string[], at: Date, lastN: number): Promise<(UserContext | null)[]> {
     const valid = [...new Set(userIds.filter((id) => /^\d{1,18}$/.test(id)))];
     if (valid.length === 0) return userIds.map(() => null);
-    const [users, events, purchases] = await Promise.all([
-      this.ds.query(
-        `SELECT id::text AS id, ST_Y(home_location) AS lat, ST_X(home_location) AS lng FROM users WHERE id = ANY($1::bigint[])`,
-        [valid],
-      ) as Promise<{ id: string; lat: number | null; lng: number | null }[]>,
-      this.ds.query(
-        `SELECT x.user_id::text AS user_id, x.type, x.product_id::text AS product_id, ST_Y(x.location) AS lat, ST_X(x.location) AS lng
-         FROM unnest($1::bigint[]) AS u(id)
-         CROSS JOIN LATERAL (SELECT id, user_id, type, product_id, occurred_at, location FROM events
-                             WHERE user_id = u.id AND occurred_at <= $2 ORDER BY occurred_at DESC, id DESC LIMIT $3) x
-         ORDER BY x.user_id, x.occurred_at, x.id`,
-        [valid, at.toISOString(), lastN],
-      ) as Promise<{ user_id: string; type: string; product_id: string | null; lat: number | null; lng: number | null }[]>,
-      this.ds.query(
-        `SELECT DISTINCT user_id::text AS user_id, product_id::text AS product_id FROM events
-         WHERE user_id = ANY($1::bigint[]) AND type = 'purchase' AND product_id IS NOT NULL AND occurred_at <= $2`,
-        [valid, at.toISOString()],
-      ) as Promise<{ user_id: string; product_id: string }[]>,
-    ]);
-    const eventsBy = new Map<string, UserContext['events'][number][]>();
-    for (const e of events) {
-      let list = eventsBy.get(e.user_id);
-      if (!list) eventsBy.set(e.user_id, (list = []));
-      list.push({ type: e.type, productId: e.product_id, lat: e.lat === null ? null : Number(e.lat), lng: e.lng === null ? null : Number(e.lng) });
-    }
-    const purchasedBy = new Map<string, Set<string>>();
-    for (const p of purchases) {
-      if (!purchasedBy.has(p.user_id)) purchasedBy.set(p.user_id, new Set());
-      purchasedBy.get(p.user_id)!.add(p.product_id);
-    }
-    const byId = new Map(users.map((u) => [u.id, u]));
+    const rows = (await this.ds.query(
+      `SELECT u.id::text AS id, ST_Y(u.home_location) AS lat, ST_X(u.home_location) AS lng,
+              (SELECT coalesce(json_agg(json_build_object('t', x.type, 'p', x.product_id::text, 'y', ST_Y(x.location), 'x', ST_X(x.location))
+                                        ORDER BY x.occurred_at, x.id), '[]'::json)
+                 FROM (SELECT id, type, product_id, occurred_at, location FROM events
+                       WHERE user_id = u.id AND occurred_at <= $2 ORDER BY occurred_at DESC, id DESC LIMIT $3) x) AS events,
+              (SELECT coalesce(array_agg(DISTINCT e.product_id::text), '{}') FROM events e
+                 WHERE e.user_id = u.id AND e.type = 'purchase' AND e.product_id IS NOT NULL AND e.occurred_at <= $2) AS purchased
+       FROM users u WHERE u.id = ANY($1::bigint[])`,
+      [valid, at.toISOString(), lastN],
+    )) as {
+      id: string;
+      lat: number | null;
+      lng: number | null;
+      events: { t: string; p: string | null; y: number | null; x: number | null }[] | string;
+      purchased: string[] | string;
+    }[];
+    const byId = new Map(rows.map((r) => [r.id, r]));
     return userIds.map((id) => {
       const u = byId.get(id);
       if (!u) return null;
-      const home = u.lat === null || u.lng === null ? null : { latitude: Number(u.lat), longitude: Number(u.lng) };
-      return { userId: id, events: eventsBy.get(id) ?? [], home, purchased: purchasedBy.get(id) ?? new Set() };
+      const events = (typeof u.events === 'string' ? JSON.parse(u.events) : u.events) as { t: string; p: string | null; y: number | null; x: number | null }[];
+      const purchased = typeof u.purchased === 'string' ? parsePgArray(u.purchased) : u.purchased;
+      return {
+        userId: id,
+        events: events.map((e) => ({ type: e.t, productId: e.p, lat: e.y, lng: e.x })),
+        home: u.lat === null || u.lng === null ? null : { latitude: Number(u.lat), longitude: Number(u.lng) },
+        purchased: new Set(purchased),
+      };
     });
   }
 
@@ -252,15 +243,19 @@ export class RecommendationService {
   private async area(center: GeoPoint | null, at: Date, need: number): Promise<AreaHit[]> {
     const how = hourOfWeek(at);
     const minute = Math.floor(at.getTime() / 60_000);
-    const cell = center ? latLngToCell(center.latitude, center.longitude, AREA_H3_RESOLUTION) : null;
-    const [lat, lng] = cell ? cellToLatLng(cell) : [0, 0];
     const hits = new Map<string, AreaHit>();
     for (const tier of AREA_TIERS) {
-      if (tier.radiusKm !== null && !cell) continue;
-      const key = `${tier.radiusKm === null ? 'global' : `${cell}|${tier.radiusKm}`}|${how}|${minute}`;
-      const rows = await this.areaCache.getOrLoad(key, () =>
-        this.popularity.area(tier.radiusKm === null ? null : { latitude: lat, longitude: lng }, tier.radiusKm ?? 0, at, how, AREA_CANDIDATES),
-      );
+      let rows: AreaPopularityRow[];
+      if (tier.radiusKm === null) {
+        rows = await this.areaCache.getOrLoad(`global|${how}|${minute}`, () => this.popularity.area(null, 0, at, how, AREA_CANDIDATES));
+      } else {
+        if (!center) continue;
+        const cell = latLngToCell(center.latitude, center.longitude, tier.h3Resolution);
+        const [lat, lng] = cellToLatLng(cell);
+        rows = await this.areaCache.getOrLoad(`${cell}|${tier.radiusKm}|${how}|${minute}`, () =>
+          this.popularity.area({ latitude: lat, longitude: lng }, tier.radiusKm!, at, how, AREA_CANDIDATES),
+        );
+      }
       for (const r of rows) {
         if (!hits.has(r.productId)) {
           hits.set(r.productId, { ...r, weekScore: r.weekScore * tier.weight, hourScore: r.hourScore * tier.weight, radiusKm: tier.radiusKm });
@@ -481,4 +476,10 @@ function similarIds(vocabulary: ItemVocabulary, embeddings: ItemEmbeddings, prod
   const idx = vocabulary.indexOf.get(productId);
   if (idx === undefined) return [];
   return mostSimilar(embeddings, idx, k).map((s) => ({ id: vocabulary.items[s.index]!, similarity: s.similarity }));
+}
+
+/** A text[] literal ("{1,2}") when a driver returns it unparsed. Ids never need quoting. */
+function parsePgArray(literal: string): string[] {
+  const inner = literal.replace(/^\{|\}$/g, '');
+  return inner ? inner.split(',').map((v) => v.replace(/^"|"$/g, '')) : [];
 }

@@ -5,7 +5,7 @@
  */
 import type { DataSource } from 'typeorm';
 import type { ProductEntity } from '../catalog/product.entity';
-import type { ProductService } from '../catalog/product.service';
+import type { ProductLookup } from './product-lookup';
 import { IssueCollector } from '../common/errors';
 import { checkPoint, type GeoPoint } from '../common/geo';
 import { TtlCache } from '../inference/ttl-cache';
@@ -44,7 +44,7 @@ export class TrendingService {
 
   constructor(
     ds: DataSource,
-    private readonly products: ProductService,
+    private readonly products: ProductLookup,
     cacheTtlMs: number,
   ) {
     this.popularity = new PopularityRepository(ds);

@@ -10,8 +10,8 @@ import type { Database } from '../../src/db/database';
 import { exportSnapshot } from '../../src/jobs/snapshot.exporter';
 import { behaviorFeatures, KNOWN_PROFILE_FEATURES } from '../../src/predict/behavior-features';
 import { UserHistoryRepository } from '../../src/predict/user-history.repository';
-import { openTestDatabase } from '../helpers/db';
-import { ROOT, tempDir } from './serving-helpers';
+
+import { openServingDatabase, ROOT, tempDir } from './serving-helpers';
 
 const PYTHON = path.join(ROOT, 'trainer/.venv/bin/python');
 const L = 50;
@@ -22,7 +22,7 @@ const describeWithPython = fs.existsSync(PYTHON) ? describe : describe.skip;
 
 let db: Database;
 beforeAll(async () => {
-  db = await openTestDatabase();
+  db = await openServingDatabase();
 });
 afterAll(async () => {
   await db?.close();

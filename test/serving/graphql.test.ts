@@ -6,7 +6,7 @@
 import type { App } from '../../src/app';
 import type { Database } from '../../src/db/database';
 import { gql, startTestApp } from '../helpers/app';
-import { openTestDatabase } from '../helpers/db';
+import { openServingDatabase } from './serving-helpers';
 
 const AT = '2026-05-31T18:00:00.000Z'; // the test demo data ends 2026-06-01
 const SAO_PAULO = { latitude: -23.5505, longitude: -46.6333 };
@@ -36,7 +36,7 @@ async function metrics(): Promise<{ models: { kind: string; batches: number; req
 }
 
 beforeAll(async () => {
-  db = await openTestDatabase();
+  db = await openServingDatabase();
   app = await startTestApp(db, SERVING_ENV);
   const rows = (await db.dataSource.query(
     `SELECT user_id::text AS id, count(*) FILTER (WHERE type = 'purchase') AS purchases FROM events

@@ -10,9 +10,9 @@ import type { Database } from '../../src/db/database';
 import { ModelArtifactError } from '../../src/inference/inference.errors';
 import { ModelRegistry } from '../../src/inference/model-registry';
 import { int64 } from '../../src/inference/tensor';
-import { openTestDatabase } from '../helpers/db';
+
 import {
-  capturingLogger, copyArtifact, editManifest, opsetVersionOffset, replaceModel, servingConfig, SHIPPED, tempDir,
+  capturingLogger, copyArtifact, editManifest, openServingDatabase, opsetVersionOffset, replaceModel, servingConfig, SHIPPED, tempDir,
 } from './serving-helpers';
 
 let db: Database;
@@ -39,7 +39,7 @@ async function versionsCount(): Promise<number> {
 }
 
 beforeAll(async () => {
-  db = await openTestDatabase();
+  db = await openServingDatabase();
   // A fresh database for next-item: nothing active, so boot must register and activate the shipped baseline.
   await db.dataSource.query(`UPDATE model_versions SET status = 'archived' WHERE kind = 'next-item' AND status = 'active'`);
   artifactsDir = tempDir('shipped');

@@ -8,8 +8,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Database } from '../../src/db/database';
 import { ModelRegistry } from '../../src/inference/model-registry';
 import { type Feeds, int64 } from '../../src/inference/tensor';
-import { openTestDatabase } from '../helpers/db';
-import { capturingLogger, copyArtifact, editManifest, servingConfig, tempDir } from './serving-helpers';
+
+import { capturingLogger, copyArtifact, editManifest, openServingDatabase, servingConfig, tempDir } from './serving-helpers';
 
 let db: Database;
 let registry: ModelRegistry;
@@ -31,7 +31,7 @@ const run = (seed: number) =>
   });
 
 beforeAll(async () => {
-  db = await openTestDatabase();
+  db = await openServingDatabase();
   const artifactsDir = tempDir('rt');
   copyArtifact('next-item', path.join(artifactsDir, 'next-item'));
   const config = servingConfig({ MERIDIAN_BATCH_WINDOW_MS: '5', MERIDIAN_MAX_BATCH_SIZE: '32' });

@@ -6,6 +6,9 @@ import path from 'node:path';
 import pino from 'pino';
 import type { Logger } from '../../src/common/logger';
 import { type Config, loadConfig } from '../../src/config/config';
+import { createDataSource } from '../../src/db/data-source';
+import type { Database } from '../../src/db/database';
+import { openTestDatabase, realPostgresAvailable } from '../helpers/db';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const SHIPPED = path.join(ROOT, 'model-artifacts');
@@ -21,6 +24,22 @@ export function servingConfig(env: Record<string, string> = {}): Config {
     MERIDIAN_INFERENCE_WORKERS: '1',
     ...env,
   });
+}
+
+/**
+ * The test database for serving tests. On the embedded database the pool has one connection:
+ * pglite-socket queues each protocol message separately and interleaves connections, so two
+ * extended-protocol queries in flight on two connections can clobber each other's unnamed
+ * statement ("bind message supplies 1 parameters, but prepared statement requires 2"). One
+ * connection serialises them; PGlite runs one query at a time anyway.
+ */
+export async function openServingDatabase(): Promise<Database> {
+  if (realPostgresAvailable()) return openTestDatabase();
+  const url = process.env.MERIDIAN_TEST_EMBEDDED_URL;
+  if (!url) throw new Error('embedded test database not started (globalSetup)');
+  const dataSource = createDataSource({ url, poolSize: 1 });
+  await dataSource.initialize();
+  return { kind: 'embedded', dataSource, url, close: () => dataSource.destroy() };
 }
 
 export function tempDir(prefix: string): string {
