@@ -6,11 +6,12 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * - analytics_cells: directory of every H3 res-9 cell that holds events, with its parents at
  *   resolutions 3–8 and its outline, all computed by h3-js (identical on every database).
  * - analytics_hourly: hour × res-9 cell × category, one count column per event type, units and
- *   revenue of purchases. analytics_daily (day × res-9 cell) and analytics_daily_r7 (day × res-7
+ *   revenue of purchases (and the res-8 parent, so res-8 grids need no join). analytics_daily (day × res-9 cell) and analytics_daily_r7 (day × res-7
  *   cell, with its parents) drop the category for the common uncategorised queries.
  * - analytics_user_hourly: hour × res-9 cell × user with the (category, type) pairs seen, for
  *   exact distinct-user counts.
  * - analytics_region_hourly / _daily: the same counts per region (membership by ST_Intersects),
+ *   and analytics_region_r8_hourly / _daily per region × res-8 cell (for grids inside regions),
  *   valid for the geometry recorded in analytics_region_state; analytics_region_cells classifies
  *   directory cells against each region (interior or boundary).
  * Cell 0 stands for "no location"; category 0 for "no product category".
@@ -37,13 +38,13 @@ export class Analytics1764700000000 implements MigrationInterface {
     await q.query(`CREATE INDEX analytics_cells_r7_idx ON analytics_cells (r7)`);
     await q.query(`
       CREATE TABLE analytics_hourly (
-        bucket timestamptz NOT NULL, h3_r9 bigint NOT NULL, category_id bigint NOT NULL, ${counts},
+        bucket timestamptz NOT NULL, h3_r9 bigint NOT NULL, category_id bigint NOT NULL, r8 bigint NOT NULL, ${counts},
         PRIMARY KEY (bucket, h3_r9, category_id)
       )`);
     await q.query(`CREATE INDEX analytics_hourly_category_idx ON analytics_hourly (category_id, bucket)`);
     await q.query(`
       CREATE TABLE analytics_daily (
-        bucket timestamptz NOT NULL, h3_r9 bigint NOT NULL, ${counts},
+        bucket timestamptz NOT NULL, h3_r9 bigint NOT NULL, r8 bigint NOT NULL, ${counts},
         PRIMARY KEY (bucket, h3_r9)
       )`);
     await q.query(`
@@ -82,12 +83,35 @@ export class Analytics1764700000000 implements MigrationInterface {
           category_id bigint NOT NULL, ${counts},
           PRIMARY KEY (region_id, bucket, category_id)
         )`);
+      await q.query(`
+        CREATE TABLE analytics_region_r8_${grain} (
+          bucket timestamptz NOT NULL,
+          region_id bigint NOT NULL REFERENCES regions(id) ON DELETE CASCADE,
+          h3_r8 bigint NOT NULL,
+          r3 bigint NOT NULL, r4 bigint NOT NULL, r5 bigint NOT NULL, r6 bigint NOT NULL, r7 bigint NOT NULL, ${counts},
+          PRIMARY KEY (region_id, bucket, h3_r8)
+        )`);
     }
+    // Metric-aware reads: PURCHASES/REVENUE read only rows with purchases, index-only.
+    const purchaseCols = 'h3_r9, r8, purchases, units, revenue';
+    await q.query(
+      `CREATE INDEX analytics_hourly_purchases_idx ON analytics_hourly (category_id, bucket) INCLUDE (${purchaseCols}) WHERE purchases > 0`,
+    );
+    await q.query(`CREATE INDEX analytics_daily_purchases_idx ON analytics_daily (bucket) INCLUDE (${purchaseCols}) WHERE purchases > 0`);
+    // Boundary cells of an area are answered from their raw events.
+    await q.query(`CREATE INDEX analytics_events_cell_time_idx ON events (h3_r9, occurred_at)`);
+    // Purchase history per user (RFM population, profiles) without scanning every event.
+    await q.query(
+      `CREATE INDEX analytics_events_purchase_idx ON events (user_id) INCLUDE (occurred_at, price, quantity) WHERE type = 'purchase'`,
+    );
     await backfill(q);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX IF EXISTS analytics_events_purchase_idx`);
+    await q.query(`DROP INDEX IF EXISTS analytics_events_cell_time_idx`);
     for (const t of [
+      'analytics_region_r8_daily', 'analytics_region_r8_hourly',
       'analytics_region_daily', 'analytics_region_hourly', 'analytics_region_cells', 'analytics_region_state',
       'analytics_user_hourly', 'analytics_daily_r7', 'analytics_daily', 'analytics_hourly', 'analytics_cells',
     ]) {
@@ -119,14 +143,14 @@ async function backfill(q: QueryRunner): Promise<void> {
     coalesce(sum(e.price * e.quantity) FILTER (WHERE e.type = 'purchase'), 0)`;
   const cols = 'views, searches, carts, purchases, favorites, units, revenue';
   await q.query(`
-    INSERT INTO analytics_hourly (bucket, h3_r9, category_id, ${cols})
-    SELECT date_trunc('hour', e.occurred_at, 'UTC'), coalesce(e.h3_r9, 0), coalesce(p.category_id, 0), ${sums}
-    FROM events e LEFT JOIN products p ON p.id = e.product_id
-    GROUP BY 1, 2, 3`);
+    INSERT INTO analytics_hourly (bucket, h3_r9, category_id, r8, ${cols})
+    SELECT date_trunc('hour', e.occurred_at, 'UTC'), coalesce(e.h3_r9, 0), coalesce(p.category_id, 0), coalesce(c.r8, 0), ${sums}
+    FROM events e LEFT JOIN products p ON p.id = e.product_id LEFT JOIN analytics_cells c ON c.h3_r9 = e.h3_r9
+    GROUP BY 1, 2, 3, 4`);
   await q.query(`
-    INSERT INTO analytics_daily (bucket, h3_r9, ${cols})
-    SELECT date_trunc('day', e.occurred_at, 'UTC'), coalesce(e.h3_r9, 0), ${sums}
-    FROM events e GROUP BY 1, 2`);
+    INSERT INTO analytics_daily (bucket, h3_r9, r8, ${cols})
+    SELECT date_trunc('day', e.occurred_at, 'UTC'), coalesce(e.h3_r9, 0), coalesce(c.r8, 0), ${sums}
+    FROM events e LEFT JOIN analytics_cells c ON c.h3_r9 = e.h3_r9 GROUP BY 1, 2, 3`);
   await q.query(`
     INSERT INTO analytics_daily_r7 (bucket, h3_r7, r3, r4, r5, r6, ${cols})
     SELECT date_trunc('day', e.occurred_at, 'UTC'), coalesce(c.r7, 0), coalesce(c.r3, 0), coalesce(c.r4, 0),

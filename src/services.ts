@@ -13,6 +13,7 @@ import { createServingServices, type ServingServices } from './inference/serving
 import { createJobServices, type JobServices } from './jobs/job-services';
 import { PrivacyService } from './privacy/privacy.service';
 import { PersistedOperationService } from './security/persisted-operation.service';
+import { AnalyticsService } from './analytics/analytics.service';
 
 export interface Services extends ServingServices, JobServices {
   readonly users: UserService;
@@ -24,6 +25,7 @@ export interface Services extends ServingServices, JobServices {
   readonly audit: AuditService;
   readonly persistedOperations: PersistedOperationService;
   readonly privacy: PrivacyService;
+  readonly analytics: AnalyticsService;
 }
 
 export function createServices(ds: DataSource, config: Config, logger: Logger): Services {
@@ -40,5 +42,6 @@ export function createServices(ds: DataSource, config: Config, logger: Logger): 
     audit: new AuditService(ds),
     persistedOperations: new PersistedOperationService(ds),
     privacy: new PrivacyService(ds, () => apiKeys.clearCache()),
+    analytics: new AnalyticsService(ds, { kAnonymityMin: config.kAnonymityMin }),
   };
 }

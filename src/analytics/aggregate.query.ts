@@ -42,7 +42,8 @@ export interface Selection {
 }
 
 export interface AggregateQuery extends Selection {
-  readonly bucket: Bucket;
+  /** 'ALL': one bucket for the whole range (internal: hot spots, distributions). */
+  readonly bucket: Bucket | 'ALL';
   readonly grid: Grid;
 }
 
@@ -219,4 +220,15 @@ async function checkPolygon(db: Queryable, geojson: string, path: string, issues
   } catch {
     issues.add(path, 'is not valid GeoJSON');
   }
+}
+
+/**
+ * Rewrites field paths of a ValidationError raised for an internal selection so that they name the
+ * caller's own arguments (e.g. `input.filter.categoryIds[0]` → `category`). Other errors pass through.
+ */
+export function renamePaths(err: unknown, names: Readonly<Record<string, string>>): unknown {
+  if (!(err instanceof ValidationError)) return err;
+  return new ValidationError(
+    err.issues.map((i) => ({ ...i, path: Object.entries(names).reduce((p, [from, to]) => p.replace(from, to), i.path) })),
+  );
 }

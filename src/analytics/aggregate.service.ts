@@ -26,7 +26,7 @@ export type Counts = Record<CountColumn, number>;
 
 /** One (cell, bucket) of an answer before the metric is applied. */
 export interface CellBucket {
-  /** Internal cell key: integer H3 string, region id, or '' for one cell. */
+  /** Internal cell key: integer H3 string, region id, or '0' for the one cell without a grid. */
   readonly cell: string;
   readonly bucket: Date;
   readonly counts: Counts;
@@ -98,7 +98,8 @@ export class AggregateService {
 
   private async addUsers(plan: Plan, result: CellBucket[], res10: boolean): Promise<void> {
     // Region rollups carry no users: count them from the user rollup over the regions' cells.
-    const userPlan: Plan = plan.space.kind === 'regionRollup' ? { ...plan, space: { kind: 'cells' } } : plan;
+    const regional = plan.space.kind === 'regionRollup' || plan.space.kind === 'regionCells';
+    const userPlan: Plan = regional ? { ...plan, space: { kind: 'cells' } } : plan;
     const cats = await rows<{ id: string }>(this.ds, `SELECT id::text AS id FROM categories`);
     const built = usersSql(userPlan, cats.map((c) => c.id), res10);
     const key = (cell: string, bucket: Date) => `${cell}|${bucket.getTime()}`;
@@ -152,7 +153,7 @@ export class AggregateService {
               count(*) AS r9 FROM analytics_cells c WHERE ${where}`,
       sql.params,
     );
-    const buckets = Math.max(1, bucketCount(q.from, q.to, q.bucket));
+    const buckets = q.bucket === 'ALL' ? 1 : Math.max(1, bucketCount(q.from, q.to, q.bucket));
     const budget = Math.min(AUTO_MAX_CELLS, Math.floor(MAX_CELL_BUCKETS / buckets));
     let best = MIN_RESOLUTION;
     for (let r = MIN_RESOLUTION; r <= ROLLUP_RESOLUTION; r++) if (Number(counts![`r${r}`]) <= budget) best = r;
@@ -167,8 +168,13 @@ export class AggregateService {
     }
     if (q.area?.kind === 'regions') {
       await this.regions.ensureFresh(q.area.ids);
-      // One cell over disjoint regions is the sum of their region rollups.
-      if (grid.kind === 'none' && (await this.regions.disjoint(q.area.ids))) return { kind: 'regionRollup', collapse: true };
+      const ids = q.area.ids;
+      // One cell over disjoint regions is the sum of their region rollups; an H3 grid up to res 8
+      // inside them sums their region × res-8 rollups (no category dimension there).
+      if (grid.kind === 'none' && (await this.regions.disjoint(ids))) return { kind: 'regionRollup', collapse: true };
+      if (grid.kind === 'h3' && grid.resolution <= 8 && !q.categoryIds && (await this.regions.disjoint(ids))) {
+        return { kind: 'regionCells', zones: ids };
+      }
       return { kind: 'cells' };
     }
     return q.area ? { kind: 'cells' } : { kind: 'all' };
@@ -201,7 +207,7 @@ export class AggregateService {
         `${ctes.length ? `WITH ${ctes.join(', ')} ` : ''}SELECT ST_AsGeoJSON(${g}) AS g`,
         sql.params,
       );
-      out.set('', JSON.parse(r!.g));
+      out.set('0', JSON.parse(r!.g));
     }
     return out;
   }

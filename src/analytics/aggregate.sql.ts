@@ -15,7 +15,7 @@
 import type { EventTypeName } from '../events/event.entity';
 import type { AggregateQuery, Area } from './aggregate.query';
 import { type GeoAreaSql, geoAreaSql } from './area';
-import { type Bucket, planSegments, type TimeSegment, truncUnit } from './buckets';
+import { planSegments, type TimeSegment, truncUnit } from './buckets';
 import { COUNT_COLUMNS, countSums, TYPE_CODE } from './rollup';
 import { Sql } from './sql';
 
@@ -27,11 +27,13 @@ export type ResolvedGrid =
 
 /**
  * Where the spatial part comes from: every cell, the region rollups (`collapse`: the regions are
- * disjoint and summed into one cell), or candidate res-9 cells of an area.
+ * disjoint and summed into one cell), the region × res-8 rollups (an H3 grid of resolution ≤ 8
+ * inside disjoint regions), or candidate res-9 cells of an area.
  */
 export type Space =
   | { readonly kind: 'all' }
   | { readonly kind: 'regionRollup'; readonly collapse: boolean }
+  | { readonly kind: 'regionCells'; readonly zones: readonly string[] }
   | { readonly kind: 'cells' };
 
 export interface Plan {
@@ -46,9 +48,17 @@ export interface Built {
 }
 
 const COLS = COUNT_COLUMNS.join(', ');
-const cols = (alias: string) => COUNT_COLUMNS.map((c) => `${alias}.${c}`).join(', ');
+/**
+ * Cells are grouped as bigint (H3 index, region id; 0 = the one cell without a grid) — much
+ * cheaper to hash and sort than text — and turned into text only in the final SELECT.
+ */
+const NO_CELL = '0::bigint';
+const PURCHASE_COLUMNS = new Set(['purchases', 'units', 'revenue']);
 
-function bucketOf(b: Bucket, expr: string, sourceGrain: 'hour' | 'day' | 'raw'): string {
+/** The bucket start of a time expression; 'ALL' is one bucket for the whole range (starting at `from`). */
+function bucketOf(q: Pick<AggregateQuery, 'bucket' | 'from'>, expr: string, sourceGrain: 'hour' | 'day' | 'raw'): string {
+  const b = q.bucket;
+  if (b === 'ALL') return `'${q.from.toISOString()}'::timestamptz`;
   if ((b === 'HOUR' && sourceGrain === 'hour') || (b === 'DAY' && sourceGrain === 'day')) return expr;
   return `date_trunc('${truncUnit(b)}', ${expr}, 'UTC')`;
 }
@@ -79,6 +89,20 @@ class Builder {
     return `${col} >= ${this.sql.p(s.from.toISOString(), 'timestamptz')} AND ${col} < ${this.sql.p(s.to.toISOString(), 'timestamptz')}`;
   }
 
+  get purchasesOnly(): boolean {
+    return this.q.types.length === 1 && this.q.types[0] === 'purchase';
+  }
+
+  /** PURCHASES/REVENUE read only rollup rows with purchases (a partial index covers them). */
+  rowFilter(alias: string): string {
+    return this.purchasesOnly ? ` AND ${alias}.purchases > 0` : '';
+  }
+
+  /** The count columns of a rollup row; zeros for columns the metric never reads (index-only scans). */
+  cols(alias: string): string {
+    return COUNT_COLUMNS.map((c) => (this.purchasesOnly && !PURCHASE_COLUMNS.has(c) ? '0' : `${alias}.${c}`)).join(', ');
+  }
+
   /** Category filter on a rollup alias that has category_id. */
   rollupCats(alias: string): string {
     return this.cats ? ` AND ${alias}.category_id = ANY(${this.cats})` : '';
@@ -102,8 +126,8 @@ class Builder {
   /** Output cell of a directory row aliased `c` (for h3 grids). */
   h3Cell(c: string, r9: string): string {
     const g = this.grid;
-    if (g.kind !== 'h3') return `''`;
-    return g.resolution === 9 ? `${r9}::text` : `${c}.r${g.resolution}::text`;
+    if (g.kind !== 'h3') return NO_CELL;
+    return g.resolution === 9 ? r9 : `${c}.r${g.resolution}`;
   }
 
   /** The `cand` CTE: candidate res-9 cells (zone, h3_r9, interior, r7, cell) of the area or zones. */
@@ -114,7 +138,7 @@ class Builder {
       const zones = this.sql.p(g.zones, 'bigint[]');
       this.ctes.push(`cand AS MATERIALIZED (
         SELECT rc.region_id AS zone, rc.h3_r9, (rc.interior${geo ? ` AND ${geo.inside('c.geom')}` : ''}) AS interior,
-               c.r7, rc.region_id::text AS cell
+               c.r7, rc.region_id AS cell
         FROM analytics_region_cells rc JOIN analytics_cells c ON c.h3_r9 = rc.h3_r9
         WHERE rc.region_id = ANY(${zones})${geo ? ` AND ${geo.touches('c.geom')}` : ''})`);
       return;
@@ -162,9 +186,9 @@ function canUseR7(plan: Plan): boolean {
 
 function r7Cell(plan: Plan, d: string, zone: string): string {
   const g = plan.grid;
-  if (g.kind === 'none') return `''`;
-  if (g.kind === 'regions') return `${zone}::text`;
-  return g.resolution === 7 ? `${d}.h3_r7::text` : `${d}.r${g.resolution}::text`;
+  if (g.kind === 'none') return NO_CELL;
+  if (g.kind === 'regions') return zone;
+  return g.resolution === 7 ? `${d}.h3_r7` : `${d}.r${g.resolution}`;
 }
 
 /** Sum of counts per (cell, bucket) with at least one event of the metric's types, at most `limit` rows. */
@@ -172,7 +196,6 @@ export function countsSql(plan: Plan, limit: number): Built {
   const b = new Builder(plan);
   const q = plan.q;
   const sources: string[] = [];
-  const { bucket } = q;
 
   if (q.productIds || (plan.grid.kind === 'h3' && plan.grid.resolution > 9)) {
     // Product filters have no rollup: everything from raw events (the product index finds them).
@@ -180,17 +203,34 @@ export function countsSql(plan: Plan, limit: number): Built {
   } else if (plan.space.kind === 'regionRollup') {
     const ids = plan.grid.kind === 'regions' ? plan.grid.zones : q.area?.kind === 'regions' ? q.area.ids : [];
     const zones = b.sql.p(ids, 'bigint[]');
-    const cell = plan.space.collapse ? `''` : 'r.region_id::text';
+    const cell = plan.space.collapse ? NO_CELL : 'r.region_id';
     for (const s of planSegments(q.from, q.to, q.bucket !== 'HOUR')) {
       if (s.grain === 'raw') {
         const f = b.rawFilters();
-        sources.push(`SELECT ${plan.space.collapse ? `''` : 'zr.id::text'}, ${bucketOf(bucket, 'e.occurred_at', 'raw')}, ${countSums('e')}
+        sources.push(`SELECT ${plan.space.collapse ? NO_CELL : 'zr.id'}, ${bucketOf(q, 'e.occurred_at', 'raw')}, ${countSums('e')}
           FROM events e JOIN regions zr ON zr.id = ANY(${zones}) AND ST_Intersects(zr.geom, e.location)${f.join}
           WHERE ${b.range('e.occurred_at', s)}${f.where} GROUP BY 1, 2`);
       } else {
         const table = s.grain === 'day' ? 'analytics_region_daily' : 'analytics_region_hourly';
-        sources.push(`SELECT ${cell}, ${bucketOf(bucket, 'r.bucket', s.grain)}, ${cols('r')}
-          FROM ${table} r WHERE r.region_id = ANY(${zones}) AND ${b.range('r.bucket', s)}${b.rollupCats('r')}`);
+        sources.push(`SELECT ${cell}, ${bucketOf(q, 'r.bucket', s.grain)}, ${b.cols('r')}
+          FROM ${table} r WHERE r.region_id = ANY(${zones}) AND ${b.range('r.bucket', s)}${b.rollupCats('r')}${b.rowFilter('r')}`);
+      }
+    }
+  } else if (plan.space.kind === 'regionCells') {
+    const zones = b.sql.p(plan.space.zones, 'bigint[]');
+    const res = plan.grid.kind === 'h3' ? plan.grid.resolution : 8;
+    const cell = (t: string) => (res === 8 ? `${t}.h3_r8` : `${t}.r${res}`);
+    for (const s of planSegments(q.from, q.to, q.bucket !== 'HOUR')) {
+      if (s.grain === 'raw') {
+        const f = b.rawFilters();
+        sources.push(`SELECT ${res === 8 ? 'c.r8' : `c.r${res}`}, ${bucketOf(q, 'e.occurred_at', 'raw')}, ${countSums('e')}
+          FROM events e JOIN regions zr ON zr.id = ANY(${zones}) AND ST_Intersects(zr.geom, e.location)
+          JOIN analytics_cells c ON c.h3_r9 = e.h3_r9${f.join}
+          WHERE ${b.range('e.occurred_at', s)}${f.where} GROUP BY 1, 2`);
+      } else {
+        const table = s.grain === 'day' ? 'analytics_region_r8_daily' : 'analytics_region_r8_hourly';
+        sources.push(`SELECT ${cell('t')}, ${bucketOf(q, 't.bucket', s.grain)}, ${b.cols('t')}
+          FROM ${table} t WHERE t.region_id = ANY(${zones}) AND ${b.range('t.bucket', s)}${b.rowFilter('t')}`);
       }
     }
   } else if (plan.space.kind === 'all') {
@@ -207,13 +247,13 @@ export function countsSql(plan: Plan, limit: number): Built {
     // Boundary cells: their raw events over the whole range, with the exact area test.
     const f = b.rawFilters();
     const c = b.rawContains();
-    sources.push(`SELECT cand.cell, ${bucketOf(bucket, 'e.occurred_at', 'raw')}, ${countSums('e')}
+    sources.push(`SELECT cand.cell, ${bucketOf(q, 'e.occurred_at', 'raw')}, ${countSums('e')}
       FROM events e JOIN cand ON cand.h3_r9 = e.h3_r9 AND NOT cand.interior${c.join}${f.join}
       WHERE ${b.range('e.occurred_at', { grain: 'raw', from: q.from, to: q.to })}${c.where}${f.where} GROUP BY 1, 2`);
   }
   const matching = q.types.map((t) => `sum(${typeColumn(t)})`).join(' + ');
   const text = `${b.ctes.length ? `WITH ${b.ctes.join(',\n')}\n` : ''}
-    SELECT cell, bucket, ${COUNT_COLUMNS.map((c) => `sum(${c})::text AS ${c}`).join(', ')}
+    SELECT cell::text AS cell, bucket, ${COUNT_COLUMNS.map((c) => `sum(${c})::text AS ${c}`).join(', ')}
     FROM (${sources.join('\n UNION ALL \n')}) AS src(cell, bucket, ${COLS})
     GROUP BY cell, bucket HAVING ${matching} > 0
     ORDER BY bucket, cell LIMIT ${Number(limit)}`;
@@ -230,19 +270,19 @@ function rawParts(b: Builder): { cell: string; join: string; where: string } {
   const f = b.rawFilters();
   let join = f.join;
   let where = f.where;
-  let cell = `''`;
+  let cell = NO_CELL;
   if (g.kind === 'h3') {
     where += ' AND e.h3_r9 IS NOT NULL';
     // Resolution 10 is finer than the rollups: the service maps each point to its cell with h3-js.
     if (g.resolution > 9) cell = `ST_Y(e.location)::text || ',' || ST_X(e.location)::text`;
-    else if (g.resolution === 9) cell = 'e.h3_r9::text';
+    else if (g.resolution === 9) cell = 'e.h3_r9';
     else {
       join += ' JOIN analytics_cells c ON c.h3_r9 = e.h3_r9';
-      cell = `c.r${g.resolution}::text`;
+      cell = `c.r${g.resolution}`;
     }
   } else if (g.kind === 'regions') {
     join += ` JOIN regions zr ON zr.id = ANY(${b.sql.p(g.zones, 'bigint[]')}) AND ST_Intersects(zr.geom, e.location)`;
-    cell = 'zr.id::text';
+    cell = 'zr.id';
   }
   if (b.geo) where += ` AND ${b.geo.contains('e.location')}`;
   const ids = b.q.area?.kind === 'regions' ? b.regionsAreaIds() : null;
@@ -256,34 +296,33 @@ function rawParts(b: Builder): { cell: string; join: string; where: string } {
 /** Raw events over a segment with the whole spatial test (product filters, res 10, no-area edges). */
 function rawSource(b: Builder, s: TimeSegment): string {
   const r = rawParts(b);
-  return `SELECT ${r.cell}, ${bucketOf(b.q.bucket, 'e.occurred_at', 'raw')}, ${countSums('e')}
+  return `SELECT ${r.cell}, ${bucketOf(b.q, 'e.occurred_at', 'raw')}, ${countSums('e')}
     FROM events e${r.join} WHERE ${b.range('e.occurred_at', s)}${r.where} GROUP BY 1, 2`;
 }
 
 /** Sources for one segment when there is no area: every cell (located cells only for h3 grids). */
 function allSources(b: Builder, s: TimeSegment): string[] {
   const g = b.grid;
-  const bucket = b.q.bucket;
   if (s.grain === 'raw') return [rawSource(b, s)];
   const h3 = g.kind === 'h3';
   if (s.grain === 'day' && canUseR7(b.plan)) {
-    return [`SELECT ${r7Cell(b.plan, 'd', "''")}, ${bucketOf(bucket, 'd.bucket', 'day')}, ${cols('d')}
-      FROM analytics_daily_r7 d WHERE ${b.range('d.bucket', s)}${h3 ? ' AND d.h3_r7 <> 0' : ''}`];
+    return [`SELECT ${r7Cell(b.plan, 'd', NO_CELL)}, ${bucketOf(b.q, 'd.bucket', 'day')}, ${b.cols('d')}
+      FROM analytics_daily_r7 d WHERE ${b.range('d.bucket', s)}${h3 ? ' AND d.h3_r7 <> 0' : ''}${b.rowFilter('d')}`];
   }
   const table = s.grain === 'day' ? 'analytics_daily' : 'analytics_hourly';
-  const needDir = h3 && g.resolution < 9;
-  const cell = h3 ? b.h3Cell('c', 't.h3_r9') : `''`;
-  return [`SELECT ${cell}, ${bucketOf(bucket, 't.bucket', s.grain)}, ${cols('t')}
+  // r9 tables carry the res-8 parent; coarser parents come from the directory.
+  const needDir = h3 && g.resolution < 8;
+  const cell = h3 ? (g.resolution === 8 ? 't.r8' : b.h3Cell('c', 't.h3_r9')) : NO_CELL;
+  return [`SELECT ${cell}, ${bucketOf(b.q, 't.bucket', s.grain)}, ${b.cols('t')}
     FROM ${table} t${needDir ? ' JOIN analytics_cells c ON c.h3_r9 = t.h3_r9' : ''}
-    WHERE ${b.range('t.bucket', s)}${h3 && !needDir ? ' AND t.h3_r9 <> 0' : ''}${s.grain === 'hour' ? b.rollupCats('t') : ''}`];
+    WHERE ${b.range('t.bucket', s)}${h3 && !needDir ? ' AND t.h3_r9 <> 0' : ''}${s.grain === 'hour' ? b.rollupCats('t') : ''}${b.rowFilter('t')}`];
 }
 
 /** Sources for one segment over the interior candidate cells (boundary cells are added separately). */
 function cellSources(b: Builder, s: TimeSegment): string[] {
-  const bucket = b.q.bucket;
   if (s.grain === 'raw') {
     const f = b.rawFilters();
-    return [`SELECT cand.cell, ${bucketOf(bucket, 'e.occurred_at', 'raw')}, ${countSums('e')}
+    return [`SELECT cand.cell, ${bucketOf(b.q, 'e.occurred_at', 'raw')}, ${countSums('e')}
       FROM events e JOIN cand ON cand.h3_r9 = e.h3_r9 AND cand.interior${f.join}
       WHERE ${b.range('e.occurred_at', s)}${f.where} GROUP BY 1, 2`];
   }
@@ -291,17 +330,17 @@ function cellSources(b: Builder, s: TimeSegment): string[] {
     const out: string[] = [];
     const r7 = canUseR7(b.plan);
     if (r7) {
-      out.push(`SELECT ${r7Cell(b.plan, 'd', 'r7ok.zone')}, ${bucketOf(bucket, 'd.bucket', 'day')}, ${cols('d')}
-        FROM analytics_daily_r7 d JOIN r7ok ON r7ok.r7 = d.h3_r7 WHERE ${b.range('d.bucket', s)}`);
+      out.push(`SELECT ${r7Cell(b.plan, 'd', 'r7ok.zone')}, ${bucketOf(b.q, 'd.bucket', 'day')}, ${b.cols('d')}
+        FROM analytics_daily_r7 d JOIN r7ok ON r7ok.r7 = d.h3_r7 WHERE ${b.range('d.bucket', s)}${b.rowFilter('d')}`);
     }
-    out.push(`SELECT cand.cell, ${bucketOf(bucket, 'd.bucket', 'day')}, ${cols('d')}
+    out.push(`SELECT cand.cell, ${bucketOf(b.q, 'd.bucket', 'day')}, ${b.cols('d')}
       FROM analytics_daily d JOIN cand ON cand.h3_r9 = d.h3_r9 AND cand.interior
-      WHERE ${b.range('d.bucket', s)}${r7 ? ' AND NOT EXISTS (SELECT 1 FROM r7ok WHERE r7ok.zone = cand.zone AND r7ok.r7 = cand.r7)' : ''}`);
+      WHERE ${b.range('d.bucket', s)}${b.rowFilter('d')}${r7 ? ' AND NOT EXISTS (SELECT 1 FROM r7ok WHERE r7ok.zone = cand.zone AND r7ok.r7 = cand.r7)' : ''}`);
     return out;
   }
-  return [`SELECT cand.cell, ${bucketOf(bucket, 'h.bucket', 'hour')}, ${cols('h')}
+  return [`SELECT cand.cell, ${bucketOf(b.q, 'h.bucket', 'hour')}, ${b.cols('h')}
     FROM analytics_hourly h JOIN cand ON cand.h3_r9 = h.h3_r9 AND cand.interior
-    WHERE ${b.range('h.bucket', s)}${b.rollupCats('h')}`];
+    WHERE ${b.range('h.bucket', s)}${b.rollupCats('h')}${b.rowFilter('h')}`];
 }
 
 /**
@@ -321,17 +360,17 @@ export function usersSql(plan: Plan, allCategoryIds: readonly string[], perUser 
   };
   const raw = (s: TimeSegment, extraJoin: string, extraWhere: string, cell: string) => {
     const r = f();
-    return `SELECT ${cell}, ${bucketOf(q.bucket, 'e.occurred_at', 'raw')}, e.user_id
+    return `SELECT ${cell}, ${bucketOf(q, 'e.occurred_at', 'raw')}, e.user_id
       FROM events e${extraJoin}${r.join} WHERE ${b.range('e.occurred_at', s)}${extraWhere}${r.where}`;
   };
   let kindsSql: string | null = null;
   const kinds = () => (kindsSql ??= kindsFilter(b, q.types, q.categoryIds, allCategoryIds));
   const whole = { grain: 'raw' as const, from: q.from, to: q.to };
 
-  if (q.productIds || (plan.grid.kind === 'h3' && plan.grid.resolution > 9) || plan.space.kind === 'regionRollup') {
-    // Never reached for regionRollup (the service passes a cell plan); kept total for safety.
+  if (q.productIds || (plan.grid.kind === 'h3' && plan.grid.resolution > 9) || plan.space.kind === 'regionRollup' || plan.space.kind === 'regionCells') {
+    // Never reached for region spaces (the service passes a cell plan); kept total for safety.
     const r = rawParts(b);
-    sources.push(`SELECT ${r.cell}, ${bucketOf(q.bucket, 'e.occurred_at', 'raw')}, e.user_id
+    sources.push(`SELECT ${r.cell}, ${bucketOf(q, 'e.occurred_at', 'raw')}, e.user_id
       FROM events e${r.join} WHERE ${b.range('e.occurred_at', whole)}${r.where} AND e.type = ANY(${types})`);
   } else if (plan.space.kind === 'all') {
     const g = plan.grid;
@@ -344,11 +383,11 @@ export function usersSql(plan: Plan, allCategoryIds: readonly string[], perUser 
             s,
             needDir ? ' JOIN analytics_cells c ON c.h3_r9 = e.h3_r9' : '',
             h3 && !needDir ? ' AND e.h3_r9 IS NOT NULL' : '',
-            h3 ? b.h3Cell('c', 'e.h3_r9') : `''`,
+            h3 ? b.h3Cell('c', 'e.h3_r9') : NO_CELL,
           ),
         );
       } else {
-        sources.push(`SELECT ${h3 ? b.h3Cell('c', 'u.h3_r9') : `''`}, ${bucketOf(q.bucket, 'u.bucket', 'hour')}, u.user_id
+        sources.push(`SELECT ${h3 ? b.h3Cell('c', 'u.h3_r9') : NO_CELL}, ${bucketOf(q, 'u.bucket', 'hour')}, u.user_id
           FROM analytics_user_hourly u${needDir ? ' JOIN analytics_cells c ON c.h3_r9 = u.h3_r9' : ''}
           WHERE ${b.range('u.bucket', s)}${h3 && !needDir ? ' AND u.h3_r9 <> 0' : ''}${kinds()}`);
       }
@@ -359,7 +398,7 @@ export function usersSql(plan: Plan, allCategoryIds: readonly string[], perUser 
       if (s.grain === 'raw') {
         sources.push(raw(s, ' JOIN cand ON cand.h3_r9 = e.h3_r9 AND cand.interior', '', 'cand.cell'));
       } else {
-        sources.push(`SELECT cand.cell, ${bucketOf(q.bucket, 'u.bucket', 'hour')}, u.user_id
+        sources.push(`SELECT cand.cell, ${bucketOf(q, 'u.bucket', 'hour')}, u.user_id
           FROM analytics_user_hourly u JOIN cand ON cand.h3_r9 = u.h3_r9 AND cand.interior
           WHERE ${b.range('u.bucket', s)}${kinds()}`);
       }
@@ -369,7 +408,7 @@ export function usersSql(plan: Plan, allCategoryIds: readonly string[], perUser 
   }
   const body = `FROM (${sources.join('\n UNION ALL \n')}) AS src(cell, bucket, user_id)`;
   const text = `${b.ctes.length ? `WITH ${b.ctes.join(',\n')}\n` : ''}
-    ${perUser ? `SELECT DISTINCT cell, bucket, user_id::text AS user_id ${body}` : `SELECT cell, bucket, count(DISTINCT user_id)::int AS users ${body} GROUP BY cell, bucket`}`;
+    ${perUser ? `SELECT DISTINCT cell::text AS cell, bucket, user_id::text AS user_id ${body}` : `SELECT cell::text AS cell, bucket, count(DISTINCT user_id)::int AS users ${body} GROUP BY cell, bucket`}`;
   return { text, params: b.sql.params };
 }
 

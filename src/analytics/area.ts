@@ -40,16 +40,18 @@ export function geoAreaSql(area: GeometricArea, sql: Sql): GeoAreaSql {
     const lng = sql.p(area.center.longitude, 'float8');
     const lat = sql.p(area.center.latitude, 'float8');
     const m = sql.p(area.meters, 'float8');
-    const deg = sql.p(degreesCovering(area.center, area.meters + 10 * MARGIN_M) + MARGIN_DEG, 'float8');
+    // Added on first use only: an unused parameter would make the statement fail to prepare.
+    let degP: string | null = null;
+    const deg = () => (degP ??= sql.p(degreesCovering(area.center, area.meters + 10 * MARGIN_M) + MARGIN_DEG, 'float8'));
     const pt = `ST_SetSRID(ST_MakePoint(${lng}, ${lat}), 4326)`;
     const geog = `${pt}::geography`;
     return {
       ctes: [],
-      contains: (p) => `(ST_DWithin(${p}, ${pt}, ${deg}) AND ST_DWithin(${p}::geography, ${geog}, ${m}))`,
+      contains: (p) => `(ST_DWithin(${p}, ${pt}, ${deg()}) AND ST_DWithin(${p}::geography, ${geog}, ${m}))`,
       // A geodesic disc is convex at these sizes, so a cell is inside when all its vertices are.
       inside: (c) =>
         `NOT EXISTS (SELECT 1 FROM ST_DumpPoints(${c}) AS dp WHERE NOT ST_DWithin(dp.geom::geography, ${geog}, ${m} - ${MARGIN_M}))`,
-      touches: (c) => `(ST_DWithin(${c}, ${pt}, ${deg}) AND ST_DWithin(${c}::geography, ${geog}, ${m} + ${MARGIN_M}))`,
+      touches: (c) => `(ST_DWithin(${c}, ${pt}, ${deg()}) AND ST_DWithin(${c}::geography, ${geog}, ${m} + ${MARGIN_M}))`,
       geometry: `ST_Buffer(${geog}, ${m})::geometry`,
     };
   }

@@ -37,6 +37,12 @@ export class RegionRollups {
       [ids],
     );
     for (const { id } of stale) await this.rebuild(id);
+    if (stale.length) {
+      // Fresh statistics, so the planner sizes region reads right (autovacuum would get there later).
+      for (const t of ['region_hourly', 'region_daily', 'region_r8_hourly', 'region_r8_daily', 'region_cells']) {
+        await this.ds.query(`ANALYZE analytics_${t}`);
+      }
+    }
     return stale.length;
   }
 
@@ -61,7 +67,10 @@ export class RegionRollups {
         [id],
       )) as unknown[];
       if (!still) return; // another caller rebuilt it meanwhile
-      for (const t of ['analytics_region_hourly', 'analytics_region_daily', 'analytics_region_cells', 'analytics_region_state']) {
+      for (const t of [
+        'analytics_region_hourly', 'analytics_region_daily', 'analytics_region_r8_hourly', 'analytics_region_r8_daily',
+        'analytics_region_cells', 'analytics_region_state',
+      ]) {
         await em.query(`DELETE FROM ${t} WHERE region_id = $1`, [id]);
       }
       await em.query(
@@ -77,18 +86,33 @@ export class RegionRollups {
         [id],
       );
       const cols = COUNT_COLUMNS.join(', ');
+      const sums = COUNT_COLUMNS.map((c) => `sum(${c})`).join(', ');
+      // One spatial join, two hourly rollups; the daily ones are sums of the hourly ones.
       await em.query(
-        `INSERT INTO analytics_region_hourly (region_id, bucket, category_id, ${cols})
-         SELECT r.id, date_trunc('hour', e.occurred_at, 'UTC'), coalesce(p.category_id, 0), ${countSums('e')}
-         FROM regions r JOIN events e ON ST_Intersects(r.geom, e.location)
-         LEFT JOIN products p ON p.id = e.product_id
-         WHERE r.id = $1 GROUP BY 1, 2, 3`,
+        `WITH e AS MATERIALIZED (
+           SELECT e.type, e.occurred_at, e.quantity, e.price, coalesce(p.category_id, 0) AS cat,
+                  c.r3, c.r4, c.r5, c.r6, c.r7, c.r8
+           FROM regions r JOIN events e ON ST_Intersects(r.geom, e.location)
+           LEFT JOIN products p ON p.id = e.product_id LEFT JOIN analytics_cells c ON c.h3_r9 = e.h3_r9
+           WHERE r.id = $1),
+         by_category AS (
+           INSERT INTO analytics_region_hourly (region_id, bucket, category_id, ${cols})
+           SELECT $1::bigint, date_trunc('hour', e.occurred_at, 'UTC'), e.cat, ${countSums('e')} FROM e GROUP BY 2, 3)
+         INSERT INTO analytics_region_r8_hourly (region_id, bucket, h3_r8, r3, r4, r5, r6, r7, ${cols})
+         SELECT $1::bigint, date_trunc('hour', e.occurred_at, 'UTC'), e.r8, e.r3, e.r4, e.r5, e.r6, e.r7, ${countSums('e')}
+         FROM e GROUP BY 2, 3, 4, 5, 6, 7, 8`,
         [id],
       );
       await em.query(
         `INSERT INTO analytics_region_daily (region_id, bucket, category_id, ${cols})
-         SELECT region_id, date_trunc('day', bucket, 'UTC'), category_id, ${COUNT_COLUMNS.map((c) => `sum(${c})`).join(', ')}
+         SELECT region_id, date_trunc('day', bucket, 'UTC'), category_id, ${sums}
          FROM analytics_region_hourly WHERE region_id = $1 GROUP BY 1, 2, 3`,
+        [id],
+      );
+      await em.query(
+        `INSERT INTO analytics_region_r8_daily (region_id, bucket, h3_r8, r3, r4, r5, r6, r7, ${cols})
+         SELECT region_id, date_trunc('day', bucket, 'UTC'), h3_r8, r3, r4, r5, r6, r7, ${sums}
+         FROM analytics_region_r8_hourly WHERE region_id = $1 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`,
         [id],
       );
     });

@@ -47,6 +47,8 @@ export function kindCode(alias: string, cat: string): string {
 }
 
 const COLS = COUNT_COLUMNS.join(', ');
+const R8_PARENTS = 'r3, r4, r5, r6, r7';
+const R8_PARENT_EXPRS = 'ev.r3, ev.r4, ev.r5, ev.r6, ev.r7';
 const ADD = COUNT_COLUMNS.map((c) => `${c} = t.${c} + EXCLUDED.${c}`).join(', ');
 
 /** Upsert of summed counts keyed by `keyCols`; `extraCols` are functions of the key (e.g. parent cells). */
@@ -70,16 +72,54 @@ export function rollupParams(h3r9: readonly (string | null)[]): unknown[] {
   ];
 }
 
+const HOUR = `date_trunc('hour', ev.occurred_at, 'UTC')`;
+const DAY = `date_trunc('day', ev.occurred_at, 'UTC')`;
+
+/** The count rollups: key columns, how a row of `ev` (or `ev_region` for regional ones) maps to them. */
+const COUNT_ROLLUPS: readonly {
+  readonly table: string;
+  readonly keyCols: string;
+  readonly keyExprs: string;
+  readonly regional: boolean;
+  readonly extraCols?: string;
+  readonly extraExprs?: string;
+}[] = [
+  {
+    table: 'analytics_hourly', keyCols: 'bucket, h3_r9, category_id', keyExprs: `${HOUR}, ev.cell, ev.cat`, regional: false,
+    extraCols: 'r8', extraExprs: 'ev.r8',
+  },
+  { table: 'analytics_daily', keyCols: 'bucket, h3_r9', keyExprs: `${DAY}, ev.cell`, regional: false, extraCols: 'r8', extraExprs: 'ev.r8' },
+  {
+    table: 'analytics_daily_r7', keyCols: 'bucket, h3_r7', keyExprs: `${DAY}, ev.r7`, regional: false,
+    extraCols: 'r3, r4, r5, r6', extraExprs: 'ev.r3, ev.r4, ev.r5, ev.r6',
+  },
+  { table: 'analytics_region_hourly', keyCols: 'region_id, bucket, category_id', keyExprs: `ev.region_id, ${HOUR}, ev.cat`, regional: true },
+  { table: 'analytics_region_daily', keyCols: 'region_id, bucket, category_id', keyExprs: `ev.region_id, ${DAY}, ev.cat`, regional: true },
+  {
+    table: 'analytics_region_r8_hourly', keyCols: 'region_id, bucket, h3_r8', keyExprs: `ev.region_id, ${HOUR}, ev.r8`, regional: true,
+    extraCols: R8_PARENTS, extraExprs: R8_PARENT_EXPRS,
+  },
+  {
+    table: 'analytics_region_r8_daily', keyCols: 'region_id, bucket, h3_r8', keyExprs: `ev.region_id, ${DAY}, ev.r8`, regional: true,
+    extraCols: R8_PARENTS, extraExprs: R8_PARENT_EXPRS,
+  },
+];
+
+/** Columns every event row `ev` carries, from events `i`, products `p` and directory row `c`. */
+const EV_COLUMNS = `i.user_id, i.type, i.occurred_at, i.location, i.quantity, i.price,
+           coalesce(i.h3_r9, 0) AS cell, coalesce(c.r8, 0) AS r8, coalesce(c.r7, 0) AS r7, coalesce(c.r6, 0) AS r6,
+           coalesce(c.r5, 0) AS r5, coalesce(c.r4, 0) AS r4, coalesce(c.r3, 0) AS r3, coalesce(p.category_id, 0) AS cat`;
+/** Rows of `ev` inside built regions (the regional rollups are maintained only for those). */
+const EV_REGION = `ev_region AS (
+    SELECT ev.*, r.id AS region_id FROM ev JOIN regions r ON ST_Intersects(r.geom, ev.location)
+    JOIN analytics_region_state s ON s.region_id = r.id)`;
+
 /**
  * CTEs (to follow `WITH ins AS (INSERT INTO events … RETURNING user_id, product_id, type,
  * occurred_at, location, h3_r9, quantity, price), `) that fold the inserted rows into every rollup.
  * `p` is the number of the first of the 8 parameters made by rollupParams.
  */
 export function rollupCtes(p: number): string {
-  const hour = `date_trunc('hour', ev.occurred_at, 'UTC')`;
-  const day = `date_trunc('day', ev.occurred_at, 'UTC')`;
-  const inRegion = `ev JOIN regions r ON ST_Intersects(r.geom, ev.location)
-      JOIN analytics_region_state s ON s.region_id = r.id`;
   return `
   cellp AS (
     SELECT * FROM unnest($${p}::bigint[], $${p + 1}::bigint[], $${p + 2}::bigint[], $${p + 3}::bigint[],
@@ -97,20 +137,47 @@ export function rollupCtes(p: number): string {
     FROM new_cells n JOIN analytics_region_state s ON ST_Intersects(n.geom, s.outer_geom)
     ORDER BY 1, 2 ON CONFLICT DO NOTHING),
   ev AS (
-    SELECT i.user_id, i.type, i.occurred_at, i.location, i.quantity, i.price,
-           coalesce(i.h3_r9, 0) AS cell, coalesce(c.r7, 0) AS r7, coalesce(c.r6, 0) AS r6, coalesce(c.r5, 0) AS r5,
-           coalesce(c.r4, 0) AS r4, coalesce(c.r3, 0) AS r3, coalesce(p.category_id, 0) AS cat
+    SELECT ${EV_COLUMNS}
     FROM ins i LEFT JOIN products p ON p.id = i.product_id LEFT JOIN cellp c ON c.h = i.h3_r9),
-  up_hourly AS (${upsert('analytics_hourly', 'bucket, h3_r9, category_id', `${hour}, ev.cell, ev.cat`, 'ev')}),
-  up_daily AS (${upsert('analytics_daily', 'bucket, h3_r9', `${day}, ev.cell`, 'ev')}),
-  up_daily_r7 AS (${upsert('analytics_daily_r7', 'bucket, h3_r7', `${day}, ev.r7`, 'ev', 'r3, r4, r5, r6', 'ev.r3, ev.r4, ev.r5, ev.r6')}),
-  up_region_hourly AS (${upsert('analytics_region_hourly', 'region_id, bucket, category_id', `r.id, ${hour}, ev.cat`, inRegion)}),
-  up_region_daily AS (${upsert('analytics_region_daily', 'region_id, bucket, category_id', `r.id, ${day}, ev.cat`, inRegion)}),
+  ${EV_REGION},
+  ${COUNT_ROLLUPS.map(
+    (r, k) => `up_${k} AS (${upsert(r.table, r.keyCols, r.keyExprs, r.regional ? 'ev_region AS ev' : 'ev', r.extraCols, r.extraExprs)})`,
+  ).join(',\n  ')},
   up_users AS (
     INSERT INTO analytics_user_hourly AS t (bucket, h3_r9, user_id, kinds)
-    SELECT ${hour}, ev.cell, ev.user_id, array_agg(DISTINCT ${kindCode('ev', 'ev.cat')})
+    SELECT ${HOUR}, ev.cell, ev.user_id, array_agg(DISTINCT ${kindCode('ev', 'ev.cat')})
     FROM ev GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     ON CONFLICT (bucket, h3_r9, user_id) DO UPDATE
       SET kinds = ARRAY(SELECT DISTINCT k FROM unnest(t.kinds || EXCLUDED.kinds) AS u(k) ORDER BY k)
       WHERE NOT t.kinds @> EXCLUDED.kinds)`;
+}
+
+/**
+ * Right to erasure: takes one user's events out of every rollup. Run it inside the deletion
+ * transaction, before the events are deleted (it reads them); register it with
+ * PrivacyService.onUserErasure. Rows left with no events are removed.
+ */
+export async function eraseUserFromRollups(db: { query(sql: string, params?: unknown[]): Promise<unknown> }, userId: string): Promise<void> {
+  const source = `ev AS (
+    SELECT ${EV_COLUMNS}
+    FROM events i LEFT JOIN products p ON p.id = i.product_id LEFT JOIN analytics_cells c ON c.h3_r9 = i.h3_r9
+    WHERE i.user_id = $1), ${EV_REGION}`;
+  for (const r of COUNT_ROLLUPS) {
+    const keys = r.keyCols.split(',').map((k) => k.trim());
+    const x = `x AS (SELECT ${r.keyExprs}, ${countSums('ev')} FROM ${r.regional ? 'ev_region AS ev' : 'ev'}
+      GROUP BY ${keys.map((_, i) => i + 1).join(', ')})`;
+    const on = keys.map((k, i) => `t.${k} = x.k${i}`).join(' AND ');
+    const xcols = `${keys.map((_, i) => `k${i}`).join(', ')}, ${COLS}`;
+    await db.query(
+      `WITH ${source}, ${x.replace('x AS (', `x(${xcols}) AS (`)}
+       UPDATE ${r.table} t SET ${COUNT_COLUMNS.map((c) => `${c} = t.${c} - x.${c}`).join(', ')} FROM x WHERE ${on}`,
+      [userId],
+    );
+    await db.query(
+      `WITH ${source}, ${x.replace('x AS (', `x(${xcols}) AS (`)}
+       DELETE FROM ${r.table} t USING x WHERE ${on} AND ${COUNT_COLUMNS.slice(0, 5).map((c) => `t.${c} = 0`).join(' AND ')}`,
+      [userId],
+    );
+  }
+  await db.query(`DELETE FROM analytics_user_hourly WHERE user_id = $1`, [userId]);
 }

@@ -13,6 +13,28 @@ export class Sql {
   }
 }
 
+/**
+ * Drops parameters the text never references and renumbers the rest: builders add values for
+ * every branch they might take, and Postgres refuses to prepare a statement with an unused,
+ * untyped parameter. Values never appear in the text itself, so `$n` only ever means a parameter.
+ */
+export function compact(text: string, params: readonly unknown[]): { text: string; params: unknown[] } {
+  const renumber = new Map<number, number>();
+  const kept: unknown[] = [];
+  const out = text.replace(/\$(\d+)/g, (_m, d: string) => {
+    const old = Number(d);
+    let n = renumber.get(old);
+    if (n === undefined) {
+      kept.push(params[old - 1]);
+      n = kept.length;
+      renumber.set(old, n);
+    }
+    return `$${n}`;
+  });
+  return { text: out, params: kept };
+}
+
 export async function rows<T>(db: Queryable, sql: string, params: unknown[] = []): Promise<T[]> {
-  return (await db.query(sql, params)) as T[];
+  const c = compact(sql, params);
+  return (await db.query(c.text, c.params)) as T[];
 }

@@ -1,6 +1,6 @@
 /**
  * Pure time-series math for analytics: linear trend, autocorrelation and the dominant period,
- * a robust additive seasonal model (trend + seasonal medians, refit without outliers), robust
+ * a robust additive seasonal model (trend + seasonal means, refit without outliers), robust
  * anomaly bands (median ± k·MAD of residuals), forecasts, and a MASE backtest against the
  * seasonal-naive forecast. No I/O; every function takes plain arrays.
  */
@@ -121,22 +121,37 @@ export function autocorrelation(y: readonly number[], maxLag: number): number[] 
 }
 
 /**
- * The dominant period: the lag (2 ≤ lag ≤ n/2) with the highest autocorrelation among local peaks,
- * if it clears the white-noise band 1.96/√n. Null when the series shows no periodicity.
+ * The dominant period. Every lag L (2 ≤ L ≤ n/4, so at least two cycles fit in half the series) is
+ * scored by the mean autocorrelation at its multiples L, 2L, … ≤ n/2: a true cycle repeats, so it
+ * beats a noise peak next to it (7 days against 6, 24 h against 25). A score must clear the
+ * white-noise band 1.96/√n shrunk by √(number of multiples); of a winner and its divisors the
+ * shortest that scores within 70% wins. Null when no score clears the band.
  */
 export function dominantPeriod(y: readonly number[], maxLag = Math.floor(y.length / 2)): { period: number; strength: number } | null {
   const n = y.length;
   const limit = Math.min(maxLag, Math.floor(n / 2));
-  if (limit < 3) return null;
-  const r = autocorrelation(y, limit + 1);
+  if (limit < 4) return null;
+  const r = autocorrelation(y, limit);
   const band = 1.96 / Math.sqrt(n);
-  let best: { period: number; strength: number } | null = null;
-  for (let lag = 2; lag <= limit; lag++) {
-    const v = r[lag]!;
-    const isPeak = v >= r[lag - 1]! && (lag + 1 >= r.length || v >= r[lag + 1]!);
-    if (isPeak && v > band && (!best || v > best.strength + 1e-12)) best = { period: lag, strength: v };
+  const scores = new Map<number, number>();
+  let best: number | null = null;
+  for (let lag = 2; lag * 2 <= limit; lag++) {
+    let sum = 0;
+    let k = 0;
+    for (let m = lag; m <= limit; m += lag, k++) sum += r[m]!;
+    const score = sum / k;
+    // An average of k autocorrelations has noise ~1/√(n·k): the band shrinks accordingly.
+    if (score <= band / Math.sqrt(k)) continue;
+    scores.set(lag, score);
+    if (best === null || score > scores.get(best)! + 1e-12) best = lag;
   }
-  return best;
+  if (best === null) return null;
+  // Multiples of a cycle score as well as the cycle itself (14 days ⊃ 7): keep the shortest
+  // divisor of the winner that scores nearly as well.
+  for (let d = 2; d < best; d++) {
+    if (best % d === 0 && (scores.get(d) ?? -1) >= 0.7 * scores.get(best)!) return { period: d, strength: r[d]! };
+  }
+  return { period: best, strength: r[best]! };
 }
 
 /** Mean of values grouped by a phase function; phases with no values are 0. */
@@ -168,9 +183,11 @@ function fitOnce(y: readonly number[], period: number, weights: readonly boolean
   }
   const slope = sxx === 0 ? 0 : sxy / sxx;
   const trend: LinearFit = { slope, intercept: ym - slope * xm, r2: sxx === 0 || syy === 0 ? 0 : (sxy * sxy) / (sxx * syy) };
+  // Seasonal indices are means (outliers were dropped before the refit): for sparse counts the
+  // mean is the expected level, where a median would forecast zero demand.
   const byPhase: number[][] = Array.from({ length: period }, () => []);
   for (const i of idx) byPhase[i % period]!.push(y[i]! - (trend.intercept + trend.slope * i));
-  const raw = byPhase.map((v) => median(v));
+  const raw = byPhase.map((v) => mean(v));
   const centre = mean(raw);
   const seasonal = raw.map((v) => v - centre);
   const fitted = y.map((_, i) => trend.intercept + trend.slope * i + seasonal[i % period]!);

@@ -34,6 +34,8 @@ export interface Config {
   readonly maxIngestBodyBytes: number;
   /** Directory of shipped baseline models. Defaults to ./model-artifacts. */
   readonly modelArtifactsDir: string;
+  /** Partners see only cells with at least this many distinct users (MERIDIAN_K_ANONYMITY). Defaults to 10. */
+  readonly kAnonymityMin: number;
   /** ONNX inference runtime and serving (src/inference, src/recommend). */
   readonly inference: InferenceConfig;
   /** Security and abuse limits (README "Security"). */
@@ -142,6 +144,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     maxBodyBytes: int(env, 'MAX_BODY_BYTES', 1 << 20, 1024, 1 << 30),
     maxIngestBodyBytes: int(env, 'MAX_INGEST_BODY_BYTES', 8 << 20, 1024, 1 << 30),
     modelArtifactsDir: path.resolve(cwd, env.MERIDIAN_MODEL_ARTIFACTS || 'model-artifacts'),
+    kAnonymityMin: int(env, 'MERIDIAN_K_ANONYMITY', 10, 1, 1_000_000),
     inference: inferenceConfig(env),
     jobs: jobsConfig(env, cwd),
     security: {

@@ -13,6 +13,7 @@ import { servingResolvers } from '../inference/serving.resolvers';
 import { ModelVersionResolver } from '../jobs/model-version.resolver';
 import { TrainingJobResolver } from '../jobs/training-job.resolver';
 import { DateTimeScalar } from './scalars';
+import { analyticsResolvers } from '../analytics/analytics.resolvers';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- type-graphql's resolver list type
 export const resolvers: NonEmptyArray<Function> = [
@@ -25,6 +26,7 @@ export const resolvers: NonEmptyArray<Function> = [
   AuthResolver,
   TrainingJobResolver,
   ModelVersionResolver,
+  ...analyticsResolvers,
 ];
 
 /**

@@ -7,6 +7,7 @@
 import type { AggregateInputData } from '../../src/analytics/analytics.model';
 import { AggregateService } from '../../src/analytics/aggregate.service';
 import { RegionRollups } from '../../src/analytics/region-rollups';
+import { RegionService } from '../../src/catalog/region.service';
 import type { Database } from '../../src/db/database';
 import { openTestDatabase } from '../helpers/db';
 import { referenceAggregate, type RefQuery } from './reference';
@@ -20,6 +21,10 @@ let topProduct: string;
 beforeAll(async () => {
   db = await openTestDatabase();
   service = new AggregateService(db.dataSource, new RegionRollups(db.dataSource));
+  // A region overlapping São Paulo's (the demo cities are disjoint), to exercise the union path.
+  await new RegionService(db.dataSource).upsert([
+    { code: 'test:sp-east', name: 'SP east (test)', kind: 'test', geometry: { type: 'Polygon', coordinates: [[[-46.6, -23.7], [-46.3, -23.7], [-46.3, -23.4], [-46.6, -23.4], [-46.6, -23.7]]] } },
+  ]);
   for (const r of await db.dataSource.query(`SELECT id::text AS id, code FROM regions`)) region[r.code] = r.id;
   for (const c of await db.dataSource.query(`SELECT id::text AS id, external_id FROM categories`)) category[c.external_id] = c.id;
   [{ id: topProduct }] = await db.dataSource.query(
@@ -30,6 +35,7 @@ afterAll(async () => {
   await db.close();
 });
 
+const cities = () => Object.entries(region).filter(([code]) => code.startsWith('city:')).map(([, id]) => id);
 const SP = { lat: -23.5505, lng: -46.6333 };
 /** A square around central São Paulo whose edges cut through many H3 cells. */
 const SP_POLYGON = {
@@ -57,6 +63,7 @@ function both(
     metric: RefQuery['metric'];
     bucket: RefQuery['bucket'];
     eventTypes?: string[];
+    /** regions: () => [] means every city region (grid { regions: true, regionKind: 'city' }). */
     grid?: { h3: number } | { regions: () => string[]; asWhere?: boolean } | null;
     where?: () => NonNullable<RefQuery['where']>;
     from?: Date;
@@ -76,7 +83,7 @@ function both(
         metric: spec.metric,
         bucket: spec.bucket,
         eventTypes: spec.eventTypes?.map((t) => t as 'view'),
-        grid: !g ? null : 'h3' in g ? { h3Resolution: g.h3 } : { regions: true },
+        grid: !g ? null : 'h3' in g ? { h3Resolution: g.h3 } : g.asWhere ? { regions: true } : { regions: true, regionKind: 'city' },
         where: w
           ? 'bbox' in w
             ? { bbox: { minLongitude: w.bbox[0], minLatitude: w.bbox[1], maxLongitude: w.bbox[2], maxLatitude: w.bbox[3] } }
@@ -99,7 +106,7 @@ function both(
         metric: spec.metric,
         bucket: spec.bucket,
         eventTypes: spec.eventTypes,
-        grid: !g ? null : 'h3' in g ? { h3: g.h3 } : { regions: g.asWhere ? g.regions() : Object.values(region) },
+        grid: !g ? null : 'h3' in g ? { h3: g.h3 } : { regions: g.asWhere ? g.regions() : cities() },
         where: spec.where?.() ?? (g && 'regions' in g && g.asWhere ? { regionIds: g.regions() } : undefined),
         from: spec.from ?? FROM,
         to: spec.to ?? TO,
@@ -166,6 +173,19 @@ const cases: Case[] = [
     grid: { h3: 6 },
     where: () => ({ regionIds: [region['city:sao-paulo']!, region['city:brasilia']!] }),
     users: true,
+  }),
+  both('PURCHASES by day on res-8 cells in one region (region × res-8 rollups, purchase rows only)', {
+    metric: 'PURCHASES',
+    bucket: 'DAY',
+    grid: { h3: 8 },
+    where: () => ({ regionIds: [region['city:rio-de-janeiro']!] }),
+    users: true,
+  }),
+  both('EVENTS by day on res-8 cells in two touching regions (union through cells, not double counted)', {
+    metric: 'EVENTS',
+    bucket: 'DAY',
+    grid: { h3: 8 },
+    where: () => ({ regionIds: [region['city:sao-paulo']!, region['test:sp-east']!] }),
   }),
   both('EVENTS by day on res-7 cells inside a big polygon (whole res-7 cells interior)', {
     metric: 'EVENTS',

@@ -8,6 +8,9 @@ import { cellToParent } from 'h3-js';
 import type { Database } from '../../src/db/database';
 import { EventService } from '../../src/events/event.service';
 import { intToH3 } from '../../src/analytics/cells';
+import { RegionRollups } from '../../src/analytics/region-rollups';
+import { eraseUserFromRollups } from '../../src/analytics/rollup';
+import { UserService } from '../../src/catalog/user.service';
 import { openTestDatabase } from '../helpers/db';
 
 let db: Database;
@@ -18,9 +21,11 @@ let productId: string;
 beforeAll(async () => {
   db = await openTestDatabase();
   events = new EventService(db.dataSource, { maxBatch: 5000, futureSkewSeconds: 300 });
+  const regions = new RegionRollups(db.dataSource);
+  await regions.ensureFresh(await regions.ids('city'));
   [{ id: userId }] = await db.dataSource.query(`SELECT id FROM users ORDER BY id LIMIT 1`);
   [{ id: productId }] = await db.dataSource.query(`SELECT id FROM products ORDER BY id LIMIT 1`);
-});
+}, 180_000); // the first use builds the region rollups, and test files share one embedded backend
 afterAll(async () => {
   await db.close();
 });
@@ -68,6 +73,28 @@ async function expectRollupsMatchRaw(): Promise<void> {
       'bucket, h3_r7',
     ),
   ).toBe(0);
+  const regional = `FROM events e JOIN regions r ON ST_Intersects(r.geom, e.location)
+       JOIN analytics_region_state s ON s.region_id = r.id LEFT JOIN products p ON p.id = e.product_id`;
+  for (const [table, unit] of [['analytics_region_hourly', 'hour'], ['analytics_region_daily', 'day']] as const) {
+    expect(
+      await differences(
+        `SELECT r.id AS region_id, date_trunc('${unit}', e.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket,
+                coalesce(p.category_id, 0) AS category_id, ${REF_SUMS} ${regional} GROUP BY 1, 2, 3`,
+        table,
+        'region_id, bucket, category_id',
+      ),
+    ).toBe(0);
+  }
+  for (const [table, unit] of [['analytics_region_r8_hourly', 'hour'], ['analytics_region_r8_daily', 'day']] as const) {
+    expect(
+      await differences(
+        `SELECT r.id AS region_id, date_trunc('${unit}', e.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket,
+                c.r8 AS h3_r8, ${REF_SUMS} ${regional} JOIN analytics_cells c ON c.h3_r9 = e.h3_r9 GROUP BY 1, 2, 3`,
+        table,
+        'region_id, bucket, h3_r8',
+      ),
+    ).toBe(0);
+  }
   const [{ missing }] = await db.dataSource.query(`
     WITH ref AS (
       SELECT DISTINCT date_trunc('hour', e.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket, coalesce(e.h3_r9, 0) AS h3_r9, e.user_id,
@@ -130,6 +157,29 @@ describe('rollups', () => {
     const race = batch.map((e) => ({ ...e, idempotencyKey: `${e.idempotencyKey}-race` }));
     const results = await Promise.all([1, 2, 3].map(() => events.ingest(race)));
     expect(results.reduce((a, r) => a + r.accepted, 0)).toBe(40);
+    await expectRollupsMatchRaw();
+  });
+
+  it('take an erased user out of every rollup (the privacy erasure hook)', async () => {
+    const run = crypto.randomBytes(4).toString('hex');
+    const [user] = await new UserService(db.dataSource).upsert([{ externalId: `erase-${run}`, name: 'To be erased' }]);
+    const at = Date.now() - 7_200_000;
+    await events.ingest(
+      Array.from({ length: 12 }, (_, i) => ({
+        idempotencyKey: `erase-${run}-${i}`,
+        userId: user!.id,
+        productId,
+        type: (i % 4 === 0 ? 'purchase' : 'view') as 'purchase' | 'view',
+        occurredAt: new Date(at + i * 600_000),
+        location: { latitude: -23.55 + i * 0.002, longitude: -46.63 },
+      })),
+    );
+    await db.dataSource.transaction(async (em) => {
+      await eraseUserFromRollups(em, user!.id);
+      await em.query(`DELETE FROM events WHERE user_id = $1`, [user!.id]);
+    });
+    const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM analytics_user_hourly WHERE user_id = $1`, [user!.id]);
+    expect(n).toBe(0);
     await expectRollupsMatchRaw();
   });
 });

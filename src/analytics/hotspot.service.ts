@@ -1,0 +1,160 @@
+/**
+ * Hot spots: Getis-Ord Gi* over an H3 grid (hotspots.ts), spatial or space-time. Values per cell
+ * come from the aggregate engine (rollups); the study area is every cell with data plus its
+ * neighbours up to `ringSize` rings (observed zeros), limited to the query area when one is given.
+ * Space-time neighbourhoods add the same rings in the previous and next time bucket.
+ */
+import { cellToLatLng, gridDisk } from 'h3-js';
+import type { DataSource } from 'typeorm';
+import { IssueCollector, ValidationError } from '../common/errors';
+import type { AggregateService } from './aggregate.service';
+import { metricValue } from './aggregate.service';
+import type { AnalyticsAccess, SelectionData } from './analytics.model';
+import { type Area, type AggregateQuery, checkBucketCount, normalizeSelection } from './aggregate.query';
+import { geoAreaSql } from './area';
+import { type Bucket, BUCKETS, bucketStarts } from './buckets';
+import { cellPolygon, h3ToInt, intToH3, MIN_RESOLUTION, ROLLUP_RESOLUTION } from './cells';
+import { benjaminiHochberg, getisOrdGiStar } from './hotspots';
+import { minUsers } from './privacy';
+import { rows, Sql } from './sql';
+
+export type HotspotClass = 'HOT' | 'COLD' | 'NOT_SIGNIFICANT';
+
+export interface HotspotInputData extends SelectionData {
+  /** 3–9; chosen to fit the area when omitted. */
+  readonly h3Resolution?: number | null;
+  /** Neighbourhood radius in H3 rings, 1–3. Defaults to 1. */
+  readonly ringSize?: number | null;
+  /** Space-time hot spots per bucket when given; one spatial map otherwise. */
+  readonly bucket?: Bucket | null;
+  /** False discovery rate for HOT/COLD (Benjamini–Hochberg). Defaults to 0.05. */
+  readonly alpha?: number | null;
+  /** Return only HOT and COLD cells. Defaults to true. */
+  readonly onlySignificant?: boolean | null;
+}
+
+export interface HotspotData {
+  readonly cellId: string;
+  readonly bucketStart: Date | null;
+  readonly value: number;
+  /** Sum of values over the cell's neighbourhood (itself included). */
+  readonly neighbourhoodValue: number;
+  readonly zScore: number;
+  readonly pValue: number;
+  readonly classification: HotspotClass;
+  readonly geometry: unknown | null;
+}
+
+/** Largest study area (cells × buckets) Gi* is computed over. */
+const MAX_STUDY = 200_000;
+
+export class HotspotService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly aggregates: AggregateService,
+  ) {}
+
+  async hotspots(
+    input: HotspotInputData,
+    access: AnalyticsAccess | null,
+    opts: { withGeometry?: boolean } = {},
+    now = new Date(),
+  ): Promise<HotspotData[]> {
+    const issues = new IssueCollector();
+    const res = input.h3Resolution;
+    if (res != null && (!Number.isInteger(res) || res < MIN_RESOLUTION || res > ROLLUP_RESOLUTION)) {
+      issues.add('input.h3Resolution', `must be an integer from ${MIN_RESOLUTION} to ${ROLLUP_RESOLUTION}`);
+    }
+    const ring = input.ringSize ?? 1;
+    if (!Number.isInteger(ring) || ring < 1 || ring > 3) issues.add('input.ringSize', 'must be 1, 2 or 3');
+    const alpha = input.alpha ?? 0.05;
+    if (!Number.isFinite(alpha) || alpha <= 0 || alpha >= 1) issues.add('input.alpha', 'must be between 0 and 1');
+    if (input.bucket != null && !BUCKETS.includes(input.bucket)) issues.add('input.bucket', `must be one of ${BUCKETS.join(', ')}`);
+    if (input.metric === 'CONVERSION' || input.metric === 'USERS') {
+      issues.add('input.metric', 'hot spots need an additive metric: EVENTS, PURCHASES or REVENUE');
+    }
+    issues.throwIfAny();
+    const sel = await normalizeSelection(this.ds, input, now);
+    if (input.bucket) checkBucketCount(sel.from, sel.to, input.bucket, 'input');
+    const k = minUsers(access);
+    const q: AggregateQuery = { ...sel, bucket: input.bucket ?? 'ALL', grid: { kind: 'h3', resolution: res ?? null } };
+    const answer = await this.aggregates.answer(q, { withUsers: k !== null, limit: MAX_STUDY });
+
+    const buckets = input.bucket ? bucketStarts(sel.from, sel.to, input.bucket) : [sel.from];
+    const tIndex = new Map(buckets.map((b, i) => [b.getTime(), i]));
+    const values = new Map<string, number>();
+    const users = new Map<string, number>();
+    const dataCells = new Set<string>();
+    for (const r of answer.rows) {
+      const cell = intToH3(r.cell);
+      const key = `${cell}@${tIndex.get(r.bucket.getTime())}`;
+      values.set(key, metricValue(q, r) ?? 0);
+      users.set(key, r.users ?? 0);
+      dataCells.add(cell);
+    }
+    // Study area: cells with data and their rings (observed zeros), inside the query area.
+    const disks = new Map<string, string[]>();
+    const disk = (c: string) => {
+      let d = disks.get(c);
+      if (!d) disks.set(c, (d = gridDisk(c, ring)));
+      return d;
+    };
+    const study = new Set<string>();
+    for (const c of dataCells) for (const n of disk(c)) study.add(n);
+    if (study.size * buckets.length > MAX_STUDY) {
+      throw ValidationError.of('input.h3Resolution', `the study area has more than ${MAX_STUDY} cells × buckets; use a coarser resolution`);
+    }
+    const zeros = [...study].filter((c) => !dataCells.has(c));
+    const inside = sel.area ? await this.inArea(sel.area, zeros) : new Set(zeros);
+    const cells = [...dataCells, ...zeros.filter((c) => inside.has(c))];
+    for (const c of cells) for (let t = 0; t < buckets.length; t++) if (!values.has(`${c}@${t}`)) values.set(`${c}@${t}`, 0);
+
+    const stats = getisOrdGiStar(values, (key) => {
+      const [c, ts] = key.split('@');
+      const t = Number(ts);
+      const around = disk(c!);
+      const out = around.map((n) => `${n}@${t}`);
+      if (input.bucket) for (const dt of [-1, 1]) if (t + dt >= 0 && t + dt < buckets.length) for (const n of around) out.push(`${n}@${t + dt}`);
+      return out;
+    });
+    const significant = benjaminiHochberg(stats.map((s) => s.p), alpha);
+    const out: HotspotData[] = [];
+    stats.forEach((s, i) => {
+      const classification: HotspotClass = significant[i] ? (s.z > 0 ? 'HOT' : 'COLD') : 'NOT_SIGNIFICANT';
+      if ((input.onlySignificant ?? true) && classification === 'NOT_SIGNIFICANT') return;
+      // Restricted callers never see a cell resting on fewer than k users (zero cells have none to reveal).
+      if (k !== null && s.value > 0 && (users.get(s.key) ?? 0) < k) return;
+      const [c, t] = s.key.split('@');
+      out.push({
+        cellId: c!,
+        bucketStart: input.bucket ? buckets[Number(t)]! : null,
+        value: s.value,
+        neighbourhoodValue: s.neighbourhoodSum,
+        zScore: s.z,
+        pValue: s.p,
+        classification,
+        geometry: opts.withGeometry ? cellPolygon(c!) : null,
+      });
+    });
+    return out.sort((a, b) => b.zScore - a.zScore || (a.cellId < b.cellId ? -1 : 1));
+  }
+
+  /** Which cells (by their centre) lie in the area. */
+  private async inArea(area: Area, cells: readonly string[]): Promise<Set<string>> {
+    if (cells.length === 0) return new Set();
+    const sql = new Sql();
+    const lat = cells.map((c) => cellToLatLng(c)[0]);
+    const lng = cells.map((c) => cellToLatLng(c)[1]);
+    const pts = `unnest(${sql.p(cells.map(h3ToInt), 'bigint[]')}, ${sql.p(lat, 'float8[]')}, ${sql.p(lng, 'float8[]')}) AS x(h, lat, lng)`;
+    const pt = 'ST_SetSRID(ST_MakePoint(x.lng, x.lat), 4326)';
+    let text: string;
+    if (area.kind === 'regions') {
+      text = `SELECT x.h::text AS h FROM ${pts} WHERE EXISTS (SELECT 1 FROM regions r WHERE r.id = ANY(${sql.p(area.ids, 'bigint[]')}) AND ST_Intersects(r.geom, ${pt}))`;
+    } else {
+      const geo = geoAreaSql(area, sql);
+      text = `${geo.ctes.length ? `WITH ${geo.ctes.join(', ')} ` : ''}SELECT x.h::text AS h FROM ${pts} WHERE ${geo.contains(pt)}`;
+    }
+    const found = await rows<{ h: string }>(this.ds, text, sql.params);
+    return new Set(found.map((r) => intToH3(r.h)));
+  }
+}
