@@ -237,7 +237,8 @@ export async function runServingBench({ quick }: { quick: boolean }): Promise<st
         }
       }),
     );
-    await new Promise((r) => setTimeout(r, 1500));
+    // RSS is compared in the same steady state: under the same load, before and after the swaps.
+    await new Promise((r) => setTimeout(r, quick ? 3000 : 6000));
     const rssBefore = rssMb(server.child.pid!);
     let swapped = 0;
     const swapStart = performance.now();
@@ -248,10 +249,10 @@ export async function runServingBench({ quick }: { quick: boolean }): Promise<st
       if ((await servedVersion(server.url)) === target.version) swapped++;
     }
     const swapSeconds = (performance.now() - swapStart) / 1000;
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, 1000)); // retired sessions are released once their work is done
+    const rssAfter = rssMb(server.child.pid!);
     stop = true;
     await load;
-    const rssAfter = rssMb(server.child.pid!);
     if ((await repo.active('next-item'))!.id !== baseline.id) await repo.activate(baseline.id, 'current');
     await ds.destroy();
     fs.rmSync(candidateDir, { recursive: true, force: true });

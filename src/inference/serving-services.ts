@@ -24,7 +24,7 @@ export interface ServingServices {
 export function createServingServices(ds: DataSource, config: Config, logger: Logger): ServingServices {
   const models = new ModelRegistry(ds, { inference: config.inference, artifactsDir: config.modelArtifactsDir }, logger);
   const ttl = config.inference.cacheTtlMs;
-  const products = new ProductLookup(ds);
+  const products = new ProductLookup(ds, ttl);
   const text = new TextClassifierService(ds, models, ttl);
   return {
     models,

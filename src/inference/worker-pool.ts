@@ -65,12 +65,15 @@ export class WorkerPool {
   private spawn(): Slot {
     const init: WorkerInit = { ortPath: require.resolve('onnxruntime-node') };
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: init });
-    worker.unref(); // never keeps the process alive on its own; stop() terminates it
+    // Referenced only while it owes a reply: an idle pool never keeps the process alive, but a
+    // script awaiting a run or a load is not left hanging by an exiting event loop.
+    worker.unref();
     const slot: Slot = { worker, bytes: 0, sessions: new Set(), pending: new Map() };
     worker.on('message', (reply: WorkerReply) => {
       const p = slot.pending.get(reply.req);
       if (!p) return;
       slot.pending.delete(reply.req);
+      if (slot.pending.size === 0) worker.unref();
       if (reply.op === 'error') p.reject(new Error(reply.message));
       else p.resolve(reply);
     });
@@ -94,11 +97,13 @@ export class WorkerPool {
 
   private send(slot: Slot, msg: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
     return new Promise((resolve, reject) => {
+      if (slot.pending.size === 0) slot.worker.ref();
       slot.pending.set(msg.req, { resolve, reject });
       try {
         slot.worker.postMessage(msg, transfer);
       } catch (err) {
         slot.pending.delete(msg.req);
+        if (slot.pending.size === 0) slot.worker.unref();
         reject(err instanceof Error ? err : new Error(String(err)));
       }
     });

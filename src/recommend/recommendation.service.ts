@@ -4,15 +4,15 @@
  * context (area activity this week and at this hour of week), review sentiment and ratings, and
  * business rules (rerank.ts); each with a reason. A user without events gets area/time popularity.
  *
- * Everything about the user is read fresh per call; area popularity and sentiment summaries are
- * cached for at most the serving cache TTL. Users resolved together share every query and one
- * model run.
+ * Everything about the user is read fresh per call; product rows, ratings, area popularity and
+ * sentiment summaries are cached for at most the serving cache TTL (2 s by default). Users
+ * resolved together share every query and one model run.
  */
 import { cellToLatLng, latLngToCell } from 'h3-js';
 import type { DataSource } from 'typeorm';
 import type { ProductEntity } from '../catalog/product.entity';
 import type { ProductLookup } from './product-lookup';
-import type { ReviewService } from '../catalog/review.service';
+import type { RatingSummaryData, ReviewService } from '../catalog/review.service';
 import { IssueCollector, NotFoundError } from '../common/errors';
 import { checkPoint, type GeoPoint } from '../common/geo';
 import type { Logger } from '../common/logger';
@@ -114,7 +114,7 @@ export function checkFirst(first: number | null | undefined, issues: IssueCollec
 export class RecommendationService {
   private readonly popularity: PopularityRepository;
   private readonly areaCache: TtlCache<string, AreaPopularityRow[]>;
-
+  private readonly ratingCache: TtlCache<string, RatingSummaryData>;
   private categoryCache: { at: number; rows: { id: string; name: string }[] } | null = null;
 
   constructor(
@@ -128,6 +128,7 @@ export class RecommendationService {
   ) {
     this.popularity = new PopularityRepository(ds);
     this.areaCache = new TtlCache(cacheTtlMs, 5_000);
+    this.ratingCache = new TtlCache(cacheTtlMs, 50_000);
   }
 
   async recommend(userId: string, args: RecommendArgs = {}): Promise<RecommendationData[]> {
@@ -330,7 +331,7 @@ export class RecommendationService {
     const idList = [...ids];
     const [productRows, ratings, sentiments] = await Promise.all([
       this.products.byIds(idList),
-      this.reviews.ratingSummaries(idList),
+      this.ratings(idList),
       this.sentimentSummaries(idList),
     ]);
     const productById = new Map<string, ProductEntity>();
@@ -401,6 +402,16 @@ export class RecommendationService {
     if (a.maxPrice !== null && p.price > a.maxPrice) return false;
     if (a.categories && (!p.categoryId || !a.categories.includes(p.categoryId))) return false;
     return true;
+  }
+
+  /** Rating summaries of candidates, cached for the TTL; one query for the misses. */
+  private async ratings(ids: readonly string[]): Promise<RatingSummaryData[]> {
+    const missing = [...new Set(ids.filter((id) => this.ratingCache.get(id) === undefined))];
+    if (missing.length) {
+      const rows = await this.reviews.ratingSummaries(missing);
+      missing.forEach((id, i) => this.ratingCache.set(id, rows[i]!));
+    }
+    return ids.map((id) => this.ratingCache.get(id) ?? { count: 0, average: null });
   }
 
   /** Sentiment is an optional ranking signal: without a sentiment model, ranking goes on without it. */
