@@ -1,9 +1,8 @@
 /**
  * SQL over training_jobs: the durable queue. Every write a worker makes is fenced by the lease it
  * got when it claimed the job, so a worker that was presumed dead (and replaced) cannot overwrite
- * its successor. Claims run in a short transaction under an advisory lock (the global concurrency
- * limit); everything else is one statement. No query awaits another connection inside a
- * transaction (the embedded database has one backend for all connections).
+ * its successor. Every operation is a single statement, claims included (see claim): the embedded
+ * database shares one backend between connections and cannot isolate a transaction from them.
  */
 import type { DataSource } from 'typeorm';
 import { decodeIdCursor, type Page, toPage } from '../common/pagination';
@@ -98,9 +97,6 @@ export interface ReapedJob {
   readonly runnerHost: string | null;
 }
 
-/** Arbitrary constant: the advisory lock that serialises claims (global concurrency limit). */
-const CLAIM_LOCK = 734_190_551;
-
 export class TrainingJobRepository {
   constructor(private readonly ds: DataSource) {}
 
@@ -171,27 +167,33 @@ export class TrainingJobRepository {
   }
 
   /**
-   * Takes the oldest due queued job if fewer than `limit` jobs are running anywhere. The advisory
-   * lock makes count-then-claim atomic across workers; SKIP LOCKED keeps claimers off each other's rows.
+   * Takes the oldest due queued job into a free concurrency slot (1..limit), in one statement: no
+   * transaction, so it is safe on the embedded database too. SKIP LOCKED keeps claimers off each
+   * other's rows; two claimers that pick the same free slot collide on the partial unique index
+   * (training_jobs_slot) and the loser gets nothing this time — the limit holds across workers.
    */
   async claim(workerId: string, lease: string, limit: number): Promise<Claim | null> {
-    const id = await this.ds.transaction(async (em) => {
-      await em.query(`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`);
-      const rows = updated<{ id: string }>(await em.query(
-        `UPDATE training_jobs SET status = 'exporting', lease = $1, worker_id = $2, heartbeat_at = now(),
+    let rows: { id: string }[];
+    try {
+      rows = updated<{ id: string }>(await this.ds.query(
+        `UPDATE training_jobs SET status = 'exporting', slot = free.n, lease = $1, worker_id = $2, heartbeat_at = now(),
            attempts = attempts + 1, started_at = coalesce(started_at, now()), updated_at = now(),
            progress = 0, epoch = NULL, step = NULL, total_steps = NULL, loss = NULL, eta_seconds = NULL,
            runner_pid = NULL, runner_host = NULL
-         WHERE id = (SELECT id FROM training_jobs WHERE status = 'queued' AND run_after <= now()
-                     ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-           AND (SELECT count(*) FROM training_jobs WHERE status IN ${RUNNING_SQL}) < $3
-         RETURNING id::text AS id`,
+         FROM (SELECT n FROM generate_series(1, $3::int) AS n
+               WHERE n NOT IN (SELECT slot FROM training_jobs WHERE status IN ${RUNNING_SQL} AND slot IS NOT NULL)
+               ORDER BY n LIMIT 1) AS free
+         WHERE training_jobs.id = (SELECT id FROM training_jobs WHERE status = 'queued' AND run_after <= now()
+                                   ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+         RETURNING training_jobs.id::text AS id`,
         [lease, workerId, limit],
       ));
-      return rows[0]?.id ?? null;
-    });
-    if (!id) return null;
-    const job = await this.byId(id);
+    } catch (err) {
+      if ((err as { driverError?: { code?: string }; code?: string }).driverError?.code === '23505') return null; // lost a slot race
+      throw err;
+    }
+    if (!rows[0]) return null;
+    const job = await this.byId(rows[0].id);
     return job ? { job, lease } : null;
   }
 
@@ -330,11 +332,5 @@ export class TrainingJobRepository {
       [id],
     );
     return this.byId(id);
-  }
-
-  /** Jobs in a running state held by `workerId` (a restarted worker with the same id never exists: ids are random). */
-  async runningIds(): Promise<string[]> {
-    const rows = (await this.ds.query(`SELECT id::text AS id FROM training_jobs WHERE status IN ${RUNNING_SQL}`)) as { id: string }[];
-    return rows.map((r) => r.id);
   }
 }

@@ -26,7 +26,6 @@ let env: Record<string, string>;
 
 const START = `mutation($i: StartFineTuningInput!) { startFineTuning(input: $i) {
   id status modelKind baseVersionId attempts maxAttempts autoPromote hyperparameters dataFrom dataTo idempotencyKey } }`;
-const JOB = `query($id: ID!) { trainingJob(id: $id) { id status progress error attempts deadLettered logTail resultVersion { id } } }`;
 
 beforeAll(async () => {
   db = await openTestDatabase();
@@ -160,6 +159,16 @@ describe('queue semantics', () => {
     expect(await repo.claim('w2', 'lease-2', 1)).toBeNull();
     const second = await repo.claim('w2', 'lease-2', 2);
     expect(second?.job.id).toBe(b);
+  });
+
+  it('holds the limit when workers race for the last slot', async () => {
+    await enqueue(4);
+    const claims = await Promise.all([1, 2, 3, 4].map((i) => repo.claim(`racer-${i}`, `lease-${i}`, 2)));
+    expect(claims.filter(Boolean)).toHaveLength(2);
+    const running = (await db.dataSource.query(
+      `SELECT slot FROM training_jobs WHERE status IN ('exporting', 'training', 'evaluating', 'registering') ORDER BY slot`,
+    )) as { slot: number }[];
+    expect(running.map((r) => r.slot)).toEqual([1, 2]);
   });
 
   it('fences writes by the lease: a replaced worker cannot touch the job', async () => {
