@@ -26,10 +26,10 @@ import {
 
 const RUNS = Number(process.env.MERIDIAN_KILL_RUNS ?? 3);
 const SEED = Number(process.env.MERIDIAN_KILL_SEED ?? Date.now() % 100_000);
-/** A smoke job takes ~25–40 s here (export, train, evaluate the active model, register); kills land anywhere in it. */
-const MAX_KILL_DELAY_S = 40;
+/** An attempt of a smoke job takes ~20–35 s here (export, train, evaluate the active model, register). */
+const MAX_KILL_DELAY_S = 30;
 
-jest.setTimeout((RUNS * 130 + 300) * 1000);
+jest.setTimeout((RUNS * 160 + 300) * 1000);
 
 let db: Database;
 let app: App;
@@ -117,6 +117,8 @@ it(`every job survives ${RUNS} SIGKILLs of its worker or server at random points
   const ids: string[] = [];
   const hits: { run: number; kind: string; afterS: number; stages: string[] }[] = [];
   const detections: Promise<number | null>[] = [];
+  /** Leases of attempts whose process was killed: they no longer mean "running". */
+  const deadLeases = new Set<string>();
 
   for (let run = 0; run < RUNS; run++) {
     const job = await app.services.trainingJobs.start({
@@ -130,12 +132,16 @@ it(`every job survives ${RUNS} SIGKILLs of its worker or server at random points
     ids.push(job.id);
     const kind = run % 2 === 0 ? 'worker' : 'server';
     const child = startProcess(kind, run);
-    const afterS = 1 + random() * (MAX_KILL_DELAY_S - 1);
+    // The kill lands at a random point of an attempt: timed from the moment the process claims a job.
+    await waitFor('a claimed job', async () => (await jobRows(ids)).some((r) => r.lease !== null && !deadLeases.has(r.lease)), 120_000, 100)
+      .catch(() => undefined);
+    const afterS = random() * MAX_KILL_DELAY_S;
     await new Promise((r) => setTimeout(r, afterS * 1000));
     const atKill = await jobRows(ids);
     child.kill('SIGKILL');
     await exited(child);
     const running = atKill.filter((r) => !isTerminal(r.status) && r.status !== 'queued');
+    running.forEach((r) => r.lease && deadLeases.add(r.lease));
     hits.push({ run, kind, afterS: Math.round(afterS * 10) / 10, stages: running.map((r) => `${r.id}:${r.status}`) });
     // A job the dead process held must be taken back (a new lease) within a minute.
     for (const r of running) {
