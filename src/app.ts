@@ -15,6 +15,7 @@ import { createGraphQLHandler } from './http/graphql-handler';
 import { type HttpServer, startHttpServer } from './http/http-server';
 import { attachGraphQLWs } from './http/ws-server';
 import { createMetricsHandler } from './http/metrics-handler';
+import { createStaticHandler } from './http/static-handler';
 import { createJobWorker, jobsGauge } from './jobs/job-services';
 import type { JobWorker } from './jobs/job-worker';
 import { Metrics } from './observability/metrics';
@@ -65,6 +66,9 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
         makeContext: (principal, requestId) => createContext(services, logger, principal, requestId),
       }),
     );
+    const consoleFiles = createStaticHandler(config.consoleDir, '/console/');
+    http.route('/console', consoleFiles);
+    http.route('/console/', consoleFiles);
     http.route('/metrics', createMetricsHandler(metrics, services.apiKeys, config.security.metricsPublic));
     const ws = attachGraphQLWs(http.server, {
       schema,

@@ -36,6 +36,8 @@ export interface Config {
   readonly modelArtifactsDir: string;
   /** Partners see only cells with at least this many distinct users (MERIDIAN_K_ANONYMITY). Defaults to 10. */
   readonly kAnonymityMin: number;
+  /** The built web console served at /console/. Defaults to ./dist/console. */
+  readonly consoleDir: string;
   /** ONNX inference runtime and serving (src/inference, src/recommend). */
   readonly inference: InferenceConfig;
   /** Security and abuse limits (README "Security"). */
@@ -145,6 +147,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     maxIngestBodyBytes: int(env, 'MAX_INGEST_BODY_BYTES', 8 << 20, 1024, 1 << 30),
     modelArtifactsDir: path.resolve(cwd, env.MERIDIAN_MODEL_ARTIFACTS || 'model-artifacts'),
     kAnonymityMin: int(env, 'MERIDIAN_K_ANONYMITY', 10, 1, 1_000_000),
+    consoleDir: path.resolve(cwd, env.MERIDIAN_CONSOLE_DIR || 'dist/console'),
     inference: inferenceConfig(env),
     jobs: jobsConfig(env, cwd),
     security: {

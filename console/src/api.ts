@@ -1,0 +1,81 @@
+/** The console's only way to the server: the public GraphQL API, with the key the user entered. */
+import { createClient, type Client } from 'graphql-ws';
+
+const KEY = 'meridian.apiKey';
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+export function apiKey(): string {
+  return sessionStorage.getItem(KEY) ?? '';
+}
+
+export function setApiKey(key: string): void {
+  sessionStorage.setItem(KEY, key.trim());
+  wsClient?.dispose();
+  wsClient = null;
+}
+
+const endpoint = new URL('/graphql', location.href).toString();
+
+interface GraphQLResponse<T> {
+  data?: T | null;
+  errors?: { message: string; extensions?: { code?: string } }[];
+}
+
+/** Runs an operation; any GraphQL or HTTP error becomes an ApiError with a readable message. */
+export async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  if (!apiKey()) throw new ApiError('Enter an API key above to use the console.', 'UNAUTHENTICATED');
+  let res: Response;
+  try {
+    res = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey()}` },
+      body: JSON.stringify({ query, variables }),
+    });
+  } catch {
+    throw new ApiError('The server cannot be reached.', 'NETWORK');
+  }
+  let body: GraphQLResponse<T>;
+  try {
+    body = (await res.json()) as GraphQLResponse<T>;
+  } catch {
+    throw new ApiError(`The server answered ${res.status} without a GraphQL response.`, 'BAD_RESPONSE');
+  }
+  const first = body.errors?.[0];
+  if (first) {
+    const code = first.extensions?.code ?? `HTTP_${res.status}`;
+    const hint = code === 'UNAUTHENTICATED' ? ' Check the API key.' : code === 'FORBIDDEN' ? ' This key may not see it.' : '';
+    throw new ApiError(`${first.message}${hint}`, code);
+  }
+  if (!body.data) throw new ApiError(`The server answered ${res.status} with no data.`, 'BAD_RESPONSE');
+  return body.data;
+}
+
+let wsClient: Client | null = null;
+
+/** Subscribes over graphql-ws; returns an unsubscribe function. */
+export function subscribe<T>(query: string, variables: Record<string, unknown>, onData: (data: T) => void, onError: (e: ApiError) => void, onDone: () => void): () => void {
+  if (!wsClient) {
+    const url = new URL('/graphql', location.href);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    wsClient = createClient({ url: url.toString(), connectionParams: { authorization: `Bearer ${apiKey()}` }, lazy: true, retryAttempts: 3 });
+  }
+  return wsClient.subscribe<T>(
+    { query, variables },
+    {
+      next: (r) => {
+        if (r.errors?.length) onError(new ApiError(r.errors[0]!.message, String(r.errors[0]!.extensions?.code ?? 'ERROR')));
+        else if (r.data) onData(r.data as T);
+      },
+      error: (e) => onError(new ApiError(e instanceof Error ? e.message : 'The live connection failed.', 'WS')),
+      complete: onDone,
+    },
+  );
+}
