@@ -81,7 +81,8 @@ export class LineSplitter {
 /** The last `maxLines` lines (and at most `maxChars` characters) of a text stream. */
 export class TailBuffer {
   private lines: string[] = [];
-  private readonly splitter = new LineSplitter();
+  /** The unterminated last line so far. */
+  private partial = '';
 
   constructor(
     private readonly maxLines = 60,
@@ -89,19 +90,21 @@ export class TailBuffer {
   ) {}
 
   push(chunk: string): void {
-    for (const line of this.splitter.push(chunk)) this.add(line);
-  }
-
-  private add(line: string): void {
-    this.lines.push(line.length > 1000 ? `${line.slice(0, 1000)}…` : line);
+    const parts = (this.partial + chunk).split('\n');
+    this.partial = clip(parts.pop() ?? '');
+    for (const line of parts) this.lines.push(clip(line));
     if (this.lines.length > this.maxLines) this.lines.splice(0, this.lines.length - this.maxLines);
   }
 
-  /** The tail, including an unterminated last line. */
-  text(lines = this.maxLines): string {
-    const pending = this.splitter.flush();
-    pending.forEach((l) => this.add(l));
-    const out = this.lines.slice(-lines).join('\n');
+  /** The tail, including an unterminated last line; reading it changes nothing. */
+  text(): string {
+    const all = this.partial ? [...this.lines, this.partial] : this.lines;
+    const out = all.slice(-this.maxLines).join('\n');
     return out.length > this.maxChars ? out.slice(out.length - this.maxChars) : out;
   }
+}
+
+/** One line is kept to 1000 characters (a progress bar without newlines must not fill the tail). */
+function clip(line: string): string {
+  return line.length > 1000 ? `${line.slice(0, 1000)}…` : line;
 }

@@ -72,11 +72,10 @@ export class TrainingPipeline {
     this.cleanEarlierAttempts(job);
     fs.mkdirSync(dir, { recursive: true });
     const tail = new TailBuffer();
-    const progress = new ProgressWriter(d.repo, job.id, lease, d.progressWriteMs, () => d.onChanged(job.id), () => lost(), log);
     let leaseLost = false;
-    const lost = () => {
+    const progress = new ProgressWriter(d.repo, job.id, lease, d.progressWriteMs, () => d.onChanged(job.id), () => {
       leaseLost = true;
-    };
+    }, log);
     const checkpoint = async () => {
       if (leaseLost) throw new AttemptAborted('lease-lost');
       if (signal.aborted) throw new AttemptAborted(signal.reason as AbortReason);

@@ -53,7 +53,8 @@ beforeAll(async () => {
   ensureBuilt();
   db = await openTestDatabase();
   dataDir = tempDir('chaos');
-  app = await startTestApp(db, jobEnv(dataDir, { MERIDIAN_JOB_WORKER: 'false', MERIDIAN_LOAD_MODELS: 'false' }));
+  // Jobs record their attempt limit when queued: 10, so a job the kills keep hitting still gets to finish.
+  app = await startTestApp(db, jobEnv(dataDir, { MERIDIAN_JOB_WORKER: 'false', MERIDIAN_LOAD_MODELS: 'false', MERIDIAN_JOB_MAX_ATTEMPTS: '10' }));
   saved = await activeVersions(db.dataSource);
   const versions = new ModelVersionRepository(db.dataSource);
   if (!(await versions.active('next-item'))) {
@@ -75,7 +76,7 @@ afterAll(async () => {
 function childEnv(): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    ...jobEnv(dataDir, { MERIDIAN_JOB_MAX_ATTEMPTS: '10', MERIDIAN_LOAD_MODELS: 'false' }),
+    ...jobEnv(dataDir, { MERIDIAN_LOAD_MODELS: 'false' }),
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
     DATABASE_URL: db.url,

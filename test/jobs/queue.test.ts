@@ -4,6 +4,7 @@
  * retries with backoff and the dead-letter state (through the real pipeline with a scripted
  * runner), the /metrics gauge, and the graphql-ws front door.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { App } from '../../src/app';
 import { silentLogger } from '../../src/common/logger';
@@ -244,6 +245,30 @@ describe('retries through the worker', () => {
     expect(job.error).toMatch(/trainer train exited with code 1: RuntimeError: boom/);
     expect(job.error).toMatch(/Traceback/);
     expect(job.logTail).toMatch(/RuntimeError: boom/);
+  });
+
+  it('resumes at registration when a dead attempt had already registered the model: no retraining, one version', async () => {
+    const runner = new ScriptedRunner({ exitCode: 1, signal: null, done: null, errorMessage: 'must not train again', stderrTail: '' });
+    const { id } = await app.services.trainingJobs.start(svcInput(), 'test');
+    // What a worker killed between registration and success leaves behind: a version and a comparison.
+    const dir = path.join(tempDir('resume'), 'next-item');
+    fs.cpSync(path.join(ROOT, 'model-artifacts/next-item'), dir, { recursive: true });
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { version: string };
+    manifest.version = `${manifest.version}-resume${id}`;
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+    const version = await app.services.models.register('next-item', dir, { sourceJobId: id });
+    const comparison = { metric: 'ndcg@10', candidate: 0.2, active: 0.3, delta: -0.1, margin: 0.005, beats: false, activeVersionId: null, activeVersion: null, activeMetrics: null, activeError: null };
+    await db.dataSource.query(`UPDATE training_jobs SET comparison = $2::jsonb, attempts = 1 WHERE id = $1`, [id, JSON.stringify(comparison)]);
+    startWorker(runner);
+    const job = await waitFor('resumed job', async () => {
+      const j = await repo.byId(id);
+      return j?.status === 'succeeded' ? j : null;
+    }, 60_000);
+    expect(runner.calls).toEqual([]);
+    expect(job.resultVersionId).toBe(version.id);
+    expect(job.comparison).toMatchObject({ metric: 'ndcg@10', promoted: false });
+    const [{ n }] = (await db.dataSource.query(`SELECT count(*)::int AS n FROM model_versions WHERE source_job_id = $1`, [id])) as [{ n: number }];
+    expect(n).toBe(1);
   });
 
   it('fails bad input (exit 2) at once, without retrying', async () => {

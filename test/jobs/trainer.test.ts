@@ -124,6 +124,19 @@ describe('a trainer that crashes', () => {
   });
 });
 
+describe('the job timeout', () => {
+  it('fails a job whose attempt runs too long and kills its stuck trainer', async () => {
+    startWorker(fakePython(tempDir('fake'), 'python', 'fake-trainer.js', { FAKE_MODE: 'hang' }), { MERIDIAN_JOB_TIMEOUT_S: '6' });
+    const job = await app.services.trainingJobs.start(smokeJob(), 'test');
+    const running = await until(job.id, (j) => j.runnerPid !== null, 30_000);
+    const final = await until(job.id, terminal, 30_000);
+    expect(final).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(final.error).toBe('timed out after 6 s (MERIDIAN_JOB_TIMEOUT_S)');
+    // It ignored SIGTERM: the SIGKILL that follows took it down.
+    await waitFor('stuck trainer gone', async () => !groupAlive(running.runnerPid!), 5_000, 50);
+  });
+});
+
 describe('a bad artifact never replaces a good one', () => {
   const fake = (mode: string) => fakePython(tempDir('fake'), 'python', 'fake-trainer.js', {
     FAKE_MODE: mode, REAL_PYTHON: TRAINER_PYTHON, SHIPPED_DIR: path.join(ROOT, 'model-artifacts'),

@@ -100,10 +100,12 @@ describe('trainer stdout protocol', () => {
     expect(s.flush()).toEqual(['{"c"']);
   });
 
-  it('keeps only the last lines of stderr', () => {
+  it('keeps only the last lines of stderr, reading it mid-line without breaking the line', () => {
     const t = new TailBuffer(3, 1000);
     t.push('one\ntwo\nthree\nfour\nfi');
     expect(t.text()).toBe('three\nfour\nfi');
+    t.push('ve\nsix\n');
+    expect(t.text()).toBe('four\nfive\nsix');
   });
 
   it('builds the documented CLI for train and evaluate', () => {
