@@ -5,6 +5,8 @@
  */
 export class TtlCache<K, V> {
   private readonly entries = new Map<K, { value: V; expires: number }>();
+  /** Keys being loaded right now: concurrent callers wait for that load instead of starting another. */
+  private readonly inflight = new Map<K, Promise<V>>();
 
   constructor(
     private readonly ttlMs: number,
@@ -35,5 +37,36 @@ export class TtlCache<K, V> {
     const value = await load();
     this.set(key, value);
     return value;
+  }
+
+  /**
+   * Values for many keys in key order: cached ones at once, keys another caller is loading from
+   * that load, the rest from one `load(missing)` call (which answers in the order it was given).
+   */
+  async getMany(keys: readonly K[], load: (missing: K[]) => Promise<V[]>): Promise<V[]> {
+    const pending = new Map<K, V | Promise<V>>();
+    const missing: K[] = [];
+    for (const k of new Set(keys)) {
+      const hit = this.get(k);
+      if (hit !== undefined) pending.set(k, hit);
+      else if (this.inflight.has(k)) pending.set(k, this.inflight.get(k)!);
+      else missing.push(k);
+    }
+    if (missing.length) {
+      const batch = load(missing);
+      missing.forEach((k, i) => {
+        const one = batch.then((values) => values[i]!);
+        one.catch(() => undefined); // a failed load is reported once, through the caller's await below
+        this.inflight.set(k, one);
+        pending.set(k, one);
+      });
+      try {
+        const values = await batch;
+        missing.forEach((k, i) => this.set(k, values[i]!));
+      } finally {
+        missing.forEach((k) => this.inflight.delete(k));
+      }
+    }
+    return Promise.all(keys.map((k) => pending.get(k)!));
   }
 }

@@ -115,12 +115,20 @@ export class WorkerPool {
     const slot = this.slots.reduce((a, b) => (b.bytes < a.bytes ? b : a));
     const id = this.nextSession++;
     const size = bytes.byteLength;
+    // Counted before the load finishes, so loads started together spread over the workers.
+    slot.bytes += size;
     const transferable = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-    const reply = await this.send(
-      slot,
-      { op: 'load', req: this.nextReq++, session: id, bytes, providers: this.providers, threads: this.opts.threads },
-      transferable ? [bytes.buffer as ArrayBuffer] : [],
-    );
+    let reply: WorkerReply;
+    try {
+      reply = await this.send(
+        slot,
+        { op: 'load', req: this.nextReq++, session: id, bytes, providers: this.providers, threads: this.opts.threads },
+        transferable ? [bytes.buffer as ArrayBuffer] : [],
+      );
+    } catch (err) {
+      slot.bytes -= size;
+      throw err;
+    }
     if (reply.op !== 'loaded') throw new Error(`unexpected reply ${reply.op}`);
     if (reply.fallbackReason !== null) {
       if (!this.fallbackLogged) {
@@ -133,7 +141,6 @@ export class WorkerPool {
       this.providers = ['cpu'];
     }
     slot.sessions.add(id);
-    slot.bytes += size;
     this.placement.set(id, { slot, bytes: size });
     return { id, provider: reply.provider, inputs: reply.inputs, outputs: reply.outputs };
   }

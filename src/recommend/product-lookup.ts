@@ -22,17 +22,17 @@ export class ProductLookup {
   }
 
   async byIds(ids: readonly string[]): Promise<(ProductEntity | null)[]> {
-    const missing = [...new Set(ids.filter((id) => isNumericId(id) && this.cache.get(id) === undefined))];
-    const found = new Map<string, ProductEntity | null>();
-    if (missing.length) {
-      const rows = await this.ds.getRepository(ProductEntity).createQueryBuilder('p').where('p.id = ANY(CAST(:ids AS bigint[]))', { ids: missing }).getMany();
+    const valid = ids.filter(isNumericId);
+    const values = await this.cache.getMany(valid, async (missing) => {
+      const rows = await this.ds
+        .getRepository(ProductEntity)
+        .createQueryBuilder('p')
+        .where('p.id = ANY(CAST(:ids AS bigint[]))', { ids: missing })
+        .getMany();
       const byId = new Map(rows.map((r) => [r.id, r]));
-      for (const id of missing) {
-        const row = byId.get(id) ?? null;
-        found.set(id, row);
-        this.cache.set(id, row);
-      }
-    }
-    return ids.map((id) => (found.has(id) ? found.get(id)! : (this.cache.get(id) ?? null)));
+      return missing.map((id) => byId.get(id) ?? null);
+    });
+    const byId = new Map(valid.map((id, i) => [id, values[i]!]));
+    return ids.map((id) => byId.get(id) ?? null);
   }
 }

@@ -283,12 +283,14 @@ export class RecommendationService {
       return { u, seq, location, lastItem };
     });
 
-    // Sequential candidates: one model run for every user with a history (cold users skip it).
+    // Sequential candidates (one model run for every user with a history; cold users skip it) and
+    // area popularity are independent: both run at once.
     const warm = prepared.filter((p) => p.seq.productIds.length > 0);
-    const seqScores = warm.length ? await this.runNextItem(model, m, warm.map((p) => ({ seq: p.seq.seq, location: p.location })), how) : [];
-
     const need = Math.max(3 * a.first, 30);
-    const areas = await Promise.all(prepared.map((p) => this.area(p.location, a.at, need)));
+    const [seqScores, areas] = await Promise.all([
+      warm.length ? this.runNextItem(model, m, warm.map((p) => ({ seq: p.seq.seq, location: p.location })), how) : Promise.resolve([]),
+      Promise.all(prepared.map((p) => this.area(p.location, a.at, need))),
+    ]);
 
     // Gather every product any user might see, plus names of the items reasons mention.
     const perUserCandidates = prepared.map((p, i) => {
@@ -405,13 +407,8 @@ export class RecommendationService {
   }
 
   /** Rating summaries of candidates, cached for the TTL; one query for the misses. */
-  private async ratings(ids: readonly string[]): Promise<RatingSummaryData[]> {
-    const missing = [...new Set(ids.filter((id) => this.ratingCache.get(id) === undefined))];
-    if (missing.length) {
-      const rows = await this.reviews.ratingSummaries(missing);
-      missing.forEach((id, i) => this.ratingCache.set(id, rows[i]!));
-    }
-    return ids.map((id) => this.ratingCache.get(id) ?? { count: 0, average: null });
+  private ratings(ids: readonly string[]): Promise<RatingSummaryData[]> {
+    return this.ratingCache.getMany(ids, (missing) => this.reviews.ratingSummaries(missing));
   }
 
   /** Sentiment is an optional ranking signal: without a sentiment model, ranking goes on without it. */
