@@ -171,3 +171,25 @@ describe('re-ranking', () => {
     expect(ranked.map((r) => r.productId)).toContain('5');
   });
 });
+
+describe('serving caches', () => {
+  it('loads each missing key once for concurrent callers and expires entries after the TTL', async () => {
+    const { TtlCache } = await import('../../src/inference/ttl-cache');
+    const cache = new TtlCache<string, number>(50);
+    const loads: string[][] = [];
+    const load = async (keys: string[]) => {
+      loads.push(keys);
+      await new Promise((r) => setTimeout(r, 10));
+      return keys.map(Number);
+    };
+    const [a, b] = await Promise.all([cache.getMany(['1', '2', '3'], load), cache.getMany(['2', '3', '4'], load)]);
+    expect(a).toEqual([1, 2, 3]);
+    expect(b).toEqual([2, 3, 4]);
+    expect(loads.flat().sort()).toEqual(['1', '2', '3', '4']);
+    expect(await cache.getMany(['1', '4'], load)).toEqual([1, 4]);
+    expect(loads).toHaveLength(2);
+    await new Promise((r) => setTimeout(r, 60));
+    await cache.getMany(['1'], load);
+    expect(loads).toHaveLength(3);
+  });
+});
