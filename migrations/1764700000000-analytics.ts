@@ -98,6 +98,12 @@ export class Analytics1764700000000 implements MigrationInterface {
       `CREATE INDEX analytics_hourly_purchases_idx ON analytics_hourly (category_id, bucket) INCLUDE (${purchaseCols}) WHERE purchases > 0`,
     );
     await q.query(`CREATE INDEX analytics_daily_purchases_idx ON analytics_daily (bucket) INCLUDE (${purchaseCols}) WHERE purchases > 0`);
+    // Index-only reads of the tables behind grids over regions and coarse grids.
+    const all = 'views, searches, carts, purchases, favorites, units, revenue';
+    await q.query(
+      `CREATE INDEX analytics_region_r8_daily_cover_idx ON analytics_region_r8_daily (region_id, bucket) INCLUDE (h3_r8, r3, r4, r5, r6, r7, ${all})`,
+    );
+    await q.query(`CREATE INDEX analytics_daily_r7_cover_idx ON analytics_daily_r7 (bucket) INCLUDE (h3_r7, r3, r4, r5, r6, ${all})`);
     // Boundary cells of an area are answered from their raw events.
     await q.query(`CREATE INDEX analytics_events_cell_time_idx ON events (h3_r9, occurred_at)`);
     // Purchase history per user (RFM population, profiles) without scanning every event.

@@ -84,7 +84,7 @@ export class AggregateService {
       counts: Object.fromEntries(COUNT_COLUMNS.map((c) => [c, Number(r[c])])) as Counts,
       users: null,
     }));
-    if (res10) result = mergeCounts(result);
+    result = res10 ? mergeCounts(result) : result.sort(byBucketThenCell);
     if (result.length > limit) {
       const field = grid.kind === 'h3' ? 'input.grid.h3Resolution' : 'input.bucket';
       throw ValidationError.of(
@@ -252,5 +252,9 @@ function mergeCounts(list: CellBucket[]): CellBucket[] {
     if (!prev) by.set(k, { ...r, counts: { ...r.counts } });
     else for (const c of COUNT_COLUMNS) prev.counts[c] += r.counts[c];
   }
-  return [...by.values()].sort((a, b) => a.bucket.getTime() - b.bucket.getTime() || (a.cell < b.cell ? -1 : 1));
+  return [...by.values()].sort(byBucketThenCell);
+}
+
+function byBucketThenCell(a: CellBucket, b: CellBucket): number {
+  return a.bucket.getTime() - b.bucket.getTime() || (a.cell < b.cell ? -1 : a.cell > b.cell ? 1 : 0);
 }

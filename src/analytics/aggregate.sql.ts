@@ -16,7 +16,7 @@ import type { EventTypeName } from '../events/event.entity';
 import type { AggregateQuery, Area } from './aggregate.query';
 import { type GeoAreaSql, geoAreaSql } from './area';
 import { planSegments, type TimeSegment, truncUnit } from './buckets';
-import { COUNT_COLUMNS, countSums, TYPE_CODE } from './rollup';
+import { COUNT_COLUMNS, type CountColumn, countSums, TYPE_CODE, TYPE_COLUMN } from './rollup';
 import { Sql } from './sql';
 
 /** A grid with its resolution decided. */
@@ -53,7 +53,24 @@ const COLS = COUNT_COLUMNS.join(', ');
  * cheaper to hash and sort than text — and turned into text only in the final SELECT.
  */
 const NO_CELL = '0::bigint';
-const PURCHASE_COLUMNS = new Set(['purchases', 'units', 'revenue']);
+/**
+ * The count columns a metric reads (the others are selected as 0, which keeps index-only scans
+ * possible and spares summing numeric revenue nobody asked for). Units ride along with purchases
+ * for demand forecasts.
+ */
+export function neededColumns(q: Pick<AggregateQuery, 'metric' | 'types'>): Set<CountColumn> {
+  switch (q.metric) {
+    case 'EVENTS':
+    case 'USERS':
+      return new Set(q.types.map((t) => TYPE_COLUMN[t]));
+    case 'PURCHASES':
+      return new Set<CountColumn>(['purchases', 'units']);
+    case 'REVENUE':
+      return new Set<CountColumn>(['purchases', 'units', 'revenue']);
+    case 'CONVERSION':
+      return new Set<CountColumn>(['views', 'purchases']);
+  }
+}
 
 /** The bucket start of a time expression; 'ALL' is one bucket for the whole range (starting at `from`). */
 function bucketOf(q: Pick<AggregateQuery, 'bucket' | 'from'>, expr: string, sourceGrain: 'hour' | 'day' | 'raw'): string {
@@ -75,6 +92,7 @@ class Builder {
     this.geo = a && a.kind !== 'regions' ? geoAreaSql(a, this.sql) : null;
     if (this.geo) this.ctes.push(...this.geo.ctes);
     this.cats = plan.q.categoryIds ? this.sql.p(plan.q.categoryIds, 'bigint[]') : null;
+    this.needed = neededColumns(plan.q);
   }
 
   get q(): AggregateQuery {
@@ -89,6 +107,8 @@ class Builder {
     return `${col} >= ${this.sql.p(s.from.toISOString(), 'timestamptz')} AND ${col} < ${this.sql.p(s.to.toISOString(), 'timestamptz')}`;
   }
 
+  private readonly needed: Set<CountColumn>;
+
   get purchasesOnly(): boolean {
     return this.q.types.length === 1 && this.q.types[0] === 'purchase';
   }
@@ -98,9 +118,13 @@ class Builder {
     return this.purchasesOnly ? ` AND ${alias}.purchases > 0` : '';
   }
 
+  isNeeded(c: CountColumn): boolean {
+    return this.needed.has(c);
+  }
+
   /** The count columns of a rollup row; zeros for columns the metric never reads (index-only scans). */
   cols(alias: string): string {
-    return COUNT_COLUMNS.map((c) => (this.purchasesOnly && !PURCHASE_COLUMNS.has(c) ? '0' : `${alias}.${c}`)).join(', ');
+    return COUNT_COLUMNS.map((c) => (this.needed.has(c) ? `${alias}.${c}` : '0')).join(', ');
   }
 
   /** Category filter on a rollup alias that has category_id. */
@@ -253,10 +277,10 @@ export function countsSql(plan: Plan, limit: number): Built {
   }
   const matching = q.types.map((t) => `sum(${typeColumn(t)})`).join(' + ');
   const text = `${b.ctes.length ? `WITH ${b.ctes.join(',\n')}\n` : ''}
-    SELECT cell::text AS cell, bucket, ${COUNT_COLUMNS.map((c) => `sum(${c})::text AS ${c}`).join(', ')}
+    SELECT cell::text AS cell, bucket, ${COUNT_COLUMNS.map((c) => (b.isNeeded(c) ? `sum(${c})::text AS ${c}` : `'0' AS ${c}`)).join(', ')}
     FROM (${sources.join('\n UNION ALL \n')}) AS src(cell, bucket, ${COLS})
     GROUP BY cell, bucket HAVING ${matching} > 0
-    ORDER BY bucket, cell LIMIT ${Number(limit)}`;
+    LIMIT ${Number(limit)}`;
   return { text, params: b.sql.params };
 }
 

@@ -48,6 +48,31 @@ export interface HotspotData {
 /** Largest study area (cells × buckets) Gi* is computed over. */
 const MAX_STUDY = 200_000;
 
+/**
+ * H3 topology never changes, and h3-js calls cost ~10 µs each: neighbourhoods and centres of
+ * cells seen before are kept (bounded; cleared when full).
+ */
+const topology = { disks: new Map<string, string[]>(), centres: new Map<string, [number, number]>(), limit: 500_000 };
+
+function cachedDisk(cell: string, ring: number): string[] {
+  const key = ring === 1 ? cell : `${cell}/${ring}`;
+  let d = topology.disks.get(key);
+  if (!d) {
+    if (topology.disks.size >= topology.limit) topology.disks.clear();
+    topology.disks.set(key, (d = gridDisk(cell, ring)));
+  }
+  return d;
+}
+
+function cachedCentre(cell: string): [number, number] {
+  let c = topology.centres.get(cell);
+  if (!c) {
+    if (topology.centres.size >= topology.limit) topology.centres.clear();
+    topology.centres.set(cell, (c = cellToLatLng(cell)));
+  }
+  return c;
+}
+
 export class HotspotService {
   constructor(
     private readonly ds: DataSource,
@@ -93,12 +118,7 @@ export class HotspotService {
       dataCells.add(cell);
     }
     // Study area: cells with data and their rings (observed zeros), inside the query area.
-    const disks = new Map<string, string[]>();
-    const disk = (c: string) => {
-      let d = disks.get(c);
-      if (!d) disks.set(c, (d = gridDisk(c, ring)));
-      return d;
-    };
+    const disk = (c: string) => cachedDisk(c, ring);
     const study = new Set<string>();
     for (const c of dataCells) for (const n of disk(c)) study.add(n);
     if (study.size * buckets.length > MAX_STUDY) {
@@ -143,8 +163,8 @@ export class HotspotService {
   private async inArea(area: Area, cells: readonly string[]): Promise<Set<string>> {
     if (cells.length === 0) return new Set();
     const sql = new Sql();
-    const lat = cells.map((c) => cellToLatLng(c)[0]);
-    const lng = cells.map((c) => cellToLatLng(c)[1]);
+    const lat = cells.map((c) => cachedCentre(c)[0]);
+    const lng = cells.map((c) => cachedCentre(c)[1]);
     const pts = `unnest(${sql.p(cells.map(h3ToInt), 'bigint[]')}, ${sql.p(lat, 'float8[]')}, ${sql.p(lng, 'float8[]')}) AS x(h, lat, lng)`;
     const pt = 'ST_SetSRID(ST_MakePoint(x.lng, x.lat), 4326)';
     let text: string;

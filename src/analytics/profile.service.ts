@@ -101,14 +101,14 @@ export class ProfileService {
   async profiles(userIds: readonly string[], access: AnalyticsAccess | null, now = new Date()): Promise<UserProfileData[]> {
     const ids = [...new Set(userIds.filter(isNumericId))];
     const restricted = minUsers(access) !== null;
-    const [stats, cats, hours, places, prices, pop] = await Promise.all([
-      this.stats(ids),
-      this.categories(ids),
-      this.hours(ids),
-      this.places(ids),
-      this.prices(ids),
-      this.populationAt(now),
-    ]);
+    // One query after another: on the embedded database parallel statements on different
+    // connections can interleave inside its single backend; the batch is small either way.
+    const stats = await this.stats(ids);
+    const cats = await this.categories(ids);
+    const hours = await this.hours(ids);
+    const places = await this.places(ids);
+    const prices = await this.prices(ids);
+    const pop = await this.populationAt(now);
     return userIds.map((id) => {
       const s = stats.get(id);
       const purchases = s?.purchases ?? 0;

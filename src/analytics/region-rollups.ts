@@ -38,9 +38,10 @@ export class RegionRollups {
     );
     for (const { id } of stale) await this.rebuild(id);
     if (stale.length) {
-      // Fresh statistics, so the planner sizes region reads right (autovacuum would get there later).
+      // Fresh statistics (so the planner sizes region reads right) and visibility maps (so reads
+      // can be index-only); autovacuum would get there later.
       for (const t of ['region_hourly', 'region_daily', 'region_r8_hourly', 'region_r8_daily', 'region_cells']) {
-        await this.ds.query(`ANALYZE analytics_${t}`);
+        await this.ds.query(`VACUUM (ANALYZE) analytics_${t}`);
       }
     }
     return stale.length;

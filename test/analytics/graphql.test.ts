@@ -132,13 +132,19 @@ describe('freshness', () => {
       expect(r.body.errors).toBeUndefined();
       return (r.body.data!.aggregates as { value: number }[]).reduce((a, c) => a + c.value, 0);
     };
-    const before = await Promise.all(queries.map(total));
+    const totals = async () => {
+      const out: number[] = [];
+      for (const q of queries) out.push(await total(q));
+      return out;
+    };
+    const before = await totals();
     const started = Date.now();
     const ingest = await gql(app, `mutation($e:[EventInput!]!){ ingestEvents(events:$e){ accepted } }`, {
       e: [{ idempotencyKey: `fresh-${crypto.randomBytes(6).toString('hex')}`, userId, productId, type: 'PURCHASE', occurredAt: new Date(now - 1000).toISOString(), location: loc, quantity: 3 }],
     });
+    expect(ingest.body.errors).toBeUndefined();
     expect(ingest.body.data!.ingestEvents.accepted).toBe(1);
-    const after = await Promise.all(queries.map(total));
+    const after = await totals();
     const elapsed = Date.now() - started;
     expect(after).toEqual(before.map((b) => b + 1));
     expect(elapsed).toBeLessThan(2000);
