@@ -1,20 +1,8 @@
-import type { App } from '../../src/app';
-import type { Database } from '../../src/db/database';
-import { gql, type GqlResponse, startTestApp } from '../helpers/app';
-import { openTestDatabase } from '../helpers/db';
+import { gql, type GqlResponse, useTestApp } from '../helpers/app';
 
 const SAO_PAULO = { latitude: -23.5505, longitude: -46.6333 };
 
-let db: Database;
-let app: App;
-beforeAll(async () => {
-  db = await openTestDatabase();
-  app = await startTestApp(db);
-});
-afterAll(async () => {
-  await app.stop();
-  await db.close();
-});
+const t = useTestApp();
 
 const PRODUCTS = `query($first:Int,$after:String,$filter:ProductFilter){
   products(first:$first, after:$after, filter:$filter){
@@ -26,7 +14,7 @@ async function allProducts(filter: Record<string, unknown>): Promise<ProductNode
   const out: ProductNode[] = [];
   let after: string | null = null;
   for (;;) {
-    const r: GqlResponse = await gql(app, PRODUCTS, { first: 100, after, filter });
+    const r: GqlResponse = await gql(t.app, PRODUCTS, { first: 100, after, filter });
     expect(r.body.errors).toBeUndefined();
     const c: { edges: { node: ProductNode }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } = r.body.data!.products as never;
     out.push(...c.edges.map((e: { node: ProductNode }) => e.node));
@@ -36,7 +24,7 @@ async function allProducts(filter: Record<string, unknown>): Promise<ProductNode
 }
 
 async function sqlIds(sql: string, params: unknown[] = []): Promise<string[]> {
-  const rows = (await db.dataSource.query(sql, params)) as { id: string }[];
+  const rows = (await t.db.dataSource.query(sql, params)) as { id: string }[];
   return rows.map((r) => r.id);
 }
 
@@ -97,13 +85,13 @@ describe('catalog reads', () => {
     const seen: { id: string; occurredAt: string; type: string }[] = [];
     let after: string | null = null;
     for (;;) {
-      const r: GqlResponse = await gql(app, q, { after, f: { types: ['PURCHASE', 'CART'], occurredAt: { from, to } } });
+      const r: GqlResponse = await gql(t.app, q, { after, f: { types: ['PURCHASE', 'CART'], occurredAt: { from, to } } });
       expect(r.body.errors).toBeUndefined();
       seen.push(...r.body.data!.events.edges.map((e: { node: { id: string; occurredAt: string; type: string } }) => e.node));
       if (!r.body.data!.events.pageInfo.hasNextPage) break;
       after = r.body.data!.events.pageInfo.endCursor;
     }
-    const [{ n }] = await db.dataSource.query(
+    const [{ n }] = await t.db.dataSource.query(
       `SELECT count(*)::int AS n FROM events WHERE type IN ('purchase','cart') AND occurred_at >= $1 AND occurred_at < $2`,
       [from, to],
     );
@@ -115,27 +103,27 @@ describe('catalog reads', () => {
   });
 
   it('answers NOT_FOUND for an unknown user and product', async () => {
-    const r = await gql(app, `{ user(id: "987654321") { id } }`);
+    const r = await gql(t.app, `{ user(id: "987654321") { id } }`);
     expect(r.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-    const p = await gql(app, `{ product(id: "987654321") { id } }`);
+    const p = await gql(t.app, `{ product(id: "987654321") { id } }`);
     expect(p.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 
   it('answers BAD_USER_INPUT naming the field for bad arguments', async () => {
-    const big = await gql(app, `{ users(first: 101) { edges { cursor } } }`);
+    const big = await gql(t.app, `{ users(first: 101) { edges { cursor } } }`);
     expect(big.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(big.body.errors?.[0]?.message).toMatch(/first/);
-    const cursor = await gql(app, `{ users(after: "garbage") { edges { cursor } } }`);
+    const cursor = await gql(t.app, `{ users(after: "garbage") { edges { cursor } } }`);
     expect(cursor.body.errors?.[0]?.message).toMatch(/after/);
-    const lat = await gql(app, PRODUCTS, { filter: { near: { center: { latitude: 123, longitude: 0 }, radiusKm: 1 } } });
+    const lat = await gql(t.app, PRODUCTS, { filter: { near: { center: { latitude: 123, longitude: 0 }, radiusKm: 1 } } });
     expect(lat.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(lat.body.errors?.[0]?.message).toMatch(/filter\.near\.center\.latitude/);
-    const range = await gql(app, PRODUCTS, { filter: { price: { min: 10, max: 1 } } });
+    const range = await gql(t.app, PRODUCTS, { filter: { price: { min: 10, max: 1 } } });
     expect(range.body.errors?.[0]?.message).toMatch(/filter\.price\.min/);
   });
 
   it('serves nested relations: user → recent events → product → category', async () => {
-    const r = await gql(app, `{ users(first: 3) { edges { node { id recentEvents(first: 5) { type product { name category { name } } } reviews { rating } } } } }`);
+    const r = await gql(t.app, `{ users(first: 3) { edges { node { id recentEvents(first: 5) { type product { name category { name } } } reviews { rating } } } } }`);
     expect(r.body.errors).toBeUndefined();
     const users = r.body.data!.users.edges;
     expect(users).toHaveLength(3);

@@ -3,6 +3,7 @@ import { type App, startApp } from '../../src/app';
 import { silentLogger } from '../../src/common/logger';
 import { type Config, loadConfig } from '../../src/config/config';
 import type { Database } from '../../src/db/database';
+import { openTestDatabase, type TestDbKind } from './db';
 
 /** The admin key every test server accepts (MERIDIAN_ADMIN_KEY). */
 export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdef';
@@ -12,6 +13,23 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', MERIDIAN_SEED_DEMO: 'false', MERIDIAN_ADMIN_KEY: TEST_ADMIN_KEY,
     ...overrides,
   });
+}
+
+/**
+ * Opens a test database and starts the server on it for the enclosing file or describe block,
+ * closing both afterwards. Read `.app` and `.db` inside tests (they are set in beforeAll).
+ */
+export function useTestApp(env: Record<string, string> = {}, kind: TestDbKind = 'default'): { readonly app: App; readonly db: Database } {
+  const handle = {} as { app: App; db: Database };
+  beforeAll(async () => {
+    handle.db = await openTestDatabase(kind);
+    handle.app = await startTestApp(handle.db, env);
+  });
+  afterAll(async () => {
+    await handle.app?.stop();
+    await handle.db?.close();
+  });
+  return handle;
 }
 
 export async function startTestApp(db: Database, env: Record<string, string> = {}): Promise<App> {

@@ -4,21 +4,9 @@
  */
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { App } from '../../src/app';
-import type { Database } from '../../src/db/database';
-import { startTestApp, withAuth } from '../helpers/app';
-import { openTestDatabase } from '../helpers/db';
+import { useTestApp, withAuth } from '../helpers/app';
 
-let db: Database;
-let app: App;
-beforeAll(async () => {
-  db = await openTestDatabase();
-  app = await startTestApp(db);
-});
-afterAll(async () => {
-  await app.stop();
-  await db.close();
-});
+const t = useTestApp();
 
 interface Attack {
   name: string;
@@ -61,7 +49,7 @@ async function send(a: Attack): Promise<{ status: number; ms: number; body: stri
   if (!prepared.has(a)) prepared.set(a, a.request());
   const r = prepared.get(a)!;
   const started = performance.now();
-  const res = await fetch(`${app.url}${r.url ?? ''}`, { method: r.method ?? 'GET', headers: r.headers, body: r.body });
+  const res = await fetch(`${t.app.url}${r.url ?? ''}`, { method: r.method ?? 'GET', headers: r.headers, body: r.body });
   const ms = performance.now() - started; // time to the response status
   const body = await res.text();
   return { status: res.status, ms, body };
@@ -70,11 +58,11 @@ async function send(a: Attack): Promise<{ status: number; ms: number; body: stri
 async function normalLatency(n: number): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    const res = await fetch(app.url, { method: 'POST', headers: withAuth(json), body: JSON.stringify({ query: '{ products(first: 10) { edges { node { name price category { name } } } } }' }) });
+    const started = performance.now();
+    const res = await fetch(t.app.url, { method: 'POST', headers: withAuth(json), body: JSON.stringify({ query: '{ products(first: 10) { edges { node { name price category { name } } } } }' }) });
     expect(res.status).toBe(200);
     await res.text();
-    out.push(performance.now() - t);
+    out.push(performance.now() - started);
   }
   return out.sort((a, b) => a - b);
 }
@@ -96,7 +84,7 @@ describe('attack battery', () => {
     // One pass of the whole battery every 200 ms (~80 hostile requests/s), from another thread.
     const requests = ATTACKS.map((a) => {
       const r = a.request();
-      return { url: `${app.url}${r.url ?? ''}`, method: r.method ?? 'GET', headers: r.headers, body: r.body };
+      return { url: `${t.app.url}${r.url ?? ''}`, method: r.method ?? 'GET', headers: r.headers, body: r.body };
     });
     const worker = new Worker(path.join(__dirname, '../helpers/battery-worker.js'), { workerData: { requests, pauseMs: 200 } });
     const done = new Promise<{ sent: number }>((resolve) => worker.once('message', resolve));
@@ -111,7 +99,7 @@ describe('attack battery', () => {
     // contention, not the server degrading; the bound catches a server that stalls or queues.
     expect(q(during, 0.5)).toBeLessThan(Math.max(100, q(before, 0.5) * 5));
     expect(q(during, 0.99)).toBeLessThan(Math.max(1000, q(before, 0.99) * 5));
-    const health = await fetch(app.url.replace('/graphql', '/healthz'));
+    const health = await fetch(t.app.url.replace('/graphql', '/healthz'));
     expect(health.status).toBe(200);
   });
 });
@@ -121,18 +109,18 @@ describe('automatic persisted queries', () => {
     const query = '{ categories { name } }';
     const hash = require('node:crypto').createHash('sha256').update(query).digest('hex') as string;
     const byHash = () =>
-      fetch(app.url, { method: 'POST', headers: withAuth(json), body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: hash } } }) });
+      fetch(t.app.url, { method: 'POST', headers: withAuth(json), body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: hash } } }) });
     const miss = await byHash();
     expect(miss.status).toBe(400);
     expect(((await miss.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('PERSISTED_QUERY_NOT_FOUND');
-    const register = await fetch(app.url, {
+    const register = await fetch(t.app.url, {
       method: 'POST', headers: withAuth(json), body: JSON.stringify({ query, extensions: { persistedQuery: { version: 1, sha256Hash: hash } } }),
     });
     expect(register.status).toBe(200);
     const hit = await byHash();
     expect(hit.status).toBe(200);
     expect(((await hit.json()) as { data: { categories: unknown[] } }).data.categories.length).toBeGreaterThan(0);
-    const wrong = await fetch(app.url, {
+    const wrong = await fetch(t.app.url, {
       method: 'POST', headers: withAuth(json), body: JSON.stringify({ query: '{ regions { code } }', extensions: { persistedQuery: { version: 1, sha256Hash: hash } } }),
     });
     expect(wrong.status).toBe(400);

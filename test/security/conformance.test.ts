@@ -3,21 +3,9 @@
  * MUST failures are "error"; SHOULD/MAY gaps are "warn"/"notice" and listed in README.
  */
 import { serverAudits } from 'graphql-http';
-import type { App } from '../../src/app';
-import type { Database } from '../../src/db/database';
-import { startTestApp, withAuth } from '../helpers/app';
-import { openTestDatabase } from '../helpers/db';
+import { useTestApp, withAuth } from '../helpers/app';
 
-let db: Database;
-let app: App;
-beforeAll(async () => {
-  db = await openTestDatabase();
-  app = await startTestApp(db);
-});
-afterAll(async () => {
-  await app.stop();
-  await db.close();
-});
+const t = useTestApp();
 
 /** The audits speak for an authenticated client that passes CSRF prevention on GET. */
 const authedFetch = (input: string | URL, init: RequestInit = {}) => {
@@ -29,7 +17,7 @@ const authedFetch = (input: string | URL, init: RequestInit = {}) => {
 
 describe('graphql-http server audits', () => {
   it('has no MUST failures', async () => {
-    const results = await Promise.all(serverAudits({ url: () => app.url, fetchFn: authedFetch }).map((a) => a.fn()));
+    const results = await Promise.all(serverAudits({ url: () => t.app.url, fetchFn: authedFetch }).map((a) => a.fn()));
     const errors = results.filter((r) => r.status === 'error').map((r) => `${r.name}: ${'reason' in r ? r.reason : ''}`);
     expect(errors).toEqual([]);
     const gaps = results.filter((r) => r.status !== 'ok').map((r) => `${r.status} ${r.name}`);
