@@ -32,7 +32,9 @@ interface Job {
 beforeAll(async () => {
   db = await openTestDatabase();
   // The worker runs inside this server, as it does by default.
-  app = await startApp(testConfig(jobEnv(tempDir('e2e'), { MERIDIAN_JOB_PROMOTION_MARGIN: '0.005', LOG_LEVEL: 'error' })), createLogger('error'), { db });
+  // MERIDIAN_TEST_LOG_LEVEL=error shows why a request failed (the client only sees INTERNAL_SERVER_ERROR).
+  const level = (process.env.MERIDIAN_TEST_LOG_LEVEL ?? 'silent') as Parameters<typeof createLogger>[0];
+  app = await startApp(testConfig(jobEnv(tempDir('e2e'), { MERIDIAN_JOB_PROMOTION_MARGIN: '0.005' })), createLogger(level), { db });
   saved = await activeVersions(db.dataSource);
 });
 
