@@ -42,12 +42,21 @@ interface Timed {
 const failureReasons = new Map<string, number>();
 
 async function post(url: string, query: string, variables?: Record<string, unknown>): Promise<{ ok: boolean; body: unknown }> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { errors?: { extensions?: { code?: string } }[]; data?: unknown };
+  let res: Response;
+  let body: { errors?: { extensions?: { code?: string } }[]; data?: unknown };
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    body = (await res.json()) as typeof body;
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err instanceof Error ? err.message : String(err));
+    const why = `client error ${cause}`;
+    failureReasons.set(why, (failureReasons.get(why) ?? 0) + 1);
+    throw err;
+  }
   const ok = res.status === 200 && !body.errors && body.data != null;
   if (!ok) {
     const why = `HTTP ${res.status} ${body.errors?.[0]?.extensions?.code ?? ''}`.trim();
