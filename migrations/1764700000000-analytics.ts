@@ -6,12 +6,12 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * - analytics_cells: directory of every H3 res-9 cell that holds events, with its parents at
  *   resolutions 3–8 and its outline, all computed by h3-js (identical on every database).
  * - analytics_hourly: hour × res-9 cell × category, one count column per event type, units and
- *   revenue of purchases (and the res-8 parent, so res-8 grids need no join). analytics_daily (day × res-9 cell) and analytics_daily_r7 (day × res-7
+ *   revenue (integer cents) of purchases (and the res-8 parent, so res-8 grids need no join). analytics_daily (day × res-9 cell) and analytics_daily_r7 (day × res-7
  *   cell, with its parents) drop the category for the common uncategorised queries.
  * - analytics_user_hourly: hour × res-9 cell × user with the (category, type) pairs seen, for
  *   exact distinct-user counts.
  * - analytics_region_hourly / _daily: the same counts per region (membership by ST_Intersects),
- *   and analytics_region_r8_hourly / _daily per region × res-8 cell (for grids inside regions),
+ *   and analytics_region_r8_hourly / _daily / _weekly per region × res-8 cell (grids inside regions),
  *   valid for the geometry recorded in analytics_region_state; analytics_region_cells classifies
  *   directory cells against each region (interior or boundary).
  * Cell 0 stands for "no location"; category 0 for "no product category".
@@ -26,7 +26,7 @@ export class Analytics1764700000000 implements MigrationInterface {
     const counts = `views integer NOT NULL DEFAULT 0, searches integer NOT NULL DEFAULT 0,
       carts integer NOT NULL DEFAULT 0, purchases integer NOT NULL DEFAULT 0,
       favorites integer NOT NULL DEFAULT 0, units bigint NOT NULL DEFAULT 0,
-      revenue numeric NOT NULL DEFAULT 0`;
+      revenue_cents bigint NOT NULL DEFAULT 0`;
     await q.query(`
       CREATE TABLE analytics_cells (
         h3_r9 bigint PRIMARY KEY,
@@ -75,14 +75,16 @@ export class Analytics1764700000000 implements MigrationInterface {
         interior boolean NOT NULL,
         PRIMARY KEY (region_id, h3_r9)
       )`);
-    for (const grain of ['hourly', 'daily']) {
-      await q.query(`
-        CREATE TABLE analytics_region_${grain} (
-          bucket timestamptz NOT NULL,
-          region_id bigint NOT NULL REFERENCES regions(id) ON DELETE CASCADE,
-          category_id bigint NOT NULL, ${counts},
-          PRIMARY KEY (region_id, bucket, category_id)
-        )`);
+    for (const grain of ['hourly', 'daily', 'weekly']) {
+      if (grain !== 'weekly') {
+        await q.query(`
+          CREATE TABLE analytics_region_${grain} (
+            bucket timestamptz NOT NULL,
+            region_id bigint NOT NULL REFERENCES regions(id) ON DELETE CASCADE,
+            category_id bigint NOT NULL, ${counts},
+            PRIMARY KEY (region_id, bucket, category_id)
+          )`);
+      }
       await q.query(`
         CREATE TABLE analytics_region_r8_${grain} (
           bucket timestamptz NOT NULL,
@@ -93,16 +95,18 @@ export class Analytics1764700000000 implements MigrationInterface {
         )`);
     }
     // Metric-aware reads: PURCHASES/REVENUE read only rows with purchases, index-only.
-    const purchaseCols = 'h3_r9, r8, purchases, units, revenue';
+    const purchaseCols = 'h3_r9, r8, purchases, units, revenue_cents';
     await q.query(
       `CREATE INDEX analytics_hourly_purchases_idx ON analytics_hourly (category_id, bucket) INCLUDE (${purchaseCols}) WHERE purchases > 0`,
     );
     await q.query(`CREATE INDEX analytics_daily_purchases_idx ON analytics_daily (bucket) INCLUDE (${purchaseCols}) WHERE purchases > 0`);
     // Index-only reads of the tables behind grids over regions and coarse grids.
-    const all = 'views, searches, carts, purchases, favorites, units, revenue';
-    await q.query(
-      `CREATE INDEX analytics_region_r8_daily_cover_idx ON analytics_region_r8_daily (region_id, bucket) INCLUDE (h3_r8, r3, r4, r5, r6, r7, ${all})`,
-    );
+    const all = 'views, searches, carts, purchases, favorites, units, revenue_cents';
+    for (const grain of ['daily', 'weekly']) {
+      await q.query(
+        `CREATE INDEX analytics_region_r8_${grain}_cover_idx ON analytics_region_r8_${grain} (region_id, bucket) INCLUDE (h3_r8, r3, r4, r5, r6, r7, ${all})`,
+      );
+    }
     await q.query(`CREATE INDEX analytics_daily_r7_cover_idx ON analytics_daily_r7 (bucket) INCLUDE (h3_r7, r3, r4, r5, r6, ${all})`);
     // Boundary cells of an area are answered from their raw events.
     await q.query(`CREATE INDEX analytics_events_cell_time_idx ON events (h3_r9, occurred_at)`);
@@ -117,7 +121,7 @@ export class Analytics1764700000000 implements MigrationInterface {
     await q.query(`DROP INDEX IF EXISTS analytics_events_purchase_idx`);
     await q.query(`DROP INDEX IF EXISTS analytics_events_cell_time_idx`);
     for (const t of [
-      'analytics_region_r8_daily', 'analytics_region_r8_hourly',
+      'analytics_region_r8_weekly', 'analytics_region_r8_daily', 'analytics_region_r8_hourly',
       'analytics_region_daily', 'analytics_region_hourly', 'analytics_region_cells', 'analytics_region_state',
       'analytics_user_hourly', 'analytics_daily_r7', 'analytics_daily', 'analytics_hourly', 'analytics_cells',
     ]) {
@@ -146,8 +150,8 @@ async function backfill(q: QueryRunner): Promise<void> {
     count(*) FILTER (WHERE e.type = 'cart'), count(*) FILTER (WHERE e.type = 'purchase'),
     count(*) FILTER (WHERE e.type = 'favorite'),
     coalesce(sum(e.quantity) FILTER (WHERE e.type = 'purchase'), 0),
-    coalesce(sum(e.price * e.quantity) FILTER (WHERE e.type = 'purchase'), 0)`;
-  const cols = 'views, searches, carts, purchases, favorites, units, revenue';
+    coalesce(sum(round(e.price * 100)::bigint * e.quantity) FILTER (WHERE e.type = 'purchase'), 0)`;
+  const cols = 'views, searches, carts, purchases, favorites, units, revenue_cents';
   await q.query(`
     INSERT INTO analytics_hourly (bucket, h3_r9, category_id, r8, ${cols})
     SELECT date_trunc('hour', e.occurred_at, 'UTC'), coalesce(e.h3_r9, 0), coalesce(p.category_id, 0), coalesce(c.r8, 0), ${sums}

@@ -224,7 +224,7 @@ export function metricValue(q: Pick<AggregateQuery, 'metric' | 'types'>, r: Pick
     case 'PURCHASES':
       return c.purchases;
     case 'REVENUE':
-      return Math.round(c.revenue * 100) / 100;
+      return c.revenue_cents / 100;
     case 'CONVERSION':
       return c.views > 0 ? c.purchases / c.views : null;
   }

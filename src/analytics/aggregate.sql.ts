@@ -15,7 +15,7 @@
 import type { EventTypeName } from '../events/event.entity';
 import type { AggregateQuery, Area } from './aggregate.query';
 import { type GeoAreaSql, geoAreaSql } from './area';
-import { planSegments, type TimeSegment, truncUnit } from './buckets';
+import { bucketSql, type Grain, planSegments, type TimeSegment } from './buckets';
 import { COUNT_COLUMNS, type CountColumn, countSums, TYPE_CODE, TYPE_COLUMN } from './rollup';
 import { Sql } from './sql';
 
@@ -55,7 +55,7 @@ const COLS = COUNT_COLUMNS.join(', ');
 const NO_CELL = '0::bigint';
 /**
  * The count columns a metric reads (the others are selected as 0, which keeps index-only scans
- * possible and spares summing numeric revenue nobody asked for). Units ride along with purchases
+ * possible and spares summing revenue nobody asked for). Units ride along with purchases
  * for demand forecasts.
  */
 export function neededColumns(q: Pick<AggregateQuery, 'metric' | 'types'>): Set<CountColumn> {
@@ -66,18 +66,18 @@ export function neededColumns(q: Pick<AggregateQuery, 'metric' | 'types'>): Set<
     case 'PURCHASES':
       return new Set<CountColumn>(['purchases', 'units']);
     case 'REVENUE':
-      return new Set<CountColumn>(['purchases', 'units', 'revenue']);
+      return new Set<CountColumn>(['purchases', 'units', 'revenue_cents']);
     case 'CONVERSION':
       return new Set<CountColumn>(['views', 'purchases']);
   }
 }
 
 /** The bucket start of a time expression; 'ALL' is one bucket for the whole range (starting at `from`). */
-function bucketOf(q: Pick<AggregateQuery, 'bucket' | 'from'>, expr: string, sourceGrain: 'hour' | 'day' | 'raw'): string {
+function bucketOf(q: Pick<AggregateQuery, 'bucket' | 'from'>, expr: string, sourceGrain: Grain): string {
   const b = q.bucket;
   if (b === 'ALL') return `'${q.from.toISOString()}'::timestamptz`;
-  if ((b === 'HOUR' && sourceGrain === 'hour') || (b === 'DAY' && sourceGrain === 'day')) return expr;
-  return `date_trunc('${truncUnit(b)}', ${expr}, 'UTC')`;
+  if ((b === 'HOUR' && sourceGrain === 'hour') || (b === 'DAY' && sourceGrain === 'day') || (b === 'WEEK' && sourceGrain === 'week')) return expr;
+  return bucketSql(b, expr);
 }
 
 /** Shared state while building one statement. */
@@ -244,7 +244,9 @@ export function countsSql(plan: Plan, limit: number): Built {
     const zones = b.sql.p(plan.space.zones, 'bigint[]');
     const res = plan.grid.kind === 'h3' ? plan.grid.resolution : 8;
     const cell = (t: string) => (res === 8 ? `${t}.h3_r8` : `${t}.r${res}`);
-    for (const s of planSegments(q.from, q.to, q.bucket !== 'HOUR')) {
+    // Whole weeks from the weekly table when they cannot cut a bucket (WEEK or one bucket).
+    const weeks = q.bucket === 'WEEK' || q.bucket === 'ALL';
+    for (const s of planSegments(q.from, q.to, q.bucket !== 'HOUR', weeks)) {
       if (s.grain === 'raw') {
         const f = b.rawFilters();
         sources.push(`SELECT ${res === 8 ? 'c.r8' : `c.r${res}`}, ${bucketOf(q, 'e.occurred_at', 'raw')}, ${countSums('e')}
@@ -252,7 +254,7 @@ export function countsSql(plan: Plan, limit: number): Built {
           JOIN analytics_cells c ON c.h3_r9 = e.h3_r9${f.join}
           WHERE ${b.range('e.occurred_at', s)}${f.where} GROUP BY 1, 2`);
       } else {
-        const table = s.grain === 'day' ? 'analytics_region_r8_daily' : 'analytics_region_r8_hourly';
+        const table = `analytics_region_r8_${s.grain === 'week' ? 'weekly' : s.grain === 'day' ? 'daily' : 'hourly'}`;
         sources.push(`SELECT ${cell('t')}, ${bucketOf(q, 't.bucket', s.grain)}, ${b.cols('t')}
           FROM ${table} t WHERE t.region_id = ANY(${zones}) AND ${b.range('t.bucket', s)}${b.rowFilter('t')}`);
       }

@@ -9,6 +9,7 @@
  */
 import type { DataSource, EntityManager } from 'typeorm';
 import { MARGIN_DEG } from './area';
+import { bucketSql } from './buckets';
 import { COUNT_COLUMNS, countSums } from './rollup';
 import { rows } from './sql';
 
@@ -40,7 +41,7 @@ export class RegionRollups {
     if (stale.length) {
       // Fresh statistics (so the planner sizes region reads right) and visibility maps (so reads
       // can be index-only); autovacuum would get there later.
-      for (const t of ['region_hourly', 'region_daily', 'region_r8_hourly', 'region_r8_daily', 'region_cells']) {
+      for (const t of ['region_hourly', 'region_daily', 'region_r8_hourly', 'region_r8_daily', 'region_r8_weekly', 'region_cells']) {
         await this.ds.query(`VACUUM (ANALYZE) analytics_${t}`);
       }
     }
@@ -69,7 +70,8 @@ export class RegionRollups {
       )) as unknown[];
       if (!still) return; // another caller rebuilt it meanwhile
       for (const t of [
-        'analytics_region_hourly', 'analytics_region_daily', 'analytics_region_r8_hourly', 'analytics_region_r8_daily',
+        'analytics_region_hourly', 'analytics_region_daily',
+        'analytics_region_r8_hourly', 'analytics_region_r8_daily', 'analytics_region_r8_weekly',
         'analytics_region_cells', 'analytics_region_state',
       ]) {
         await em.query(`DELETE FROM ${t} WHERE region_id = $1`, [id]);
@@ -98,22 +100,28 @@ export class RegionRollups {
            WHERE r.id = $1),
          by_category AS (
            INSERT INTO analytics_region_hourly (region_id, bucket, category_id, ${cols})
-           SELECT $1::bigint, date_trunc('hour', e.occurred_at, 'UTC'), e.cat, ${countSums('e')} FROM e GROUP BY 2, 3)
+           SELECT $1::bigint, ${bucketSql('HOUR', 'e.occurred_at')}, e.cat, ${countSums('e')} FROM e GROUP BY 2, 3)
          INSERT INTO analytics_region_r8_hourly (region_id, bucket, h3_r8, r3, r4, r5, r6, r7, ${cols})
-         SELECT $1::bigint, date_trunc('hour', e.occurred_at, 'UTC'), e.r8, e.r3, e.r4, e.r5, e.r6, e.r7, ${countSums('e')}
+         SELECT $1::bigint, ${bucketSql('HOUR', 'e.occurred_at')}, e.r8, e.r3, e.r4, e.r5, e.r6, e.r7, ${countSums('e')}
          FROM e GROUP BY 2, 3, 4, 5, 6, 7, 8`,
         [id],
       );
       await em.query(
         `INSERT INTO analytics_region_daily (region_id, bucket, category_id, ${cols})
-         SELECT region_id, date_trunc('day', bucket, 'UTC'), category_id, ${sums}
+         SELECT region_id, ${bucketSql('DAY', 'bucket')}, category_id, ${sums}
          FROM analytics_region_hourly WHERE region_id = $1 GROUP BY 1, 2, 3`,
         [id],
       );
       await em.query(
         `INSERT INTO analytics_region_r8_daily (region_id, bucket, h3_r8, r3, r4, r5, r6, r7, ${cols})
-         SELECT region_id, date_trunc('day', bucket, 'UTC'), h3_r8, r3, r4, r5, r6, r7, ${sums}
+         SELECT region_id, ${bucketSql('DAY', 'bucket')}, h3_r8, r3, r4, r5, r6, r7, ${sums}
          FROM analytics_region_r8_hourly WHERE region_id = $1 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`,
+        [id],
+      );
+      await em.query(
+        `INSERT INTO analytics_region_r8_weekly (region_id, bucket, h3_r8, r3, r4, r5, r6, r7, ${cols})
+         SELECT region_id, ${bucketSql('WEEK', 'bucket')}, h3_r8, r3, r4, r5, r6, r7, ${sums}
+         FROM analytics_region_r8_daily WHERE region_id = $1 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`,
         [id],
       );
     });

@@ -8,10 +8,12 @@
  * order and do not deadlock each other.
  */
 import type { EventTypeName } from '../events/event.entity';
+import { bucketSql } from './buckets';
 import { directoryRow } from './cells';
 
 /** Count columns shared by every count rollup, in order. */
-export const COUNT_COLUMNS = ['views', 'searches', 'carts', 'purchases', 'favorites', 'units', 'revenue'] as const;
+/** revenue_cents: Σ price × quantity of purchases in integer cents (prices have 2 decimals): exact and cheap to sum. */
+export const COUNT_COLUMNS = ['views', 'searches', 'carts', 'purchases', 'favorites', 'units', 'revenue_cents'] as const;
 export type CountColumn = (typeof COUNT_COLUMNS)[number];
 
 /** Column holding the count of each event type. */
@@ -36,7 +38,7 @@ export function countSums(alias: string): string {
     `count(*) FILTER (WHERE ${t} = 'purchase')`,
     `count(*) FILTER (WHERE ${t} = 'favorite')`,
     `coalesce(sum(${alias}.quantity) FILTER (WHERE ${t} = 'purchase'), 0)`,
-    `coalesce(sum(${alias}.price * ${alias}.quantity) FILTER (WHERE ${t} = 'purchase'), 0)`,
+    `coalesce(sum(round(${alias}.price * 100)::bigint * ${alias}.quantity) FILTER (WHERE ${t} = 'purchase'), 0)`,
   ].join(', ');
 }
 
@@ -72,8 +74,9 @@ export function rollupParams(h3r9: readonly (string | null)[]): unknown[] {
   ];
 }
 
-const HOUR = `date_trunc('hour', ev.occurred_at, 'UTC')`;
-const DAY = `date_trunc('day', ev.occurred_at, 'UTC')`;
+const HOUR = bucketSql('HOUR', 'ev.occurred_at');
+const DAY = bucketSql('DAY', 'ev.occurred_at');
+const WEEK = bucketSql('WEEK', 'ev.occurred_at');
 
 /** The count rollups: key columns, how a row of `ev` (or `ev_region` for regional ones) maps to them. */
 const COUNT_ROLLUPS: readonly {
@@ -101,6 +104,10 @@ const COUNT_ROLLUPS: readonly {
   },
   {
     table: 'analytics_region_r8_daily', keyCols: 'region_id, bucket, h3_r8', keyExprs: `ev.region_id, ${DAY}, ev.r8`, regional: true,
+    extraCols: R8_PARENTS, extraExprs: R8_PARENT_EXPRS,
+  },
+  {
+    table: 'analytics_region_r8_weekly', keyCols: 'region_id, bucket, h3_r8', keyExprs: `ev.region_id, ${WEEK}, ev.r8`, regional: true,
     extraCols: R8_PARENTS, extraExprs: R8_PARENT_EXPRS,
   },
 ];

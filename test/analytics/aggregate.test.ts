@@ -181,6 +181,13 @@ const cases: Case[] = [
     where: () => ({ regionIds: [region['city:rio-de-janeiro']!] }),
     users: true,
   }),
+  both('EVENTS by week on res-7 cells in one region (weekly, daily, hourly region × res-8 rollups and raw edges)', {
+    metric: 'EVENTS',
+    bucket: 'WEEK',
+    grid: { h3: 7 },
+    where: () => ({ regionIds: [region['city:sao-paulo']!] }),
+    users: true,
+  }),
   both('EVENTS by day on res-8 cells in two touching regions (union through cells, not double counted)', {
     metric: 'EVENTS',
     bucket: 'DAY',

@@ -35,8 +35,8 @@ const REF_SUMS = `count(*) FILTER (WHERE e.type = 'view') AS views, count(*) FIL
   count(*) FILTER (WHERE e.type = 'cart') AS carts, count(*) FILTER (WHERE e.type = 'purchase') AS purchases,
   count(*) FILTER (WHERE e.type = 'favorite') AS favorites,
   coalesce(sum(e.quantity) FILTER (WHERE e.type = 'purchase'), 0) AS units,
-  coalesce(sum(e.price * e.quantity) FILTER (WHERE e.type = 'purchase'), 0) AS revenue`;
-const COLS = 'views, searches, carts, purchases, favorites, units, revenue';
+  coalesce(sum((e.price * 100)::bigint * e.quantity) FILTER (WHERE e.type = 'purchase'), 0) AS revenue_cents`;
+const COLS = 'views, searches, carts, purchases, favorites, units, revenue_cents';
 
 /** Rows in either set but not the other (symmetric difference), in one statement (one snapshot). */
 async function differences(reference: string, table: string, keys: string): Promise<number> {
@@ -85,7 +85,7 @@ async function expectRollupsMatchRaw(): Promise<void> {
       ),
     ).toBe(0);
   }
-  for (const [table, unit] of [['analytics_region_r8_hourly', 'hour'], ['analytics_region_r8_daily', 'day']] as const) {
+  for (const [table, unit] of [['analytics_region_r8_hourly', 'hour'], ['analytics_region_r8_daily', 'day'], ['analytics_region_r8_weekly', 'week']] as const) {
     expect(
       await differences(
         `SELECT r.id AS region_id, date_trunc('${unit}', e.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket,
