@@ -5,6 +5,7 @@
  * it active without a restart, and rollbackModel brings back the previous version. Then promotions
  * and rollbacks under a steady load of recommendation requests: none may fail.
  */
+import fs from 'node:fs';
 import type { App } from '../../src/app';
 import type { Database } from '../../src/db/database';
 import { startApp } from '../../src/app';
@@ -18,6 +19,7 @@ jest.setTimeout(600_000);
 let db: Database;
 let app: App;
 let saved: ActiveVersions;
+let dataDir: string;
 
 const AT = '2026-05-31T18:00:00.000Z';
 const JOB_FIELDS = `id status progress epoch step totalSteps loss metrics etaSeconds logTail error createdAt startedAt finishedAt
@@ -34,7 +36,7 @@ beforeAll(async () => {
   // The worker runs inside this server, as it does by default.
   // MERIDIAN_TEST_LOG_LEVEL=error shows why a request failed (the client only sees INTERNAL_SERVER_ERROR).
   const level = (process.env.MERIDIAN_TEST_LOG_LEVEL ?? 'silent') as Parameters<typeof createLogger>[0];
-  app = await startApp(testConfig(jobEnv(tempDir('e2e'), { MERIDIAN_JOB_PROMOTION_MARGIN: '0.005' })), createLogger(level), { db });
+  app = await startApp(testConfig(jobEnv((dataDir = tempDir('e2e')), { MERIDIAN_JOB_PROMOTION_MARGIN: '0.005' })), createLogger(level), { db });
   saved = await activeVersions(db.dataSource);
 });
 
@@ -45,6 +47,7 @@ afterAll(async () => {
   }
   await app?.stop();
   await db?.close();
+  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
 async function userWithHistory(): Promise<string> {

@@ -45,6 +45,7 @@ afterAll(async () => {
   if (db) await cancelOpenJobs(db.dataSource);
   await app?.stop();
   await db?.close();
+  if (env) fs.rmSync(env.MERIDIAN_DATA_DIR!, { recursive: true, force: true });
 });
 
 beforeEach(async () => {

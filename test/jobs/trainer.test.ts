@@ -50,6 +50,7 @@ afterAll(async () => {
   }
   await app?.stop();
   await db?.close();
+  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
 /** A worker in this process whose trainer is `python` (the real one unless a stand-in is given). */
