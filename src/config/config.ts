@@ -17,7 +17,11 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   /** Where the embedded database, fine-tuned models and job outputs live. Defaults to ./data. */
   readonly dataDir: string;
-  /** pg pool size. Defaults to 10 (embedded: 4). */
+  /**
+   * pg pool size. Defaults to 10; embedded: 1, because pglite-socket 0.2.11 interleaves protocol
+   * messages of concurrent connections while one holds a transaction (a query on another
+   * connection can fail), and PGlite runs one query at a time anyway.
+   */
   readonly dbPoolSize: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Seed the demo dataset on an empty database at start. Defaults to true. */
@@ -135,7 +139,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     nodeEnv,
     databaseUrl,
     dataDir: path.resolve(cwd, env.MERIDIAN_DATA_DIR || 'data'),
-    dbPoolSize: int(env, 'DB_POOL_SIZE', databaseUrl ? 10 : 4, 1, 200),
+    dbPoolSize: int(env, 'DB_POOL_SIZE', databaseUrl ? 10 : 1, 1, 200),
     logLevel: oneOf(env, 'LOG_LEVEL', nodeEnv === 'test' ? 'warn' : 'info', [
       'fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent',
     ] as const),

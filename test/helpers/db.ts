@@ -20,7 +20,8 @@ export async function openTestDatabase(kind: TestDbKind = 'default', sqlLogger?:
   if (useReal) return cloneRealTemplate(sqlLogger);
   const url = process.env.MERIDIAN_TEST_EMBEDDED_URL;
   if (!url) throw new Error('embedded test database not started (globalSetup)');
-  const dataSource = createDataSource({ url, poolSize: 4, logger: sqlLogger });
+  // One connection, as the embedded server itself uses (see Config.dbPoolSize).
+  const dataSource = createDataSource({ url, poolSize: 1, logger: sqlLogger });
   await dataSource.initialize();
   return { kind: 'embedded', dataSource, url, close: () => dataSource.destroy() };
 }
