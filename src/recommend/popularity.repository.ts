@@ -16,6 +16,11 @@ export interface AreaPopularityRow {
   readonly hourScore: number;
 }
 
+/** Activity of one product in one H3 resolution-9 cell (the cell as its bigint id). */
+export interface CellActivityRow extends AreaPopularityRow {
+  readonly cell: string;
+}
+
 export interface TrendingRow {
   readonly productId: string;
   readonly score: number;
@@ -47,6 +52,26 @@ export class PopularityRepository {
    * in each of the 3 weeks before (12 short ranges on the occurred_at index), not all 28 days.
    */
   async area(center: GeoPoint | null, radiusKm: number, now: Date, hourOfWeek: number, limit: number): Promise<AreaPopularityRow[]> {
+    const q = this.activitySql(center, radiusKm, now, hourOfWeek, false);
+    const rows = (await this.ds.query(`${q.sql} ORDER BY week_score DESC, hour_score DESC, e.product_id LIMIT ${Number(limit)}`, q.params)) as {
+      product_id: string;
+      week_score: number;
+      hour_score: number;
+    }[];
+    return rows.map((r) => ({ productId: r.product_id, weekScore: Number(r.week_score), hourScore: Number(r.hour_score) }));
+  }
+
+  /**
+   * The same activity per (product, H3 resolution-9 cell) within `radiusKm` of `center`, so radii
+   * around any point inside the area can be summed in memory (exact to a cell, ≈0.2 km).
+   */
+  async cellActivity(center: GeoPoint, radiusKm: number, now: Date, hourOfWeek: number): Promise<CellActivityRow[]> {
+    const q = this.activitySql(center, radiusKm, now, hourOfWeek, true);
+    const rows = (await this.ds.query(q.sql, q.params)) as { product_id: string; cell: string; week_score: number; hour_score: number }[];
+    return rows.map((r) => ({ productId: r.product_id, cell: String(r.cell), weekScore: Number(r.week_score), hourScore: Number(r.hour_score) }));
+  }
+
+  private activitySql(center: GeoPoint | null, radiusKm: number, now: Date, hourOfWeek: number, byCell: boolean): { sql: string; params: unknown[] } {
     const hours = [-1, 0, 1].map((d) => (((hourOfWeek + d) % 168) + 168) % 168);
     const weekStart = new Date(now.getTime() - 7 * 86_400_000);
     // Hour-of-week windows of the earlier weeks: [now − k·7d − 1h (hour start), + 3h).
@@ -55,21 +80,18 @@ export class PopularityRepository {
       const from = hourStart - k * 7 * 86_400_000;
       return [new Date(from).toISOString(), new Date(from + 3 * 3_600_000).toISOString()];
     });
-    const where = near(center, radiusKm, 11);
-    const rangeSql = ranges.map((_, i) => `(e.occurred_at >= $${5 + 2 * i} AND e.occurred_at < $${6 + 2 * i})`).join(' OR ');
-    const rows = (await this.ds.query(
-      `SELECT e.product_id::text AS product_id,
+    const where = near(center, radiusKm, 10);
+    const rangeSql = ranges.map((_, i) => `(e.occurred_at >= $${4 + 2 * i} AND e.occurred_at < $${5 + 2 * i})`).join(' OR ');
+    return {
+      sql: `SELECT e.product_id::text AS product_id, ${byCell ? 'e.h3_r9::text AS cell,' : ''}
               coalesce(sum(${EVENT_WEIGHT_SQL}) FILTER (WHERE e.occurred_at > $2), 0)::float8 AS week_score,
               coalesce(sum(${EVENT_WEIGHT_SQL}) FILTER (WHERE ${HOW_SQL} = ANY($3::int[])), 0)::float8 AS hour_score
        FROM events e
-       WHERE e.product_id IS NOT NULL AND e.occurred_at <= $1
+       WHERE e.product_id IS NOT NULL AND e.occurred_at <= $1 ${byCell ? 'AND e.h3_r9 IS NOT NULL' : ''}
          AND (e.occurred_at > $2 OR ${rangeSql}) AND ${where.sql}
-       GROUP BY e.product_id
-       ORDER BY week_score DESC, hour_score DESC, e.product_id
-       LIMIT $4`,
-      [now.toISOString(), weekStart.toISOString(), hours, limit, ...ranges.flat(), ...where.params],
-    )) as { product_id: string; week_score: number; hour_score: number }[];
-    return rows.map((r) => ({ productId: r.product_id, weekScore: Number(r.week_score), hourScore: Number(r.hour_score) }));
+       GROUP BY e.product_id${byCell ? ', e.h3_r9' : ''}`,
+      params: [now.toISOString(), weekStart.toISOString(), hours, ...ranges.flat(), ...where.params],
+    };
   }
 
   /** Most active products in (now − window, now] around `center`, with the previous window for comparison. */

@@ -14,7 +14,7 @@ import type { ProductEntity } from '../catalog/product.entity';
 import type { ProductLookup } from './product-lookup';
 import type { RatingSummaryData, ReviewService } from '../catalog/review.service';
 import { IssueCollector, NotFoundError } from '../common/errors';
-import { checkPoint, type GeoPoint } from '../common/geo';
+import { checkPoint, type GeoPoint, haversineMeters } from '../common/geo';
 import type { Logger } from '../common/logger';
 import { TtlCache } from '../inference/ttl-cache';
 import type { LoadedModel } from '../inference/loaded-model';
@@ -25,7 +25,7 @@ import { type Feeds, int64 } from '../inference/tensor';
 import type { SentimentSummaryData, TextClassifierService } from '../nlp/text-classifier.service';
 import { mostSimilar } from './item-similarity';
 import { cellBucket, hourOfWeek, itemSequence } from './next-item-features';
-import { type AreaPopularityRow, PopularityRepository } from './popularity.repository';
+import { type AreaPopularityRow, type CellActivityRow, PopularityRepository } from './popularity.repository';
 import { type Candidate, rerank } from './rerank';
 
 export interface RecommendFilterData {
@@ -57,18 +57,22 @@ export interface RecommendationData {
 export const MAX_FIRST = 100;
 export const DEFAULT_FIRST = 10;
 /**
- * Area popularity tiers: within 5 km, then within 50 km, then everywhere, each consulted only when
- * the previous ones gave fewer candidates than the list needs (sparse areas, cold start). A wider
- * tier's activity counts less (weight), so nearby popularity ranks first. Each tier is computed
- * around the centre of the H3 cell (of `h3Resolution`) holding the location and cached per cell:
- * resolution 7 (edge ≈1.2 km) for 5 km, resolution 5 (edge ≈8.5 km) for 50 km, so users of one
- * neighbourhood (or city) share one query per cache TTL.
+ * Area popularity tiers: within 5 km of the location, then within 50 km, then everywhere, each
+ * consulted only when the previous ones gave fewer candidates than the list needs (sparse areas,
+ * cold start). A wider tier's activity counts less (weight), so nearby popularity ranks first.
  */
-export const AREA_TIERS: readonly { readonly radiusKm: number | null; readonly weight: number; readonly h3Resolution: number }[] = [
-  { radiusKm: 5, weight: 1, h3Resolution: 7 },
-  { radiusKm: 50, weight: 0.5, h3Resolution: 5 },
-  { radiusKm: null, weight: 0.25, h3Resolution: 0 },
+export const AREA_TIERS: readonly { readonly radiusKm: number | null; readonly weight: number }[] = [
+  { radiusKm: 5, weight: 1 },
+  { radiusKm: 50, weight: 0.5 },
+  { radiusKm: null, weight: 0.25 },
 ];
+/**
+ * The 5 and 50 km tiers are summed in memory from per-(product, H3 r9 cell) activity of a region:
+ * everything within REGION_RADIUS_KM of the centre of the H3 resolution-5 cell (edge ≈8.5 km)
+ * holding the location, read once per region and cache TTL. Exact to a resolution-9 cell (≈0.2 km).
+ */
+const REGION_H3_RESOLUTION = 5;
+const REGION_RADIUS_KM = 50 + 10;
 const AREA_CANDIDATES = 60;
 const SIMILAR_SEEDS = 3;
 const SIMILAR_PER_SEED = 20;
@@ -87,6 +91,10 @@ interface NormalizedArgs {
   readonly inStockOnly: boolean;
   readonly excludePurchased: boolean;
   readonly excludeIds: ReadonlySet<string>;
+}
+
+interface RegionActivity extends CellActivityRow {
+  readonly centre: GeoPoint;
 }
 
 interface AreaHit extends AreaPopularityRow {
@@ -114,6 +122,7 @@ export function checkFirst(first: number | null | undefined, issues: IssueCollec
 export class RecommendationService {
   private readonly popularity: PopularityRepository;
   private readonly areaCache: TtlCache<string, AreaPopularityRow[]>;
+  private readonly regionCache: TtlCache<string, RegionActivity[]>;
   private readonly ratingCache: TtlCache<string, RatingSummaryData>;
   private categoryCache: { at: number; rows: { id: string; name: string }[] } | null = null;
 
@@ -128,6 +137,7 @@ export class RecommendationService {
   ) {
     this.popularity = new PopularityRepository(ds);
     this.areaCache = new TtlCache(cacheTtlMs, 5_000);
+    this.regionCache = new TtlCache(cacheTtlMs, 1_000);
     this.ratingCache = new TtlCache(cacheTtlMs, 50_000);
   }
 
@@ -245,26 +255,40 @@ export class RecommendationService {
     const how = hourOfWeek(at);
     const minute = Math.floor(at.getTime() / 60_000);
     const hits = new Map<string, AreaHit>();
-    for (const tier of AREA_TIERS) {
-      let rows: AreaPopularityRow[];
-      if (tier.radiusKm === null) {
-        rows = await this.areaCache.getOrLoad(`global|${how}|${minute}`, () => this.popularity.area(null, 0, at, how, AREA_CANDIDATES));
-      } else {
-        if (!center) continue;
-        const cell = latLngToCell(center.latitude, center.longitude, tier.h3Resolution);
-        const [lat, lng] = cellToLatLng(cell);
-        rows = await this.areaCache.getOrLoad(`${cell}|${tier.radiusKm}|${how}|${minute}`, () =>
-          this.popularity.area({ latitude: lat, longitude: lng }, tier.radiusKm!, at, how, AREA_CANDIDATES),
-        );
-      }
+    const add = (rows: readonly AreaPopularityRow[], tier: (typeof AREA_TIERS)[number]) => {
       for (const r of rows) {
         if (!hits.has(r.productId)) {
           hits.set(r.productId, { ...r, weekScore: r.weekScore * tier.weight, hourScore: r.hourScore * tier.weight, radiusKm: tier.radiusKm });
         }
       }
+    };
+    for (const tier of AREA_TIERS) {
+      if (tier.radiusKm === null) {
+        add(await this.areaCache.getOrLoad(`global|${how}|${minute}`, () => this.popularity.area(null, 0, at, how, AREA_CANDIDATES)), tier);
+      } else if (center) {
+        add(withinRadius(await this.region(center, at, how, minute), center, tier.radiusKm), tier);
+      }
       if (hits.size >= need) break;
     }
     return [...hits.values()];
+  }
+
+  /** Per-(product, r9 cell) activity around the region of `center`, with cell centres; cached per region. */
+  private region(center: GeoPoint, at: Date, how: number, minute: number): Promise<RegionActivity[]> {
+    const cell = latLngToCell(center.latitude, center.longitude, REGION_H3_RESOLUTION);
+    return this.regionCache.getOrLoad(`${cell}|${how}|${minute}`, async () => {
+      const [lat, lng] = cellToLatLng(cell);
+      const rows = await this.popularity.cellActivity({ latitude: lat, longitude: lng }, REGION_RADIUS_KM, at, how);
+      const centres = new Map<string, GeoPoint>();
+      return rows.map((r) => {
+        let c = centres.get(r.cell);
+        if (!c) {
+          const [y, x] = cellToLatLng(BigInt(r.cell).toString(16));
+          centres.set(r.cell, (c = { latitude: y, longitude: x }));
+        }
+        return { ...r, centre: c };
+      });
+    });
   }
 
   // ------------------------------------------------------------------ ranking
@@ -490,4 +514,22 @@ function similarIds(vocabulary: ItemVocabulary, embeddings: ItemEmbeddings, prod
 function parsePgArray(literal: string): string[] {
   const inner = literal.replace(/^\{|\}$/g, '');
   return inner ? inner.split(',').map((v) => v.replace(/^"|"$/g, '')) : [];
+}
+
+/** Products by activity within `radiusKm` of `center`, summed over the region's cells; best first. */
+function withinRadius(region: readonly RegionActivity[], center: GeoPoint, radiusKm: number): AreaPopularityRow[] {
+  const sums = new Map<string, { week: number; hour: number }>();
+  const meters = radiusKm * 1000;
+  for (const r of region) {
+    if (haversineMeters(center, r.centre) > meters) continue;
+    const s = sums.get(r.productId) ?? { week: 0, hour: 0 };
+    s.week += r.weekScore;
+    s.hour += r.hourScore;
+    sums.set(r.productId, s);
+  }
+  return [...sums]
+    .map(([productId, v]) => ({ productId, weekScore: v.week, hourScore: v.hour }))
+    .filter((r) => r.weekScore > 0 || r.hourScore > 0)
+    .sort((a, b) => b.weekScore - a.weekScore || b.hourScore - a.hourScore || a.productId.localeCompare(b.productId))
+    .slice(0, AREA_CANDIDATES);
 }

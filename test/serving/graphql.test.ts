@@ -163,6 +163,16 @@ describe('recommendations', () => {
     expect(list[0]!.reason).toMatch(/^popular within (5|50) km this week$|^popular this week$|^often chosen/);
     const far = await recs(id, { first: 3, near: { latitude: -22.9068, longitude: -43.1729 } }); // Rio
     expect(far.map((r) => r.product.id)).not.toEqual(list.slice(0, 3).map((r) => r.product.id));
+    // Every "popular within 5 km this week" claim holds against raw events (5 km + one H3 r9 cell).
+    const near5 = new Set(((await db.dataSource.query(
+      `SELECT DISTINCT product_id::text AS id FROM events WHERE product_id IS NOT NULL AND type <> 'search'
+         AND occurred_at <= $1 AND occurred_at > $1::timestamptz - interval '7 days'
+         AND ST_Distance(location::geography, ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography) <= 5400`,
+      [AT, SAO_PAULO.longitude, SAO_PAULO.latitude],
+    )) as { id: string }[]).map((r) => r.id));
+    const claimed = (await recs(id, { first: 100 })).filter((r) => r.reasons.includes('popular within 5 km this week'));
+    expect(claimed.length).toBeGreaterThan(0);
+    claimed.forEach((r) => expect(near5.has(r.product.id)).toBe(true));
   });
 
   it('batches the users of one request into one model run per model', async () => {
