@@ -40,4 +40,9 @@ export class AnalyticsService {
   partnerAccess(): AnalyticsAccess {
     return { kAnonymity: this.kAnonymityMin };
   }
+
+  /** What a caller of this role may see: partners are k-anonymized, everyone else reads in full. */
+  accessFor(role: string): AnalyticsAccess | null {
+    return role === 'partner' ? this.partnerAccess() : null;
+  }
 }

@@ -4,7 +4,8 @@
  * queries, not N.
  */
 import DataLoader from 'dataloader';
-import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import { Authorized, Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import { Rule } from '../auth/auth-checker';
 import { User } from '../catalog/catalog.types';
 import type { UserEntity } from '../catalog/user.entity';
 import type { Context } from '../graphql/context';
@@ -24,6 +25,7 @@ export function profileLoader(ctx: Context): DataLoader<string, UserProfileData>
 
 @Resolver(() => User)
 export class ProfileResolver {
+  @Authorized(Rule.SELF)
   @FieldResolver(() => UserProfile, { description: 'Behaviour profile: RFM segment, categories, hours, places, price sensitivity.' })
   async profile(@Root() user: UserEntity, @Ctx() ctx: Context) {
     return profileLoader(ctx).load(user.id);

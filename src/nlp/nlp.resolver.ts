@@ -1,5 +1,6 @@
 /** Review.sentiment, Product.sentimentSummary and Query.classifyMessage. Thin: loaders and one service call. */
-import { Arg, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
+import { Rule } from '../auth/auth-checker';
 import { Product, Review } from '../catalog/catalog.types';
 import type { ProductEntity } from '../catalog/product.entity';
 import type { ReviewEntity } from '../catalog/review.entity';
@@ -25,6 +26,7 @@ export class ProductSentimentResolver {
 
 @Resolver(() => MessageClassification)
 export class MessageClassificationResolver {
+  @Authorized(Rule.FRONTEND)
   @Query(() => MessageClassification, { description: 'Intent of a customer-service message (1–2000 characters).' })
   async classifyMessage(@Ctx() ctx: Context, @Arg('text') text: string): Promise<MessageClassification> {
     const c = await ctx.services.text.classifyMessage(text);

@@ -1,5 +1,6 @@
 /** User.behaviorPrediction and BehaviorPrediction.purchaseProbability. Thin: loaders and one service call. */
-import { Arg, Ctx, FieldResolver, Float, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, Float, Resolver, Root } from 'type-graphql';
+import { Rule } from '../auth/auth-checker';
 import type { UserEntity } from '../catalog/user.entity';
 import { User } from '../catalog/catalog.types';
 import type { Context } from '../graphql/context';
@@ -8,6 +9,7 @@ import { BehaviorPrediction } from './predict.types';
 
 @Resolver(() => User)
 export class UserPredictionResolver {
+  @Authorized(Rule.SELF)
   @FieldResolver(() => BehaviorPrediction, { description: 'Next action and purchase probabilities (behavior model).' })
   async behaviorPrediction(
     @Root() u: UserEntity,

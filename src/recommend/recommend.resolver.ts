@@ -1,5 +1,6 @@
 /** User.recommendations, Product.similar and Query.trending. Thin: unpack arguments, one loader or service call. */
-import { Arg, Ctx, FieldResolver, Float, Int, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, Float, Int, Query, Resolver, Root } from 'type-graphql';
+import { Rule } from '../auth/auth-checker';
 import { Product, User } from '../catalog/catalog.types';
 import type { ProductEntity } from '../catalog/product.entity';
 import type { UserEntity } from '../catalog/user.entity';
@@ -11,6 +12,7 @@ import type { TrendingProductData, TrendingWindowName } from './trending.service
 
 @Resolver(() => User)
 export class UserRecommendationResolver {
+  @Authorized(Rule.SELF)
   @FieldResolver(() => [Recommendation], {
     description:
       'Personal recommendations: sequential-model, similar-item and nearby-popular candidates re-ranked with local ' +

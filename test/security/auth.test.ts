@@ -89,6 +89,15 @@ const PERSONAL: { field: string; query: (u: string, o: string) => string; allowe
   { field: 'Review.user', query: () => `{ reviews(first: 3) { edges { node { user { id } } } } }`, allowed: ['admin'] },
   { field: 'Mutation.deleteUser', query: () => `mutation { deleteUser(id: "999999999") { userId } }`, allowed: ['admin'] },
   { field: 'Mutation.ingestEvents', query: () => `mutation { ingestEvents(events: []) { accepted } }`, allowed: ['admin'] },
+  { field: 'User.behaviorPrediction', query: (u) => `{ user(id: "${u}") { behaviorPrediction { nextAction { action probability } } } }`, allowed: ['admin', 'frontendSelf'] },
+  { field: 'User.recommendations', query: (u) => `{ user(id: "${u}") { recommendations(first: 2) { reason } } }`, allowed: ['admin', 'frontendSelf'] },
+  { field: 'User.profile', query: (u) => `{ user(id: "${u}") { profile { segment } } }`, allowed: ['admin', 'frontendSelf'] },
+  { field: 'Query.aggregates', query: () => `{ aggregates(input: { metric: EVENTS, bucket: DAY }) { value } }`, allowed: ['admin', 'partner'] },
+  { field: 'Query.timeSeries', query: () => `{ timeSeries(input: { metric: EVENTS, bucket: DAY }) { points { value } } }`, allowed: ['admin', 'partner'] },
+  { field: 'Query.classifyMessage', query: () => `{ classifyMessage(text: "my card was declined") { intent } }`, allowed: ['admin', 'frontendSelf', 'frontendAnon'] },
+  { field: 'Query.trending', query: () => `{ trending(near: { latitude: -23.55, longitude: -46.63 }, first: 2) { reason } }`, allowed: ['admin', 'frontendSelf', 'frontendAnon', 'partner'] },
+  { field: 'Query.modelVersions', query: () => `{ modelVersions(kind: BEHAVIOR) { id } }`, allowed: ['admin'] },
+  { field: 'Query.trainingJobs', query: () => `{ trainingJobs(first: 1) { edges { node { id } } } }`, allowed: ['admin'] },
 ];
 
 describe('role matrix for personal data', () => {
@@ -122,6 +131,21 @@ describe('role matrix for personal data', () => {
     expect(a.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect(b.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect(a.body.errors?.[0]?.message).toBe(b.body.errors?.[0]?.message);
+  });
+
+  it('gives partners k-anonymous aggregates: no cell under k distinct users', async () => {
+    const [{ from, to }] = await db.dataSource.query(`SELECT min(occurred_at) AS "from", max(occurred_at) + interval '1 hour' AS "to" FROM events`);
+    const range = `from: "${new Date(from).toISOString()}", to: "${new Date(to).toISOString()}"`;
+    const q = `{ aggregates(input: { metric: EVENTS, bucket: MONTH, grid: { h3Resolution: 7 }, ${range} }) { cellId bucketStart value users } }`;
+    await gql(app, `mutation($q: String!){ registerPersistedOperation(name: "cells", query: $q) { sha256 } }`, { q });
+    const full = (await gql(app, q)).body.data!.aggregates as { users: number }[];
+    const partner = await gql(app, q, {}, keys.partner);
+    expect(partner.body.errors).toBeUndefined();
+    const cells = partner.body.data!.aggregates as { users: number }[];
+    const k = app.config.kAnonymityMin;
+    expect(full.some((c) => c.users < k)).toBe(true); // the grid is fine enough for suppression to matter
+    expect(cells.length).toBeLessThan(full.length);
+    expect(cells.every((c) => c.users >= k)).toBe(true);
   });
 
   it('lets partners read the catalog', async () => {
