@@ -4,28 +4,20 @@
  * ratios against a baseline measured in the same run. Pass --quick for smaller sizes.
  */
 import 'reflect-metadata';
-import fs from 'node:fs';
-import path from 'node:path';
+import { runAnalyticsBench } from './analytics';
 import { runIngestBench } from './ingest';
+import { runServingBench } from './serving';
 
 interface Bench {
   name: string;
   run(quick: boolean): Promise<string>;
 }
 
-const benches: Bench[] = [{ name: 'ingest', run: (quick) => runIngestBench({ events: quick ? 100_000 : 1_000_000, concurrency: 2 }) }];
-
-/** Benchmarks contributed by other modules register here when their file exists in the build. */
-for (const [name, file, fn] of [
-  ['analytics', './analytics', 'runAnalyticsBench'],
-  ['serving', './serving', 'runServingBench'],
-] as const) {
-  if (fs.existsSync(path.join(__dirname, `${file}.js`))) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional modules
-    const mod = require(file) as Record<string, (o: { quick: boolean }) => Promise<string>>;
-    if (typeof mod[fn] === 'function') benches.push({ name, run: (quick) => mod[fn]!({ quick }) });
-  }
-}
+const benches: Bench[] = [
+  { name: 'ingest', run: (quick) => runIngestBench({ events: quick ? 100_000 : 1_000_000, concurrency: 2 }) },
+  { name: 'analytics', run: (quick) => runAnalyticsBench({ quick }) },
+  { name: 'serving', run: (quick) => runServingBench({ quick }) },
+];
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');

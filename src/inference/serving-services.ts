@@ -6,6 +6,7 @@ import type { DataSource } from 'typeorm';
 import { ReviewService } from '../catalog/review.service';
 import type { Logger } from '../common/logger';
 import type { Config } from '../config/config';
+import { LabeledMessageService } from '../nlp/labeled-message.service';
 import { TextClassifierService } from '../nlp/text-classifier.service';
 import { BehaviorPredictionService } from '../predict/behavior-prediction.service';
 import { ProductLookup } from '../recommend/product-lookup';
@@ -19,6 +20,7 @@ export interface ServingServices {
   readonly recommendations: RecommendationService;
   readonly trending: TrendingService;
   readonly text: TextClassifierService;
+  readonly labeledMessages: LabeledMessageService;
 }
 
 export function createServingServices(ds: DataSource, config: Config, logger: Logger): ServingServices {
@@ -32,5 +34,6 @@ export function createServingServices(ds: DataSource, config: Config, logger: Lo
     recommendations: new RecommendationService(ds, models, products, new ReviewService(ds), text, ttl, logger),
     trending: new TrendingService(ds, products, ttl),
     text,
+    labeledMessages: new LabeledMessageService(ds, config.ingestMaxBatch),
   };
 }

@@ -1,4 +1,5 @@
 /** Every serving resolver, for the schema's resolver list (type-graphql merges the User/Product/Review field resolvers). */
+import { LabeledMessageResolver } from '../nlp/labeled-message.resolver';
 import { MessageClassificationResolver, ProductSentimentResolver, ReviewSentimentResolver } from '../nlp/nlp.resolver';
 import { BehaviorPredictionResolver, UserPredictionResolver } from '../predict/predict.resolver';
 import { ProductSimilarityResolver, TrendingResolver, UserRecommendationResolver } from '../recommend/recommend.resolver';
@@ -13,5 +14,6 @@ export const servingResolvers = [
   ReviewSentimentResolver,
   ProductSentimentResolver,
   MessageClassificationResolver,
+  LabeledMessageResolver,
   InferenceResolver,
 ] as const;

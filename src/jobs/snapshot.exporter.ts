@@ -1,7 +1,8 @@
 /**
  * Exports a training data snapshot from Postgres in the trainer's documented format
- * (trainer/README.md "Snapshot format"): events.csv, products.csv, users.csv, reviews.csv and
- * snapshot.json. Rows are read in keyset pages, so memory stays flat for large tables, and
+ * (trainer/README.md "Snapshot format"): events.csv, products.csv, users.csv, reviews.csv,
+ * snapshot.json and, for intent jobs, texts.csv (labelled customer messages; only for them, since
+ * the trainer's sentiment kind would prefer texts.csv over reviews). Rows are read in keyset pages, so memory stays flat for large tables, and
  * files are written under a temp name and renamed, so a reader never sees half a snapshot.
  */
 import fs from 'node:fs';
@@ -15,11 +16,17 @@ export interface SnapshotWindow {
   readonly to?: Date | null;
 }
 
+export interface SnapshotOptions {
+  /** Write texts.csv from labeled_messages (created in the window): the data of intent jobs. */
+  readonly texts?: boolean;
+}
+
 export interface SnapshotCounts {
   events: number;
   products: number;
   users: number;
   reviews: number;
+  texts?: number;
 }
 
 const PAGE = 20_000;
@@ -62,7 +69,12 @@ async function* pages(ds: DataSource, sql: string, params: unknown[], map: (r: R
   }
 }
 
-export async function exportSnapshot(ds: DataSource, dir: string, window: SnapshotWindow = {}): Promise<SnapshotCounts> {
+export async function exportSnapshot(
+  ds: DataSource,
+  dir: string,
+  window: SnapshotWindow = {},
+  opts: SnapshotOptions = {},
+): Promise<SnapshotCounts> {
   fs.mkdirSync(dir, { recursive: true });
   const from = window.from ?? new Date(0);
   const to = window.to ?? new Date();
@@ -109,7 +121,20 @@ export async function exportSnapshot(ds: DataSource, dir: string, window: Snapsh
       (r) => [r.id, r.user_id, r.product_id, r.rating, r.body, r.created_at],
     ),
   );
-  const counts = { events, products, users, reviews };
+  const counts: SnapshotCounts = { events, products, users, reviews };
+  if (opts.texts) {
+    counts.texts = await writeCsv(
+      path.join(dir, 'texts.csv'),
+      ['text', 'label'],
+      pages(
+        ds,
+        `SELECT id, text, intent FROM labeled_messages
+         WHERE id > $1 AND created_at >= $3 AND created_at < $4 ORDER BY id LIMIT $2`,
+        [from, to],
+        (r) => [r.text, r.intent],
+      ),
+    );
+  }
   fs.writeFileSync(
     path.join(dir, 'snapshot.json'),
     JSON.stringify({ created_at: new Date().toISOString(), window: { from: window.from ?? null, to }, counts }, null, 2),

@@ -170,9 +170,23 @@ export class TrainingJobRepository {
    * Takes the oldest due queued job into a free concurrency slot (1..limit), in one statement: no
    * transaction, so it is safe on the embedded database too. SKIP LOCKED keeps claimers off each
    * other's rows; two claimers that pick the same free slot collide on the partial unique index
-   * (training_jobs_slot) and the loser gets nothing this time — the limit holds across workers.
+   * (training_jobs_slot); the loser tries again while a slot may be free — the limit holds across workers.
    */
   async claim(workerId: string, lease: string, limit: number): Promise<Claim | null> {
+    // A lost slot race means another worker took a slot; retry, since one may still be free. Every
+    // loss is someone else's win, so after `limit` losses the slots are full and the loop ends.
+    for (let attempt = 0; attempt <= limit; attempt++) {
+      const id = await this.claimOnce(workerId, lease, limit);
+      if (id === 'lost-race') continue;
+      if (id === null) return null;
+      const job = await this.byId(id);
+      return job ? { job, lease } : null;
+    }
+    return null;
+  }
+
+  /** One claim statement: the claimed job id, null when nothing is claimable, 'lost-race' on a slot conflict. */
+  private async claimOnce(workerId: string, lease: string, limit: number): Promise<string | null | 'lost-race'> {
     let rows: { id: string }[];
     try {
       rows = updated<{ id: string }>(await this.ds.query(
@@ -189,12 +203,10 @@ export class TrainingJobRepository {
         [lease, workerId, limit],
       ));
     } catch (err) {
-      if ((err as { driverError?: { code?: string }; code?: string }).driverError?.code === '23505') return null; // lost a slot race
+      if ((err as { driverError?: { code?: string }; code?: string }).driverError?.code === '23505') return 'lost-race';
       throw err;
     }
-    if (!rows[0]) return null;
-    const job = await this.byId(rows[0].id);
-    return job ? { job, lease } : null;
+    return rows[0]?.id ?? null;
   }
 
   /** Marks the attempt alive; null when the lease was lost (the job was taken back or finished). */

@@ -99,7 +99,7 @@ export class TrainingPipeline {
 
       await stage('exporting', PROGRESS.exporting);
       const snapshot = path.join(dir, 'snapshot');
-      const counts = await exportSnapshot(d.ds, snapshot, { from: job.dataFrom, to: job.dataTo });
+      const counts = await exportSnapshot(d.ds, snapshot, { from: job.dataFrom, to: job.dataTo }, { texts: job.kind === 'intent' });
       log.info({ counts }, 'snapshot exported');
 
       let candidateDir: string;

@@ -23,7 +23,7 @@ export class RequestRejected extends Error {
   }
 }
 
-const BULK_FIELDS = new Set(['ingestEvents']);
+const BULK_FIELDS = new Set(['ingestEvents', 'labelMessages']);
 
 /** Parses with a token limit; a document over it is rejected before any AST is built past the limit. */
 export function parseBounded(query: string, maxTokens: number): DocumentNode {
