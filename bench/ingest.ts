@@ -14,7 +14,7 @@ import { createDataSource } from '../src/db/data-source';
 import { defaultDemoOptions, seedDemo } from '../src/demo/seed-demo';
 import { h3r9 } from '../src/events/event.writer';
 import { intOption, parseArgs } from '../src/tools/cli-args';
-import { freshDatabase, markdownTable, startServer } from './bench-utils';
+import { BENCH_ADMIN_KEY, freshDatabase, markdownTable, startServer } from './bench-utils';
 
 interface Row {
   key: string; user: string; product: string; type: string; at: string; lat: number; lng: number; session: string;
@@ -64,7 +64,7 @@ export async function runIngestBench(opts: { events: number; concurrency: number
         const batch = batches[next++]!;
         const res = await fetch(server.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_ADMIN_KEY}` },
           body: JSON.stringify({
             query: MUTATION,
             variables: {

@@ -24,9 +24,8 @@ import { ModelRegistry } from '../src/inference/model-registry';
 import { type Feeds, int64 } from '../src/inference/tensor';
 import { WorkerPool } from '../src/inference/worker-pool';
 import { loadConfig } from '../src/config/config';
-import { freshDatabase, markdownTable, ROOT, startServer, summarize } from './bench-utils';
+import { BENCH_ADMIN_KEY, freshDatabase, markdownTable, ROOT, startServer, summarize } from './bench-utils';
 
-const ADMIN_KEY = 'bench-serving-admin-key-0123456789';
 const CONCURRENCY = 32;
 const RECS = `query($id: ID!) { user(id: $id) { recommendations(first: 10) { product { id name } score reason } } }`;
 const TRIVIAL = `{ __typename }`;
@@ -47,7 +46,7 @@ async function post(url: string, query: string, variables?: Record<string, unkno
   try {
     res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_ADMIN_KEY}` },
       body: JSON.stringify({ query, variables }),
     });
     body = (await res.json()) as typeof body;
@@ -238,7 +237,6 @@ export async function runServingBench({ quick }: { quick: boolean }): Promise<st
     MERIDIAN_SEED_DEMO: 'true',
     MERIDIAN_DEMO_EVENTS: '60000',
     MERIDIAN_MODEL_SYNC_MS: '200',
-    MERIDIAN_ADMIN_KEY: ADMIN_KEY,
     LOG_LEVEL: 'info',
   });
   const notes: string[] = [];

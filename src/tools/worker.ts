@@ -7,23 +7,16 @@
  */
 import 'reflect-metadata';
 import { createLogger } from '../common/logger';
-import { ConfigError, loadConfig } from '../config/config';
+import { loadConfigOrExit, runMain, stopOnSignals } from '../common/process-lifecycle';
+import { ConfigError } from '../config/config';
 import { openDatabase } from '../db/database';
 import { createJobWorker } from '../jobs/job-services';
 import { createServices } from '../services';
 
 async function main(): Promise<void> {
-  let loaded;
-  try {
-    loaded = loadConfig();
-    if (!loaded.databaseUrl) throw new ConfigError('DATABASE_URL is required: a standalone worker cannot share the embedded database folder');
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`configuration error: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const loaded = loadConfigOrExit((c) => {
+    if (!c.databaseUrl) throw new ConfigError('DATABASE_URL is required: a standalone worker cannot share the embedded database folder');
+  });
   // The worker serves no requests: it loads models only to verify and promote them.
   const config = Object.freeze({ ...loaded, inference: { ...loaded.inference, loadAtStart: false, modelSyncMs: 0, workers: 1 } });
   const logger = createLogger(config.logLevel, { role: 'job-worker' });
@@ -33,29 +26,11 @@ async function main(): Promise<void> {
   const worker = createJobWorker(db.dataSource, config, services, logger);
   worker.start();
   logger.info({ worker: worker.id }, 'job worker ready');
-
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'job worker shutting down');
-    worker
-      .stop()
-      .then(() => services.models.stop())
-      .then(() => db.close())
-      .then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error({ err }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  stopOnSignals(logger, 'job worker', async () => {
+    await worker.stop();
+    await services.models.stop();
+    await db.close();
+  });
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: 'worker failed to start', err: String(err instanceof Error ? err.stack : err) })}\n`);
-  process.exit(1);
-});
+runMain(main, 'worker failed to start');

@@ -85,5 +85,30 @@ class Progress:
              loss=round(float(loss), 6), metrics=_round(metrics), eta_s=self.eta(step))
 
 
+class BestWeights:
+    """Early stopping on a validation score (higher is better): keeps a copy of the best
+    weights and says when `patience` epochs went by without an improvement above `min_delta`."""
+
+    def __init__(self, patience: int, what: str, min_delta: float = 0.0):
+        self.patience, self.what, self.min_delta = patience, what, min_delta
+        self.best, self.state, self.bad = -math.inf, None, 0
+
+    def update(self, score: float, model, epoch: int) -> bool:
+        """Records this epoch's score; True when training should stop."""
+        if score > self.best + self.min_delta:
+            self.best, self.bad = score, 0
+            self.state = {k: v.clone() for k, v in model.state_dict().items()}
+            return False
+        self.bad += 1
+        if self.bad >= self.patience:
+            log(f"early stop at epoch {epoch}; best validation {self.what} {abs(self.best):.4f}")
+            return True
+        return False
+
+    def restore(self, model):
+        if self.state is not None:
+            model.load_state_dict(self.state)
+
+
 def _round(m: dict) -> dict:
     return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in m.items()}

@@ -28,7 +28,7 @@ from . import data, export, hparams, manifest, metrics
 from .behavior_features import DAY, PROFILE_FEATURES, RF_FEATURES, UserHistory
 from .behavior_model import ACTIONS, BehaviorArch, BehaviorExport, BehaviorModel
 from .hparams import hp
-from .report import Progress, log, phase
+from .report import BestWeights, Progress, log, phase
 
 KIND = "behavior"
 NEXT_CLASS = {1: 0, 2: 0, 5: 0, 3: 1, 4: 2}  # view/search/favorite -> view, cart, purchase; leave = 3
@@ -313,7 +313,7 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
     steps_per_epoch = math.ceil(len(tr) / cfg.batch_size)
     prog = Progress(cfg.epochs * steps_per_epoch)
     g = torch.Generator().manual_seed(seed)
-    best, best_state, bad, step = math.inf, None, 0, 0
+    keep, step = BestWeights(cfg.patience, "loss", min_delta=1e-5), 0
     phase("training")
     for epoch in range(1, cfg.epochs + 1):
         model.train()
@@ -332,17 +332,12 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
         with torch.no_grad():
             vl = loss_fn(model, V).item() if len(va) else total / n
         prog.epoch_end(epoch, step, total / n, {"val_loss": vl})
-        if vl < best - 1e-5:
-            best, bad, best_state = vl, 0, {k: v.clone() for k, v in model.state_dict().items()}
-        else:
-            bad += 1
-            if bad >= cfg.patience:
-                log(f"early stop at epoch {epoch}; best validation loss {best:.4f}")
-                break
+        if keep.update(-vl, model, epoch):
+            break
         if prog.over_budget(cfg.max_minutes):
             log(f"time budget of {cfg.max_minutes} min reached at epoch {epoch}")
             break
-    model.load_state_dict(best_state)
+    keep.restore(model)
 
     phase("evaluating")
     if cfg.calibrate and len(va):

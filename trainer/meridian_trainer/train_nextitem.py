@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from . import data, export, hparams, manifest, metrics
 from .hparams import hp
 from .nextitem_model import NextItemArch, NextItemExport, NextItemModel, grow_items
-from .report import Progress, log, phase
+from .report import BestWeights, Progress, log, phase
 
 KIND = "next-item"
 
@@ -294,7 +294,7 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
     steps_per_epoch = math.ceil(len(X) / cfg.batch_size)
     prog = Progress(cfg.epochs * steps_per_epoch)
     g = torch.Generator().manual_seed(seed)
-    best, best_state, bad, step = -1.0, None, 0, 0
+    keep, step = BestWeights(cfg.patience, "NDCG@10"), 0
     phase("training")
     for epoch in range(1, cfg.epochs + 1):
         model.train()
@@ -319,18 +319,12 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
         model.eval()
         vm = evaluate_scores(val, vocab, torch_score_fn(model), cfg.max_len)
         prog.epoch_end(epoch, step, total / n, {"val_hr@10": vm["hr@10"], "val_ndcg@10": vm["ndcg@10"]})
-        if vm["ndcg@10"] > best:
-            best, bad = vm["ndcg@10"], 0
-            best_state = {k: v.clone() for k, v in model.state_dict().items()}
-        else:
-            bad += 1
-            if bad >= cfg.patience:
-                log(f"early stop at epoch {epoch}; best validation NDCG@10 {best:.4f}")
-                break
-        if prog.over_budget(cfg.max_minutes):
-            log(f"time budget of {cfg.max_minutes} min reached at epoch {epoch}; best validation NDCG@10 {best:.4f}")
+        if keep.update(vm["ndcg@10"], model, epoch):
             break
-    model.load_state_dict(best_state)
+        if prog.over_budget(cfg.max_minutes):
+            log(f"time budget of {cfg.max_minutes} min reached at epoch {epoch}; best validation NDCG@10 {keep.best:.4f}")
+            break
+    keep.restore(model)
     model.eval()
 
     phase("evaluating")

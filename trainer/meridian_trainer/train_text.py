@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from . import data, export, hparams, manifest, metrics
 from .hparams import hp
-from .report import Progress, log, phase
+from .report import BestWeights, Progress, log, phase
 from .text_model import (CharNgramClassifier, MiniLMClassifier, NgramArch, ProbsExport, encoder_dir,
                          grow_head)
 
@@ -151,7 +151,7 @@ def fit(task: TextTask, cfg: Config, X_train, y_train: np.ndarray, val_fn, seed:
                                               max(0.0, 1 - s / total_steps)) if cfg.mode == "full" else None
     prog = Progress(total_steps)
     yt = torch.from_numpy(y_train)
-    best, best_state, bad, step = -1.0, None, 0, 0
+    keep, step = BestWeights(cfg.patience, "accuracy", min_delta=1e-6), 0
     phase("training")
     for epoch in range(1, cfg.epochs + 1):
         m.train()
@@ -181,17 +181,12 @@ def fit(task: TextTask, cfg: Config, X_train, y_train: np.ndarray, val_fn, seed:
         vm = val_fn()
         prog.epoch_end(epoch, step, total / k, vm)
         score = vm.get("val_accuracy", -total / k)
-        if score > best + 1e-6:
-            best, bad, best_state = score, 0, {kk: v.clone() for kk, v in m.state_dict().items()}
-        else:
-            bad += 1
-            if bad >= cfg.patience:
-                log(f"early stop at epoch {epoch}; best validation accuracy {best:.4f}")
-                break
+        if keep.update(score, m, epoch):
+            break
         if prog.over_budget(cfg.max_minutes):
             log(f"time budget of {cfg.max_minutes} min reached at epoch {epoch}")
             break
-    m.load_state_dict(best_state)
+    keep.restore(m)
     m.eval()
 
 
