@@ -53,36 +53,40 @@ export async function runIngestBench(opts: { events: number; concurrency: number
 
   // 1. GraphQL mutation over HTTP, against the built server in its own process.
   const server = await startServer({ DATABASE_URL: url });
-  const batches: Row[][] = [];
-  for (let i = 0; i < rows.length; i += 5000) batches.push(rows.slice(i, i + 5000));
-  let next = 0;
+  let gqlSeconds: number;
   let accepted = 0;
-  const t0 = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: opts.concurrency }, async () => {
-      while (next < batches.length) {
-        const batch = batches[next++]!;
-        const res = await fetch(server.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_ADMIN_KEY}` },
-          body: JSON.stringify({
-            query: MUTATION,
-            variables: {
-              events: batch.map((r) => ({
-                idempotencyKey: r.key, userId: r.user, productId: r.product, type: r.type.toUpperCase(),
-                occurredAt: r.at, location: { latitude: r.lat, longitude: r.lng }, sessionId: r.session,
-              })),
-            },
-          }),
-        });
-        const body = (await res.json()) as { data?: { ingestEvents: { accepted: number } }; errors?: unknown };
-        if (!body.data) throw new Error(`ingest failed: ${JSON.stringify(body.errors)}`);
-        accepted += body.data.ingestEvents.accepted;
-      }
-    }),
-  );
-  const gqlSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  await server.stop();
+  try {
+    const batches: Row[][] = [];
+    for (let i = 0; i < rows.length; i += 5000) batches.push(rows.slice(i, i + 5000));
+    let next = 0;
+    const t0 = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: opts.concurrency }, async () => {
+        while (next < batches.length) {
+          const batch = batches[next++]!;
+          const res = await fetch(server.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_ADMIN_KEY}` },
+            body: JSON.stringify({
+              query: MUTATION,
+              variables: {
+                events: batch.map((r) => ({
+                  idempotencyKey: r.key, userId: r.user, productId: r.product, type: r.type.toUpperCase(),
+                  occurredAt: r.at, location: { latitude: r.lat, longitude: r.lng }, sessionId: r.session,
+                })),
+              },
+            }),
+          });
+          const body = (await res.json()) as { data?: { ingestEvents: { accepted: number } }; errors?: unknown };
+          if (!body.data) throw new Error(`ingest failed: ${JSON.stringify(body.errors)}`);
+          accepted += body.data.ingestEvents.accepted;
+        }
+      }),
+    );
+    gqlSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  } finally {
+    await server.stop(); // also when a batch fails: never leave the server running
+  }
   if (accepted !== rows.length) throw new Error(`accepted ${accepted} of ${rows.length}`);
 
   // 2. Raw COPY of the same rows into the same (emptied) table.
