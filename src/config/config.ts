@@ -2,8 +2,27 @@
  * The one module that reads process.env. Everything else receives a frozen Config.
  * Order: defaults → environment → validation; invalid values fail fast naming the variable.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+
+/**
+ * The installation's root (the folder with this package's package.json), found from this file
+ * whether it runs compiled (dist/src/config) or from source (src/config). The shipped models,
+ * the console build and the trainer default to paths under it, so the server finds them from any
+ * working directory; paths given in the environment resolve against the working directory.
+ */
+export const INSTALL_ROOT: string = (() => {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'model-artifacts'))) return dir;
+  }
+  return process.cwd();
+})();
+
+/** `value` resolved against `cwd`, or the installation's `fallback` when unset. */
+function installPath(value: string | undefined, cwd: string, fallback: string): string {
+  return value ? path.resolve(cwd, value) : path.join(INSTALL_ROOT, fallback);
+}
 
 export type NodeEnv = 'development' | 'production' | 'test';
 
@@ -149,9 +168,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     futureSkewSeconds: int(env, 'EVENT_FUTURE_SKEW_SECONDS', 300, 0, 86_400),
     maxBodyBytes: int(env, 'MAX_BODY_BYTES', 1 << 20, 1024, 1 << 30),
     maxIngestBodyBytes: int(env, 'MAX_INGEST_BODY_BYTES', 8 << 20, 1024, 1 << 30),
-    modelArtifactsDir: path.resolve(cwd, env.MERIDIAN_MODEL_ARTIFACTS || 'model-artifacts'),
+    modelArtifactsDir: installPath(env.MERIDIAN_MODEL_ARTIFACTS, cwd, 'model-artifacts'),
     kAnonymityMin: int(env, 'MERIDIAN_K_ANONYMITY', 10, 1, 1_000_000),
-    consoleDir: path.resolve(cwd, env.MERIDIAN_CONSOLE_DIR || 'dist/console'),
+    consoleDir: installPath(env.MERIDIAN_CONSOLE_DIR, cwd, 'dist/console'),
     inference: inferenceConfig(env),
     jobs: jobsConfig(env, cwd),
     security: {
@@ -212,7 +231,7 @@ export interface JobsConfig {
 }
 
 function jobsConfig(env: Env, cwd: string): JobsConfig {
-  const trainerDir = path.resolve(cwd, env.MERIDIAN_TRAINER_DIR || 'trainer');
+  const trainerDir = installPath(env.MERIDIAN_TRAINER_DIR, cwd, 'trainer');
   const heartbeatMs = int(env, 'MERIDIAN_JOB_HEARTBEAT_MS', 2000, 50, 20_000);
   const deadAfterMs = int(env, 'MERIDIAN_JOB_DEAD_AFTER_MS', 30_000, 500, 60_000);
   // A live worker must get several heartbeats in before it can be mistaken for a dead one.

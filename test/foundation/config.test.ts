@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { ConfigError, loadConfig, redactUrl } from '../../src/config/config';
 
 describe('config', () => {
@@ -8,6 +10,18 @@ describe('config', () => {
     expect(c.dataDir).toBe('/srv/app/data');
     expect(c.ingestMaxBatch).toBe(5000);
     expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('finds the shipped models, console and trainer from any working directory; given paths resolve against it', () => {
+    const root = path.resolve(__dirname, '../..');
+    const c = loadConfig({}, '/srv/elsewhere');
+    expect(c.modelArtifactsDir).toBe(path.join(root, 'model-artifacts'));
+    expect(fs.existsSync(path.join(c.modelArtifactsDir, 'next-item/model.onnx'))).toBe(true);
+    expect(c.consoleDir).toBe(path.join(root, 'dist/console'));
+    expect(c.jobs.trainerDir).toBe(path.join(root, 'trainer'));
+    const given = loadConfig({ MERIDIAN_MODEL_ARTIFACTS: 'models', MERIDIAN_TRAINER_DIR: '/opt/trainer' }, '/srv/app');
+    expect(given.modelArtifactsDir).toBe('/srv/app/models');
+    expect(given.jobs.trainerDir).toBe('/opt/trainer');
   });
 
   it('fails fast naming the variable when a value is invalid', () => {
