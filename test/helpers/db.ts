@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { Client } from 'pg';
-import type { Logger as TypeOrmLogger } from 'typeorm';
+import type { DataSource, Logger as TypeOrmLogger } from 'typeorm';
 import { createDataSource } from '../../src/db/data-source';
 import type { Database } from '../../src/db/database';
 
@@ -23,7 +23,26 @@ export async function openTestDatabase(kind: TestDbKind = 'default', sqlLogger?:
   // One connection, as the embedded server itself uses (see Config.dbPoolSize).
   const dataSource = createDataSource({ url, poolSize: 1, logger: sqlLogger });
   await dataSource.initialize();
+  await resetSharedState(dataSource);
   return { kind: 'embedded', dataSource, url, close: () => dataSource.destroy() };
+}
+
+/**
+ * The embedded database is shared by every test file of a run: undo what an earlier file's jobs
+ * may have left, so each file starts as on a fresh clone — no open job for this file's worker to
+ * pick up, and the shipped baselines (relative artifact paths, registered first) active.
+ */
+async function resetSharedState(ds: DataSource): Promise<void> {
+  await ds.query(
+    `UPDATE training_jobs SET status = 'cancelled', cancel_requested = true, lease = NULL, finished_at = now(), updated_at = now()
+     WHERE status NOT IN ('succeeded', 'failed', 'cancelled')`,
+  );
+  await ds.query(
+    `WITH base AS (SELECT DISTINCT ON (kind) id, kind FROM model_versions WHERE artifact_path NOT LIKE '/%' ORDER BY kind, id)
+     UPDATE model_versions m SET status = CASE WHEN m.id = b.id THEN 'active' ELSE 'archived' END
+     FROM base b
+     WHERE m.kind = b.kind AND ((m.status = 'active' AND m.id <> b.id) OR (m.id = b.id AND m.status <> 'active'))`,
+  );
 }
 
 async function cloneRealTemplate(sqlLogger?: TypeOrmLogger): Promise<Database> {
