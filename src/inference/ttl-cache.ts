@@ -30,13 +30,25 @@ export class TtlCache<K, V> {
     this.entries.set(key, { value, expires: now + this.ttlMs });
   }
 
-  /** The cached value, or `load()`'s, stored for the TTL. Concurrent misses each load (no stampede guard needed at this size). */
+  /**
+   * The cached value, or `load()`'s, stored for the TTL. Single-flight: callers that miss while a
+   * load for the key runs wait for that load (a popular key expiring under load would otherwise
+   * start one identical database query per request).
+   */
   async getOrLoad(key: K, load: () => Promise<V>): Promise<V> {
     const hit = this.get(key);
     if (hit !== undefined) return hit;
-    const value = await load();
-    this.set(key, value);
-    return value;
+    const running = this.inflight.get(key);
+    if (running) return running;
+    const loading = load();
+    this.inflight.set(key, loading);
+    try {
+      const value = await loading;
+      this.set(key, value);
+      return value;
+    } finally {
+      this.inflight.delete(key);
+    }
   }
 
   /**

@@ -68,11 +68,14 @@ export const AREA_TIERS: readonly { readonly radiusKm: number | null; readonly w
 ];
 /**
  * The 5 and 50 km tiers are summed in memory from per-(product, H3 r9 cell) activity of a region:
- * everything within REGION_RADIUS_KM of the centre of the H3 resolution-5 cell (edge ≈8.5 km)
- * holding the location, read once per region and cache TTL. Exact to a resolution-9 cell (≈0.2 km).
+ * everything within REGION_RADIUS_KM of the centre of the H3 resolution-3 cell (edge ≈60 km, at
+ * most ≈85 km from centre to corner) holding the location, read once per region and cache TTL
+ * (single-flight). Exact to a resolution-9 cell (≈0.2 km). A region is about a metropolitan area:
+ * the query's cost is set by the week of events it reads, not by the area, so few large regions
+ * cost the database far less than many small ones (res 5 made ~7× as many identical-cost queries).
  */
-const REGION_H3_RESOLUTION = 5;
-const REGION_RADIUS_KM = 50 + 10;
+const REGION_H3_RESOLUTION = 3;
+const REGION_RADIUS_KM = 50 + 90;
 const AREA_CANDIDATES = 60;
 const SIMILAR_SEEDS = 3;
 const SIMILAR_PER_SEED = 20;

@@ -192,4 +192,23 @@ describe('serving caches', () => {
     await cache.getMany(['1'], load);
     expect(loads).toHaveLength(3);
   });
+
+  it('getOrLoad is single-flight: concurrent misses for one key share one load, a failed load is not cached', async () => {
+    const { TtlCache } = await import('../../src/inference/ttl-cache');
+    const cache = new TtlCache<string, number>(1_000);
+    let loads = 0;
+    const load = async () => {
+      loads++;
+      await new Promise((r) => setTimeout(r, 10));
+      return 7;
+    };
+    expect(await Promise.all(Array.from({ length: 16 }, () => cache.getOrLoad('tile', load)))).toEqual(Array(16).fill(7));
+    expect(loads).toBe(1);
+    const failing = async (): Promise<number> => {
+      throw new Error('db down');
+    };
+    await expect(Promise.all([cache.getOrLoad('x', failing), cache.getOrLoad('x', failing)])).rejects.toThrow('db down');
+    expect(await cache.getOrLoad('x', load)).toBe(7);
+    expect(loads).toBe(2);
+  });
 });
