@@ -1,7 +1,8 @@
 /**
  * Databases for tests. `default` is a fresh clone of the seeded template on the real Postgres
- * when DATABASE_URL is set (and MERIDIAN_TEST_DB is not "embedded"), else the shared embedded
- * database of this run. Tests that write use unique external ids/keys so they can share it.
+ * when DATABASE_URL is set (and MERIDIAN_TEST_DB is not "embedded"), else the embedded database of
+ * this Jest run (scripts/run-jest.mjs starts one run per test file; a plain `jest` shares one).
+ * Tests that write use unique external ids/keys so they can share it.
  */
 import crypto from 'node:crypto';
 import { Client } from 'pg';
