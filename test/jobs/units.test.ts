@@ -123,7 +123,7 @@ describe('jobs config', () => {
     const c = loadConfig({}, '/srv/app').jobs;
     expect(c.concurrency).toBe(1);
     expect(c.deadAfterMs).toBeLessThanOrEqual(60_000);
-    expect(c.trainerPython).toBe('/srv/app/trainer/.venv/bin/python');
+    expect(c.trainerPython).toBe(path.resolve(__dirname, '../../trainer/.venv/bin/python')); // the installation's trainer, from any directory
     expect(c.promotionMargin).toBe(0.005);
   });
 
