@@ -28,16 +28,21 @@ export async function openTestDatabase(kind: TestDbKind = 'default', sqlLogger?:
   return { kind: 'embedded', dataSource, url, close: () => dataSource.destroy() };
 }
 
+/** Leaves no job for a later test file's server to pick up. */
+export async function cancelOpenJobs(ds: DataSource): Promise<void> {
+  await ds.query(
+    `UPDATE training_jobs SET status = 'cancelled', cancel_requested = true, lease = NULL, finished_at = now(), updated_at = now()
+     WHERE status NOT IN ('succeeded', 'failed', 'cancelled')`,
+  );
+}
+
 /**
  * The embedded database is shared by every test file of a run: undo what an earlier file's jobs
  * may have left, so each file starts as on a fresh clone — no open job for this file's worker to
  * pick up, and the shipped baselines (relative artifact paths, registered first) active.
  */
 async function resetSharedState(ds: DataSource): Promise<void> {
-  await ds.query(
-    `UPDATE training_jobs SET status = 'cancelled', cancel_requested = true, lease = NULL, finished_at = now(), updated_at = now()
-     WHERE status NOT IN ('succeeded', 'failed', 'cancelled')`,
-  );
+  await cancelOpenJobs(ds);
   await ds.query(
     `WITH base AS (SELECT DISTINCT ON (kind) id, kind FROM model_versions WHERE artifact_path NOT LIKE '/%' ORDER BY kind, id)
      UPDATE model_versions m SET status = CASE WHEN m.id = b.id THEN 'active' ELSE 'archived' END

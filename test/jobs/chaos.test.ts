@@ -20,7 +20,7 @@ import { isTerminal, type JobStatus } from '../../src/jobs/training-job';
 import { startTestApp, TEST_ADMIN_KEY } from '../helpers/app';
 import { openTestDatabase } from '../helpers/db';
 import {
-  activeVersions, type ActiveVersions, cancelOpenJobs, ensureBuilt, jobEnv, LAST_WEEK, restoreActive, ROOT, SMOKE_NEXT_ITEM,
+  activeVersions, type ActiveVersions, ensureBuilt, jobEnv, LAST_WEEK, ROOT, SMOKE_NEXT_ITEM, tearDownJobsTest,
   tempDir, trainerPids, waitFor,
 } from './jobs-helpers';
 
@@ -65,12 +65,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
-  if (db) {
-    await cancelOpenJobs(db.dataSource);
-    await restoreActive(db.dataSource, saved);
-  }
-  await app?.stop();
-  await db?.close();
+  await tearDownJobsTest({ db, app, saved });
 });
 
 function childEnv(): NodeJS.ProcessEnv {

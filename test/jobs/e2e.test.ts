@@ -5,14 +5,13 @@
  * it active without a restart, and rollbackModel brings back the previous version. Then promotions
  * and rollbacks under a steady load of recommendation requests: none may fail.
  */
-import fs from 'node:fs';
 import type { App } from '../../src/app';
 import type { Database } from '../../src/db/database';
 import { startApp } from '../../src/app';
 import { createLogger } from '../../src/common/logger';
 import { gql, TEST_ADMIN_KEY, testConfig } from '../helpers/app';
 import { openTestDatabase } from '../helpers/db';
-import { activeVersions, type ActiveVersions, cancelOpenJobs, jobEnv, restoreActive, subscribeWs, tempDir, waitFor } from './jobs-helpers';
+import { activeVersions, type ActiveVersions, jobEnv, subscribeWs, tearDownJobsTest, tempDir, waitFor } from './jobs-helpers';
 
 jest.setTimeout(600_000);
 
@@ -40,15 +39,7 @@ beforeAll(async () => {
   saved = await activeVersions(db.dataSource);
 });
 
-afterAll(async () => {
-  if (db) {
-    await cancelOpenJobs(db.dataSource);
-    await restoreActive(db.dataSource, saved);
-  }
-  await app?.stop();
-  await db?.close();
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => tearDownJobsTest({ db, app, saved, dataDir }));
 
 async function userWithHistory(): Promise<string> {
   const [row] = (await db.dataSource.query(`SELECT user_id::text AS id FROM events GROUP BY user_id ORDER BY count(*) DESC, user_id LIMIT 1`)) as { id: string }[];

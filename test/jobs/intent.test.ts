@@ -15,7 +15,7 @@ import { exportSnapshot } from '../../src/jobs/snapshot.exporter';
 import { gql, testConfig } from '../helpers/app';
 import { openTestDatabase } from '../helpers/db';
 import { sharedDataDir } from '../helpers/shared-data';
-import { activeVersions, type ActiveVersions, cancelOpenJobs, jobEnv, restoreActive, tempDir, waitFor } from './jobs-helpers';
+import { activeVersions, type ActiveVersions, jobEnv, tearDownJobsTest, tempDir, waitFor } from './jobs-helpers';
 
 jest.setTimeout(600_000);
 
@@ -48,16 +48,7 @@ beforeAll(async () => {
   saved = await activeVersions(db.dataSource);
 });
 
-afterAll(async () => {
-  if (db) {
-    await cancelOpenJobs(db.dataSource);
-    await restoreActive(db.dataSource, saved);
-    await db.dataSource.query(`DELETE FROM labeled_messages`);
-  }
-  await app?.stop();
-  await db?.close();
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => tearDownJobsTest({ db, app, saved, dataDir, extra: (ds) => ds.query(`DELETE FROM labeled_messages`) }));
 
 describe('labelled customer messages', () => {
   const messages = bankingMessages();

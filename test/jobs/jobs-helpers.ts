@@ -9,7 +9,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
+import type { App } from '../../src/app';
+import type { Database } from '../../src/db/database';
 import { ModelVersionRepository } from '../../src/inference/model-version.repository';
+import { cancelOpenJobs } from '../helpers/db';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const TRAINER_DIR = path.join(ROOT, 'trainer');
@@ -118,12 +121,23 @@ export async function restoreActive(ds: DataSource, saved: ActiveVersions): Prom
   for (const [, id] of Object.entries(saved)) await repo.activate(id, 'keep');
 }
 
-/** Leaves no job for a later test file's server to pick up. */
-export async function cancelOpenJobs(ds: DataSource): Promise<void> {
-  await ds.query(
-    `UPDATE training_jobs SET status = 'cancelled', cancel_requested = true, lease = NULL, finished_at = now(), updated_at = now()
-     WHERE status NOT IN ('succeeded', 'failed', 'cancelled')`,
-  );
+export { cancelOpenJobs };
+
+/**
+ * A jobs test file's teardown: no job left open, the versions active before it put back, the
+ * server and database closed, its data folder removed. `extra` runs first (its own cleanup SQL).
+ */
+export async function tearDownJobsTest(t: {
+  db?: Database; app?: App; saved?: ActiveVersions; dataDir?: string; extra?: (ds: DataSource) => Promise<unknown>;
+}): Promise<void> {
+  if (t.db) {
+    await cancelOpenJobs(t.db.dataSource);
+    if (t.saved) await restoreActive(t.db.dataSource, t.saved);
+    await t.extra?.(t.db.dataSource);
+  }
+  await t.app?.stop();
+  await t.db?.close();
+  if (t.dataDir) fs.rmSync(t.dataDir, { recursive: true, force: true });
 }
 
 export interface SubscriptionRun<T> {

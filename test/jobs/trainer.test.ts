@@ -17,7 +17,7 @@ import type { StartFineTuning } from '../../src/jobs/training-job.service';
 import { gql, startTestApp, testConfig } from '../helpers/app';
 import { openTestDatabase } from '../helpers/db';
 import {
-  activeVersions, type ActiveVersions, cancelOpenJobs, fakePython, groupAlive, jobEnv, LAST_WEEK, restoreActive, ROOT,
+  activeVersions, type ActiveVersions, fakePython, groupAlive, jobEnv, LAST_WEEK, ROOT, tearDownJobsTest,
   SMOKE_NEXT_ITEM, tempDir, TRAINER_PYTHON, waitFor,
 } from './jobs-helpers';
 
@@ -43,15 +43,7 @@ afterEach(async () => {
   worker = null;
 });
 
-afterAll(async () => {
-  if (db) {
-    await cancelOpenJobs(db.dataSource);
-    await restoreActive(db.dataSource, saved);
-  }
-  await app?.stop();
-  await db?.close();
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => tearDownJobsTest({ db, app, saved, dataDir }));
 
 /** A worker in this process whose trainer is `python` (the real one unless a stand-in is given). */
 function startWorker(python = TRAINER_PYTHON, extra: Record<string, string> = {}): void {
