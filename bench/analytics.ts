@@ -15,6 +15,7 @@ import { cellToParent, gridDisk } from 'h3-js';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { AnalyticsService } from '../src/analytics/analytics.service';
+import { rebuildRollups } from '../src/analytics/rollup-rebuild';
 import { intToH3 } from '../src/analytics/cells';
 import { benjaminiHochberg, getisOrdGiStar } from '../src/analytics/hotspots';
 import { silentLogger } from '../src/common/logger';
@@ -177,6 +178,15 @@ export async function openBenchDatabase(name: string, events: number, log: (l: s
     await seedDemo(ds, { seed: DEMO_SEED, events, anchor: BENCH_ANCHOR, days: 90 }, silentLogger());
     log(`seeded in ${Math.round((Date.now() - t0) / 1000)} s`);
     await ds.query('ANALYZE');
+  }
+  // A seed interrupted between loading events and rebuilding the rollups leaves them behind.
+  const [{ folded }] = (await ds.query(
+    `SELECT coalesce(sum(views + searches + carts + purchases + favorites), 0)::bigint AS folded FROM analytics_daily`,
+  )) as [{ folded: string }];
+  const [{ total }] = (await ds.query(`SELECT count(*)::bigint AS total FROM events`)) as [{ total: string }];
+  if (folded !== total) {
+    log(`rollups hold ${folded} of ${total} events; rebuilding them…`);
+    await rebuildRollups(ds);
   }
   return ds;
 }

@@ -7,5 +7,6 @@ import { TrainingJobs1764900000000 } from './1764900000000-training-jobs';
 import { ModelVersionsDeferredActive1765000000000 } from './1765000000000-model-versions-deferred-active';
 import { TrainingJobSlots1765100000000 } from './1765100000000-training-job-slots';
 import { LabeledMessages1765200000000 } from './1765200000000-labeled-messages';
+import { RegionUsers1765300000000 } from './1765300000000-region-users';
 
-export const migrations = [Init1764400000000, Auth1764500000000, Analytics1764700000000, ModelVersions1764800000000, TrainingJobs1764900000000, ModelVersionsDeferredActive1765000000000, TrainingJobSlots1765100000000, LabeledMessages1765200000000];
+export const migrations = [Init1764400000000, Auth1764500000000, Analytics1764700000000, ModelVersions1764800000000, TrainingJobs1764900000000, ModelVersionsDeferredActive1765000000000, TrainingJobSlots1765100000000, LabeledMessages1765200000000, RegionUsers1765300000000];

@@ -6,13 +6,16 @@
 import { latLngToCell } from 'h3-js';
 import type { DataSource } from 'typeorm';
 import { ValidationError } from '../common/errors';
+import { EVENT_TYPES } from '../events/event.entity';
 import type { AggregateCellData, AggregateInputData, AggregateOptions, AnalyticsAccess } from './analytics.model';
 import { type AggregateQuery, MAX_CELL_BUCKETS, normalizeAggregate } from './aggregate.query';
 import { countsSql, type Plan, type ResolvedGrid, type Space, usersSql } from './aggregate.sql';
 import { geoAreaSql } from './area';
 import { bucketCount } from './buckets';
 import { cellPolygon, h3ToInt, intToH3, MAX_RESOLUTION, MIN_RESOLUTION, ROLLUP_RESOLUTION } from './cells';
+import { kindCodes } from './kinds';
 import { minUsers } from './privacy';
+import { isRegionUserGrain, regionUsersSql, wholeBuckets } from './region-users';
 import type { RegionRollups } from './region-rollups';
 import { COUNT_COLUMNS, type CountColumn } from './rollup';
 import { rows, Sql } from './sql';
@@ -97,24 +100,45 @@ export class AggregateService {
   }
 
   private async addUsers(plan: Plan, result: CellBucket[], res10: boolean): Promise<void> {
-    // Region rollups carry no users: count them from the user rollup over the regions' cells.
-    const regional = plan.space.kind === 'regionRollup' || plan.space.kind === 'regionCells';
-    const userPlan: Plan = regional ? { ...plan, space: { kind: 'cells' } } : plan;
-    const cats = await rows<{ id: string }>(this.ds, `SELECT id::text AS id FROM categories`);
-    const built = usersSql(userPlan, cats.map((c) => c.id), res10);
+    const q = plan.q;
+    const cats = (await rows<{ id: string }>(this.ds, `SELECT id::text AS id FROM categories`)).map((c) => c.id);
     const key = (cell: string, bucket: Date) => `${cell}|${bucket.getTime()}`;
     const users = new Map<string, number>();
-    if (res10) {
-      const sets = new Map<string, Set<string>>();
-      for (const r of await rows<{ cell: string; bucket: Date; user_id: string }>(this.ds, built.text, built.params)) {
-        const k = key(pointCell(r.cell), new Date(r.bucket));
-        if (!sets.has(k)) sets.set(k, new Set());
-        sets.get(k)!.add(r.user_id);
-      }
-      for (const [k, s] of sets) users.set(k, s.size);
-    } else {
+    // Region rollups carry no users: count them from the user rollup over the regions' cells,
+    // except whole days, weeks and months of a region grid, which the region user tables answer.
+    const regional = plan.space.kind === 'regionRollup' || plan.space.kind === 'regionCells';
+    const cellPlan: Plan = regional ? { ...plan, space: { kind: 'cells' } } : plan;
+    let parts: Plan[] = [cellPlan];
+    const grain = isRegionUserGrain(q.bucket) ? q.bucket : null;
+    const zones = plan.space.kind === 'regionRollup' && !plan.space.collapse && plan.grid.kind === 'regions' ? plan.grid.zones : null;
+    const whole = grain && zones && !q.productIds ? wholeBuckets(q.from, q.to, grain) : null;
+    if (whole && grain && zones) {
+      const every = q.types.length === EVENT_TYPES.length && !q.categoryIds;
+      const built = regionUsersSql(zones, grain, whole, every ? null : kindCodes(q.types, q.categoryIds, cats));
       for (const r of await rows<{ cell: string; bucket: Date; users: number }>(this.ds, built.text, built.params)) {
         users.set(key(r.cell, new Date(r.bucket)), Number(r.users));
+      }
+      parts = [
+        { from: q.from, to: whole.from },
+        { from: whole.to, to: q.to },
+      ]
+        .filter((edge) => edge.from.getTime() < edge.to.getTime())
+        .map((edge) => ({ ...cellPlan, q: { ...q, ...edge } }));
+    }
+    for (const part of parts) {
+      const built = usersSql(part, cats, res10);
+      if (res10) {
+        const sets = new Map<string, Set<string>>();
+        for (const r of await rows<{ cell: string; bucket: Date; user_id: string }>(this.ds, built.text, built.params)) {
+          const k = key(pointCell(r.cell), new Date(r.bucket));
+          if (!sets.has(k)) sets.set(k, new Set());
+          sets.get(k)!.add(r.user_id);
+        }
+        for (const [k, set] of sets) users.set(k, set.size);
+      } else {
+        for (const r of await rows<{ cell: string; bucket: Date; users: number }>(this.ds, built.text, built.params)) {
+          users.set(key(r.cell, new Date(r.bucket)), Number(r.users));
+        }
       }
     }
     for (const r of result) r.users = users.get(key(r.cell, r.bucket)) ?? 0;

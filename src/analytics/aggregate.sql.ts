@@ -16,7 +16,8 @@ import type { EventTypeName } from '../events/event.entity';
 import type { AggregateQuery, Area } from './aggregate.query';
 import { type GeoAreaSql, geoAreaSql } from './area';
 import { bucketSql, type Grain, planSegments, type TimeSegment } from './buckets';
-import { COUNT_COLUMNS, type CountColumn, countSums, TYPE_CODE, TYPE_COLUMN } from './rollup';
+import { kindCodes, TYPE_CODE } from './kinds';
+import { COUNT_COLUMNS, type CountColumn, countSums, TYPE_COLUMN } from './rollup';
 import { Sql } from './sql';
 
 /** A grid with its resolution decided. */
@@ -440,10 +441,6 @@ export function usersSql(plan: Plan, allCategoryIds: readonly string[], perUser 
 
 /** `kinds && codes` when types or categories restrict which (category, type) pairs count. */
 function kindsFilter(b: Builder, types: readonly EventTypeName[], cats: readonly string[] | null, allCats: readonly string[]): string {
-  const allTypes = types.length === Object.keys(TYPE_CODE).length;
-  if (allTypes && !cats) return '';
-  const catList = cats ?? ['0', ...allCats];
-  const codes: string[] = [];
-  for (const c of catList) for (const t of types) codes.push((BigInt(c) * 8n + BigInt(TYPE_CODE[t])).toString());
-  return ` AND u.kinds && ${b.sql.p(codes, 'bigint[]')}`;
+  if (types.length === Object.keys(TYPE_CODE).length && !cats) return '';
+  return ` AND u.kinds && ${b.sql.p(kindCodes(types, cats, allCats), 'bigint[]')}`;
 }

@@ -10,6 +10,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { MARGIN_DEG } from './area';
 import { bucketSql } from './buckets';
+import { REGION_USER_TABLES, rebuildRegionUsers } from './region-users';
 import { COUNT_COLUMNS, countSums } from './rollup';
 import { rows } from './sql';
 
@@ -41,9 +42,8 @@ export class RegionRollups {
     if (stale.length) {
       // Fresh statistics (so the planner sizes region reads right) and visibility maps (so reads
       // can be index-only); autovacuum would get there later.
-      for (const t of ['region_hourly', 'region_daily', 'region_r8_hourly', 'region_r8_daily', 'region_r8_weekly', 'region_cells']) {
-        await this.ds.query(`VACUUM (ANALYZE) analytics_${t}`);
-      }
+      const tables = ['region_hourly', 'region_daily', 'region_r8_hourly', 'region_r8_daily', 'region_r8_weekly', 'region_cells'];
+      for (const t of [...tables.map((x) => `analytics_${x}`), ...REGION_USER_TABLES]) await this.ds.query(`VACUUM (ANALYZE) ${t}`);
     }
     return stale.length;
   }
@@ -72,7 +72,7 @@ export class RegionRollups {
       for (const t of [
         'analytics_region_hourly', 'analytics_region_daily',
         'analytics_region_r8_hourly', 'analytics_region_r8_daily', 'analytics_region_r8_weekly',
-        'analytics_region_cells', 'analytics_region_state',
+        ...REGION_USER_TABLES, 'analytics_region_cells', 'analytics_region_state',
       ]) {
         await em.query(`DELETE FROM ${t} WHERE region_id = $1`, [id]);
       }
@@ -124,6 +124,7 @@ export class RegionRollups {
          FROM analytics_region_r8_daily WHERE region_id = $1 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`,
         [id],
       );
+      await rebuildRegionUsers(em, id);
     });
   }
 }

@@ -10,6 +10,8 @@
 import type { EventTypeName } from '../events/event.entity';
 import { bucketSql } from './buckets';
 import { directoryRow } from './cells';
+import { kindCode, MERGE_KINDS } from './kinds';
+import { eraseUserFromRegionUsers, regionUserCtes } from './region-users';
 
 /** Count columns shared by every count rollup, in order. */
 /** revenue_cents: Σ price × quantity of purchases in integer cents (prices have 2 decimals): exact and cheap to sum. */
@@ -25,9 +27,6 @@ export const TYPE_COLUMN: Readonly<Record<EventTypeName, CountColumn>> = {
   favorite: 'favorites',
 };
 
-/** Small codes for (category, type) pairs in analytics_user_hourly.kinds: category_id · 8 + code. */
-export const TYPE_CODE: Readonly<Record<EventTypeName, number>> = { view: 1, search: 2, cart: 3, purchase: 4, favorite: 5 };
-
 /** SQL aggregates over raw event rows aliased `alias`, in COUNT_COLUMNS order. */
 export function countSums(alias: string): string {
   const t = `${alias}.type`;
@@ -42,19 +41,13 @@ export function countSums(alias: string): string {
   ].join(', ');
 }
 
-/** The (category, type) code of a raw event row aliased `alias` whose category is `cat`. */
-export function kindCode(alias: string, cat: string): string {
-  const cases = Object.entries(TYPE_CODE).map(([t, c]) => `WHEN '${t}' THEN ${c}`).join(' ');
-  return `(${cat} * 8 + CASE ${alias}.type ${cases} END)`;
-}
-
 const COLS = COUNT_COLUMNS.join(', ');
 const R8_PARENTS = 'r3, r4, r5, r6, r7';
 const R8_PARENT_EXPRS = 'ev.r3, ev.r4, ev.r5, ev.r6, ev.r7';
 const ADD = COUNT_COLUMNS.map((c) => `${c} = t.${c} + EXCLUDED.${c}`).join(', ');
 
 /** Upsert of summed counts keyed by `keyCols`; `extraCols` are functions of the key (e.g. parent cells). */
-function upsert(table: string, keyCols: string, keyExprs: string, from: string, extraCols = '', extraExprs = ''): string {
+export function upsert(table: string, keyCols: string, keyExprs: string, from: string, extraCols = '', extraExprs = ''): string {
   const n = keyCols.split(',').length + (extraCols ? extraCols.split(',').length : 0);
   const order = Array.from({ length: n }, (_, i) => i + 1).join(', ');
   const cols = extraCols ? `${keyCols}, ${extraCols}` : keyCols;
@@ -74,12 +67,12 @@ export function rollupParams(h3r9: readonly (string | null)[]): unknown[] {
   ];
 }
 
-const HOUR = bucketSql('HOUR', 'ev.occurred_at');
+export const HOUR = bucketSql('HOUR', 'ev.occurred_at');
 const DAY = bucketSql('DAY', 'ev.occurred_at');
 const WEEK = bucketSql('WEEK', 'ev.occurred_at');
 
 /** The count rollups: key columns, how a row of `ev` (or `ev_region` for regional ones) maps to them. */
-const COUNT_ROLLUPS: readonly {
+export const COUNT_ROLLUPS: readonly {
   readonly table: string;
   readonly keyCols: string;
   readonly keyExprs: string;
@@ -113,7 +106,7 @@ const COUNT_ROLLUPS: readonly {
 ];
 
 /** Columns every event row `ev` carries, from events `i`, products `p` and directory row `c`. */
-const EV_COLUMNS = `i.user_id, i.type, i.occurred_at, i.location, i.quantity, i.price,
+export const EV_COLUMNS = `i.user_id, i.type, i.occurred_at, i.location, i.quantity, i.price,
            coalesce(i.h3_r9, 0) AS cell, coalesce(c.r8, 0) AS r8, coalesce(c.r7, 0) AS r7, coalesce(c.r6, 0) AS r6,
            coalesce(c.r5, 0) AS r5, coalesce(c.r4, 0) AS r4, coalesce(c.r3, 0) AS r3, coalesce(p.category_id, 0) AS cat`;
 /** Rows of `ev` inside built regions (the regional rollups are maintained only for those). */
@@ -155,8 +148,8 @@ export function rollupCtes(p: number): string {
     SELECT ${HOUR}, ev.cell, ev.user_id, array_agg(DISTINCT ${kindCode('ev', 'ev.cat')})
     FROM ev GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     ON CONFLICT (bucket, h3_r9, user_id) DO UPDATE
-      SET kinds = ARRAY(SELECT DISTINCT k FROM unnest(t.kinds || EXCLUDED.kinds) AS u(k) ORDER BY k)
-      WHERE NOT t.kinds @> EXCLUDED.kinds)`;
+      SET kinds = ${MERGE_KINDS} WHERE NOT t.kinds @> EXCLUDED.kinds),
+  ${regionUserCtes()}`;
 }
 
 /**
@@ -186,5 +179,6 @@ export async function eraseUserFromRollups(db: { query(sql: string, params?: unk
       [userId],
     );
   }
+  await eraseUserFromRegionUsers(db, userId);
   await db.query(`DELETE FROM analytics_user_hourly WHERE user_id = $1`, [userId]);
 }

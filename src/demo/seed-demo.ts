@@ -5,7 +5,8 @@
  */
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from '../common/logger';
-import { insertEvents, type Queryable } from '../events/event.writer';
+import { insertEventsOnly, type Queryable } from '../events/event.writer';
+import { rebuildRollups } from '../analytics/rollup-rebuild';
 import { RegionService } from '../catalog/region.service';
 import type { Services } from '../services';
 import { CATEGORIES, CITIES } from './demo-world';
@@ -49,9 +50,9 @@ export async function seedDemo(db: EntityManager | DataSource, opts: DemoOptions
   );
   let events = 0;
   let reviews = 0;
-  let buffer: Parameters<typeof insertEvents>[1][number][] = [];
+  let buffer: Parameters<typeof insertEventsOnly>[1][number][] = [];
   const flush = async () => {
-    await insertEvents(db as Queryable, buffer);
+    await insertEventsOnly(db as Queryable, buffer);
     events += buffer.length;
     buffer = [];
     if (events % 500_000 < 5_000) logger.info({ events }, 'seeding events');
@@ -90,6 +91,9 @@ export async function seedDemo(db: EntityManager | DataSource, opts: DemoOptions
     if (buffer.length >= 5_000) await flush();
   }
   if (buffer.length) await flush();
+  const rebuilt = Date.now();
+  await rebuildRollups(db);
+  logger.info({ events, ms: Date.now() - rebuilt }, 'analytics rollups rebuilt');
   await db.query('ANALYZE');
   return { users: world.users.length, products: world.products.length, events, reviews };
 }

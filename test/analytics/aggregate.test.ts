@@ -207,6 +207,25 @@ const cases: Case[] = [
     eventTypes: ['view', 'cart'],
     categories: () => [category.electronics!],
   }),
+  both('USERS by day per city (region user counters for whole days, raw edges)', {
+    metric: 'USERS',
+    bucket: 'DAY',
+    grid: { regions: () => [] },
+  }),
+  both('USERS by week per city, two event types and a category (region user rows by kinds)', {
+    metric: 'USERS',
+    bucket: 'WEEK',
+    eventTypes: ['view', 'purchase'],
+    grid: { regions: () => [] },
+    categories: () => [category.electronics!],
+  }),
+  both('USERS by month for chosen regions, whole months only (region user counters)', {
+    metric: 'USERS',
+    bucket: 'MONTH',
+    grid: { regions: () => [region['city:sao-paulo']!, region['test:sp-east']!], asWhere: true },
+    from: new Date('2026-03-01T00:00:00Z'),
+    to: new Date('2026-06-01T00:00:00Z'),
+  }),
   both('REVENUE by day per region, one category (region rollups with category)', {
     metric: 'REVENUE',
     bucket: 'DAY',
