@@ -15,7 +15,7 @@ import { cellToParent, gridDisk } from 'h3-js';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { AnalyticsService } from '../src/analytics/analytics.service';
-import { rebuildRollups } from '../src/analytics/rollup-rebuild';
+import { rebuildRollups, vacuumRollups } from '../src/analytics/rollup-rebuild';
 import { intToH3 } from '../src/analytics/cells';
 import { benjaminiHochberg, getisOrdGiStar } from '../src/analytics/hotspots';
 import { silentLogger } from '../src/common/logger';
@@ -177,7 +177,7 @@ export async function openBenchDatabase(name: string, events: number, log: (l: s
     const t0 = Date.now();
     await seedDemo(ds, { seed: DEMO_SEED, events, anchor: BENCH_ANCHOR, days: 90 }, silentLogger());
     log(`seeded in ${Math.round((Date.now() - t0) / 1000)} s`);
-    await ds.query('ANALYZE');
+    await vacuumRollups(ds);
   }
   // A seed interrupted between loading events and rebuilding the rollups leaves them behind.
   const [{ folded }] = (await ds.query(
@@ -187,6 +187,7 @@ export async function openBenchDatabase(name: string, events: number, log: (l: s
   if (folded !== total) {
     log(`rollups hold ${folded} of ${total} events; rebuilding them…`);
     await rebuildRollups(ds);
+    await vacuumRollups(ds);
   }
   return ds;
 }

@@ -77,14 +77,22 @@ export class AggregateService {
     const limit = opts.limit ?? MAX_CELL_BUCKETS;
     const res10 = grid.kind === 'h3' && grid.resolution > ROLLUP_RESOLUTION;
     const built = countsSql(plan, res10 ? MAX_POINTS + 1 : limit + 1);
-    const raw = await rows<Record<CountColumn, string> & { cell: string; bucket: Date }>(this.ds, built.text, built.params);
+    const raw = await rows<Record<CountColumn, number | string> & { cell: string; bucket_ms: number }>(this.ds, built.text, built.params);
     if (res10 && raw.length > MAX_POINTS) {
       throw ValidationError.of('input.where', `holds more than ${MAX_POINTS} distinct event locations; narrow it for resolution 10`);
     }
     let result: CellBucket[] = raw.map((r) => ({
       cell: res10 ? pointCell(r.cell) : r.cell,
-      bucket: new Date(r.bucket),
-      counts: Object.fromEntries(COUNT_COLUMNS.map((c) => [c, Number(r[c])])) as Counts,
+      bucket: new Date(Number(r.bucket_ms)),
+      counts: {
+        views: Number(r.views),
+        searches: Number(r.searches),
+        carts: Number(r.carts),
+        purchases: Number(r.purchases),
+        favorites: Number(r.favorites),
+        units: Number(r.units),
+        revenue_cents: Number(r.revenue_cents),
+      },
       users: null,
     }));
     result = res10 ? mergeCounts(result) : result.sort(byBucketThenCell);

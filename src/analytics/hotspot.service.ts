@@ -14,7 +14,7 @@ import { type Area, type AggregateQuery, checkBucketCount, normalizeSelection } 
 import { geoAreaSql } from './area';
 import { type Bucket, BUCKETS, bucketStarts } from './buckets';
 import { cellPolygon, h3ToInt, intToH3, MIN_RESOLUTION, ROLLUP_RESOLUTION } from './cells';
-import { benjaminiHochberg, getisOrdGiStar } from './hotspots';
+import { benjaminiHochberg, giStarIndexed } from './hotspots';
 import { minUsers } from './privacy';
 import { rows, Sql } from './sql';
 
@@ -106,54 +106,66 @@ export class HotspotService {
     const answer = await this.aggregates.answer(q, { withUsers: k !== null, limit: MAX_STUDY });
 
     const buckets = input.bucket ? bucketStarts(sel.from, sel.to, input.bucket) : [sel.from];
+    const T = buckets.length;
     const tIndex = new Map(buckets.map((b, i) => [b.getTime(), i]));
-    const values = new Map<string, number>();
-    const users = new Map<string, number>();
-    const dataCells = new Set<string>();
-    for (const r of answer.rows) {
+    const dataCells = new Map<string, number>();
+    const hexOf = answer.rows.map((r) => {
       const cell = intToH3(r.cell);
-      const key = `${cell}@${tIndex.get(r.bucket.getTime())}`;
-      values.set(key, metricValue(q, r) ?? 0);
-      users.set(key, r.users ?? 0);
-      dataCells.add(cell);
-    }
+      if (!dataCells.has(cell)) dataCells.set(cell, dataCells.size);
+      return cell;
+    });
     // Study area: cells with data and their rings (observed zeros), inside the query area.
     const disk = (c: string) => cachedDisk(c, ring);
     const study = new Set<string>();
-    for (const c of dataCells) for (const n of disk(c)) study.add(n);
-    if (study.size * buckets.length > MAX_STUDY) {
+    for (const c of dataCells.keys()) for (const n of disk(c)) study.add(n);
+    if (study.size * T > MAX_STUDY) {
       throw ValidationError.of('input.h3Resolution', `the study area has more than ${MAX_STUDY} cells × buckets; use a coarser resolution`);
     }
     const zeros = [...study].filter((c) => !dataCells.has(c));
     const inside = sel.area ? await this.inArea(sel.area, zeros) : new Set(zeros);
-    const cells = [...dataCells, ...zeros.filter((c) => inside.has(c))];
-    for (const c of cells) for (let t = 0; t < buckets.length; t++) if (!values.has(`${c}@${t}`)) values.set(`${c}@${t}`, 0);
-
-    const stats = getisOrdGiStar(values, (key) => {
-      const [c, ts] = key.split('@');
-      const t = Number(ts);
-      const around = disk(c!);
-      const out = around.map((n) => `${n}@${t}`);
-      if (input.bucket) for (const dt of [-1, 1]) if (t + dt >= 0 && t + dt < buckets.length) for (const n of around) out.push(`${n}@${t + dt}`);
+    const cells = [...dataCells.keys(), ...zeros.filter((c) => inside.has(c))];
+    const cellIndex = new Map(cells.map((c, i) => [c, i]));
+    // Location i is cell ⌊i / T⌋ in bucket i mod T.
+    const x = new Float64Array(cells.length * T);
+    const users = new Float64Array(cells.length * T);
+    answer.rows.forEach((r, k) => {
+      const i = dataCells.get(hexOf[k]!)! * T + tIndex.get(r.bucket.getTime())!;
+      x[i] = metricValue(q, r) ?? 0;
+      users[i] = r.users ?? 0;
+    });
+    const rings = cells.map((c) => {
+      const around: number[] = [];
+      for (const n of disk(c)) {
+        const at = cellIndex.get(n);
+        if (at !== undefined) around.push(at);
+      }
+      return around;
+    });
+    const stats = giStarIndexed(x, (i) => {
+      const c = Math.floor(i / T);
+      const t = i % T;
+      if (!input.bucket) return rings[c]!;
+      const out: number[] = [];
+      for (const dt of [0, -1, 1]) if (t + dt >= 0 && t + dt < T) for (const n of rings[c]!) out.push(n * T + t + dt);
       return out;
     });
-    const significant = benjaminiHochberg(stats.map((s) => s.p), alpha);
+    const significant = benjaminiHochberg(stats.map((st) => st.p), alpha);
     const out: HotspotData[] = [];
-    stats.forEach((s, i) => {
-      const classification: HotspotClass = significant[i] ? (s.z > 0 ? 'HOT' : 'COLD') : 'NOT_SIGNIFICANT';
+    stats.forEach((st, i) => {
+      const classification: HotspotClass = significant[i] ? (st.z > 0 ? 'HOT' : 'COLD') : 'NOT_SIGNIFICANT';
       if ((input.onlySignificant ?? true) && classification === 'NOT_SIGNIFICANT') return;
       // Restricted callers never see a cell resting on fewer than k users (zero cells have none to reveal).
-      if (k !== null && s.value > 0 && (users.get(s.key) ?? 0) < k) return;
-      const [c, t] = s.key.split('@');
+      if (k !== null && x[i]! > 0 && users[i]! < k) return;
+      const c = cells[Math.floor(i / T)]!;
       out.push({
-        cellId: c!,
-        bucketStart: input.bucket ? buckets[Number(t)]! : null,
-        value: s.value,
-        neighbourhoodValue: s.neighbourhoodSum,
-        zScore: s.z,
-        pValue: s.p,
+        cellId: c,
+        bucketStart: input.bucket ? buckets[i % T]! : null,
+        value: x[i]!,
+        neighbourhoodValue: st.neighbourhoodSum,
+        zScore: st.z,
+        pValue: st.p,
         classification,
-        geometry: opts.withGeometry ? cellPolygon(c!) : null,
+        geometry: opts.withGeometry ? cellPolygon(c) : null,
       });
     });
     return out.sort((a, b) => b.zScore - a.zScore || (a.cellId < b.cellId ? -1 : 1));

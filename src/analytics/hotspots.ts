@@ -21,36 +21,60 @@ export interface GiStar {
   readonly p: number;
 }
 
+/** Gi* of one location of an indexed study area (see giStarIndexed). */
+export interface GiStarIndexed {
+  readonly neighbourhoodSum: number;
+  readonly neighbours: number;
+  readonly z: number;
+  readonly p: number;
+}
+
+/**
+ * Gi* over locations 0..n−1 with values `x`; `neighbours(i)` lists the indices around i, itself
+ * included, each once (indices outside the study area must not appear). No strings, no maps: the
+ * hot-spot service runs it over tens of thousands of cells × buckets per request.
+ */
+export function giStarIndexed(x: Float64Array, neighbours: (i: number) => ArrayLike<number>): GiStarIndexed[] {
+  const n = x.length;
+  if (n < 3) return Array.from(x, (v) => ({ neighbourhoodSum: v, neighbours: 1, z: 0, p: 1 }));
+  let sum = 0;
+  let sumSq = 0;
+  for (let i = 0; i < n; i++) {
+    sum += x[i]!;
+    sumSq += x[i]! * x[i]!;
+  }
+  const xbar = sum / n;
+  const s = Math.sqrt(Math.max(0, sumSq / n - xbar * xbar));
+  const out = new Array<GiStarIndexed>(n);
+  for (let i = 0; i < n; i++) {
+    const around = neighbours(i);
+    const wsum = around.length;
+    let local = 0;
+    for (let k = 0; k < wsum; k++) local += x[around[k]!]!;
+    const denom = s * Math.sqrt((n * wsum - wsum * wsum) / (n - 1));
+    const z = denom > 0 ? (local - xbar * wsum) / denom : 0;
+    out[i] = { neighbourhoodSum: local, neighbours: wsum, z, p: twoSidedP(z) };
+  }
+  return out;
+}
+
 /**
  * Gi* for every key in `values` (the study area). `neighbours(key)` returns the keys around it,
  * itself included; keys outside the study area are ignored.
  */
 export function getisOrdGiStar(values: ReadonlyMap<string, number>, neighbours: (key: string) => readonly string[]): GiStar[] {
-  const n = values.size;
-  if (n < 3) return [...values].map(([key, value]) => ({ key, value, neighbourhoodSum: value, neighbours: 1, z: 0, p: 1 }));
-  let sum = 0;
-  let sumSq = 0;
-  for (const v of values.values()) {
-    sum += v;
-    sumSq += v * v;
-  }
-  const xbar = sum / n;
-  const s = Math.sqrt(Math.max(0, sumSq / n - xbar * xbar));
-  const out: GiStar[] = [];
-  for (const [key, value] of values) {
-    let wsum = 0;
-    let local = 0;
-    for (const j of new Set(neighbours(key))) {
-      const xj = values.get(j);
-      if (xj === undefined) continue;
-      wsum += 1;
-      local += xj;
+  const keys = [...values.keys()];
+  const index = new Map(keys.map((k, i) => [k, i]));
+  const x = Float64Array.from(keys, (k) => values.get(k)!);
+  const stats = giStarIndexed(x, (i) => {
+    const around = new Set<number>();
+    for (const j of neighbours(keys[i]!)) {
+      const at = index.get(j);
+      if (at !== undefined) around.add(at);
     }
-    const denom = s * Math.sqrt((n * wsum - wsum * wsum) / (n - 1));
-    const z = denom > 0 ? (local - xbar * wsum) / denom : 0;
-    out.push({ key, value, neighbourhoodSum: local, neighbours: wsum, z, p: twoSidedP(z) });
-  }
-  return out;
+    return [...around];
+  });
+  return stats.map((st, i) => ({ key: keys[i]!, value: x[i]!, ...st }));
 }
 
 /** Two-sided p-value of a standard normal z. */

@@ -45,6 +45,15 @@ export async function rebuildRollups(db: TransactionRunner): Promise<number> {
   });
 }
 
+/**
+ * VACUUM (ANALYZE) of the rebuilt tables, outside any transaction: fresh statistics, and visibility
+ * maps so rollup reads are index-only (a bitmap heap scan of a freshly written table reads several
+ * times more pages). Autovacuum gets there too, later.
+ */
+export async function vacuumRollups(db: Queryable): Promise<void> {
+  for (const t of ['analytics_cells', ...TABLES]) await db.query(`VACUUM (ANALYZE) ${t}`);
+}
+
 /** Directory rows (parents, outline) for the res-9 cells of events that have none yet. */
 async function addMissingCells(tx: Queryable): Promise<void> {
   const missing = (await tx.query(

@@ -6,7 +6,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from '../common/logger';
 import { insertEventsOnly, type Queryable } from '../events/event.writer';
-import { rebuildRollups } from '../analytics/rollup-rebuild';
+import { rebuildRollups, vacuumRollups } from '../analytics/rollup-rebuild';
 import { RegionService } from '../catalog/region.service';
 import type { Services } from '../services';
 import { CATEGORIES, CITIES } from './demo-world';
@@ -30,6 +30,7 @@ export async function seedDemoIfEmpty(
   if (n > 0) return false;
   const started = Date.now();
   const counts = await ds.transaction((em) => seedDemo(em, defaultDemoOptions(opts.events), logger));
+  await vacuumRollups(ds);
   logger.info({ ...counts, ms: Date.now() - started }, 'demo dataset seeded');
   return true;
 }

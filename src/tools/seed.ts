@@ -8,6 +8,7 @@ import { createLogger } from '../common/logger';
 import { loadConfig } from '../config/config';
 import { openDatabase } from '../db/database';
 import { startOfUtcDay } from '../demo/demo-generator';
+import { vacuumRollups } from '../analytics/rollup-rebuild';
 import { defaultDemoOptions, emptyAllTables, seedDemo } from '../demo/seed-demo';
 import { intOption, parseArgs } from './cli-args';
 
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
     const opts = defaultDemoOptions(intOption(args, 'events', config.demoEvents), anchor);
     const started = Date.now();
     const counts = await seedDemo(db.dataSource, opts, logger);
+    await vacuumRollups(db.dataSource);
     logger.info({ ...counts, seconds: (Date.now() - started) / 1000 }, 'seeded');
   } finally {
     await db.close();

@@ -4,7 +4,8 @@
  * days, one flash-sale day at 70% of the window (2026-05-04), six cities of different sizes with
  * regional category preferences (e.g. garden in Curitiba, sports in Rio).
  */
-import { cellToLatLng, getResolution } from 'h3-js';
+import { cellToLatLng, getResolution, gridDisk } from 'h3-js';
+import { getisOrdGiStar } from '../../src/analytics/hotspots';
 import { AnalyticsService } from '../../src/analytics/analytics.service';
 import { haversineMeters } from '../../src/common/geo';
 import { ValidationError } from '../../src/common/errors';
@@ -113,6 +114,35 @@ describe('hotspots', () => {
     expect(new Set(spots.map((s) => s.bucketStart!.toISOString())).size).toBe(3);
     const keys = spots.map((s) => `${s.cellId}@${s.bucketStart!.toISOString()}`);
     expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('z-scores equal the plain Gi* formula over the returned study area (spatial ring 2, and space-time)', async () => {
+    const cases = [
+      { metric: 'EVENTS' as const, from: FROM, to: TO, h3Resolution: 6, ringSize: 2, onlySignificant: false },
+      {
+        metric: 'PURCHASES' as const, from: new Date('2026-04-27T00:00:00Z'), to: new Date('2026-05-18T00:00:00Z'), h3Resolution: 7,
+        bucket: 'WEEK' as const, where: { regionIds: [region['city:sao-paulo']!] }, onlySignificant: false,
+      },
+    ];
+    for (const input of cases) {
+      const spots = await analytics.hotspot.hotspots(input, null);
+      const times = [...new Set(spots.map((s) => s.bucketStart?.getTime() ?? 0))].sort((a, b) => a - b);
+      const key = (cell: string, t: number) => `${cell}@${t}`;
+      const values = new Map(spots.map((s) => [key(s.cellId, times.indexOf(s.bucketStart?.getTime() ?? 0)), s.value]));
+      const ring = input.ringSize ?? 1;
+      const reference = getisOrdGiStar(values, (k) => {
+        const [cell, t] = k.split('@');
+        const dts = input.bucket ? [-1, 0, 1] : [0];
+        return dts.flatMap((dt) => gridDisk(cell!, ring).map((n) => key(n, Number(t) + dt)));
+      });
+      expect(reference.length).toBe(spots.length);
+      const byKey = new Map(reference.map((r) => [r.key, r]));
+      for (const s of spots) {
+        const r = byKey.get(key(s.cellId, times.indexOf(s.bucketStart?.getTime() ?? 0)))!;
+        expect(s.zScore).toBeCloseTo(r.z, 9);
+        expect(s.neighbourhoodValue).toBe(r.neighbourhoodSum);
+      }
+    }
   });
 
   it('refuses non-additive metrics and bad rings', async () => {
