@@ -2,9 +2,13 @@
  * A small time-bounded cache for serving signals that may lag reality by a few seconds (area
  * popularity, sentiment summaries). Entries expire after `ttlMs`; the oldest go first when full.
  * A TTL of 0 disables caching, so every read goes to the database.
+ *
+ * Refresh-ahead (getOrLoad): a hit on an entry older than half the TTL starts one background
+ * reload and is answered from the entry, so a key in steady use is replaced before it expires and
+ * requests do not queue behind its reload. No entry is ever served older than the TTL.
  */
 export class TtlCache<K, V> {
-  private readonly entries = new Map<K, { value: V; expires: number }>();
+  private readonly entries = new Map<K, { value: V; expires: number; refreshAt: number }>();
   /** Keys being loaded right now: concurrent callers wait for that load instead of starting another. */
   private readonly inflight = new Map<K, Promise<V>>();
 
@@ -27,7 +31,7 @@ export class TtlCache<K, V> {
     if (this.ttlMs <= 0) return;
     this.entries.delete(key);
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(key, { value, expires: now + this.ttlMs });
+    this.entries.set(key, { value, expires: now + this.ttlMs, refreshAt: now + this.ttlMs / 2 });
   }
 
   /**
@@ -36,10 +40,20 @@ export class TtlCache<K, V> {
    * start one identical database query per request).
    */
   async getOrLoad(key: K, load: () => Promise<V>): Promise<V> {
-    const hit = this.get(key);
-    if (hit !== undefined) return hit;
-    const running = this.inflight.get(key);
-    if (running) return running;
+    const now = Date.now();
+    const hit = this.get(key, now);
+    if (hit !== undefined) {
+      if (now >= this.entries.get(key)!.refreshAt && !this.inflight.has(key)) {
+        // The entry keeps answering until the reload lands; a failed reload leaves it to expire.
+        this.start(key, load).catch(() => undefined);
+      }
+      return hit;
+    }
+    return this.inflight.get(key) ?? this.start(key, load);
+  }
+
+  /** One load of `key` that concurrent callers share; its value is cached when it succeeds. */
+  private async start(key: K, load: () => Promise<V>): Promise<V> {
     const loading = load();
     this.inflight.set(key, loading);
     try {

@@ -82,6 +82,8 @@ const SIMILAR_SEEDS = 3;
 const SIMILAR_PER_SEED = 20;
 /** Events read per user for the sequence: dedupe and non-item events need more than L. */
 const HISTORY_FACTOR = 4;
+/** Requests whose `at` is this close to the clock read the shared "live" area caches. */
+const LIVE_WINDOW_MS = 60_000;
 /** Requests may look this far ahead of the clock (client skew). */
 const FUTURE_SKEW_MS = 5 * 60_000;
 
@@ -257,7 +259,9 @@ export class RecommendationService {
    */
   private async area(center: GeoPoint | null, at: Date, need: number): Promise<AreaHit[]> {
     const how = hourOfWeek(at);
-    const minute = Math.floor(at.getTime() / 60_000);
+    // Requests about the present share one entry per key (refreshed ahead, so they never wait for
+    // a reload); a request about another time gets entries of its own minute.
+    const minute = Math.abs(at.getTime() - Date.now()) < LIVE_WINDOW_MS ? 'live' : String(Math.floor(at.getTime() / 60_000));
     const hits = new Map<string, AreaHit>();
     const add = (rows: readonly AreaPopularityRow[], tier: (typeof AREA_TIERS)[number]) => {
       for (const r of rows) {
@@ -278,7 +282,7 @@ export class RecommendationService {
   }
 
   /** Per-(product, r9 cell) activity around the region of `center`, with cell centres; cached per region. */
-  private region(center: GeoPoint, at: Date, how: number, minute: number): Promise<RegionActivity[]> {
+  private region(center: GeoPoint, at: Date, how: number, minute: string): Promise<RegionActivity[]> {
     const cell = latLngToCell(center.latitude, center.longitude, REGION_H3_RESOLUTION);
     return this.regionCache.getOrLoad(`${cell}|${how}|${minute}`, async () => {
       const [lat, lng] = cellToLatLng(cell);

@@ -193,6 +193,35 @@ describe('serving caches', () => {
     expect(loads).toHaveLength(3);
   });
 
+  it('getOrLoad refreshes ahead: past half the TTL a hit starts one background reload; nothing is served past the TTL', async () => {
+    const { TtlCache } = await import('../../src/inference/ttl-cache');
+    const cache = new TtlCache<string, number>(1_000);
+    let loads = 0;
+    const load = async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      return ++loads;
+    };
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    expect(await cache.getOrLoad('k', load)).toBe(1);
+    expect(await cache.getOrLoad('k', load)).toBe(1);
+    expect(loads).toBe(1); // young entry: no reload
+    await sleep(600);
+    // Older than half the TTL: answered from the entry at once, one reload starts for all callers.
+    expect(await Promise.all([cache.getOrLoad('k', load), cache.getOrLoad('k', load)])).toEqual([1, 1]);
+    await sleep(150);
+    expect(loads).toBe(2);
+    expect(await cache.getOrLoad('k', load)).toBe(2);
+    await sleep(1_200); // expired, nobody asked meanwhile: the next caller waits for a fresh load
+    expect(await cache.getOrLoad('k', load)).toBe(3);
+    const failing = async (): Promise<number> => {
+      throw new Error('db down');
+    };
+    await sleep(600);
+    expect(await cache.getOrLoad('k', failing)).toBe(3); // a failed background reload is not surfaced…
+    await sleep(600);
+    await expect(cache.getOrLoad('k', failing)).rejects.toThrow('db down'); // …and the entry still expires
+  }, 10_000);
+
   it('getOrLoad is single-flight: concurrent misses for one key share one load, a failed load is not cached', async () => {
     const { TtlCache } = await import('../../src/inference/ttl-cache');
     const cache = new TtlCache<string, number>(1_000);
