@@ -10,7 +10,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { MARGIN_DEG } from './area';
 import { bucketSql } from './buckets';
-import { REGION_USER_TABLES, rebuildRegionUsers } from './region-users';
+import { deriveRegionUsers, REGION_USER_TABLES, regionUsersDailyInsert } from './region-users';
 import { COUNT_COLUMNS, countSums } from './rollup';
 import { rows } from './sql';
 
@@ -90,17 +90,19 @@ export class RegionRollups {
       );
       const cols = COUNT_COLUMNS.join(', ');
       const sums = COUNT_COLUMNS.map((c) => `sum(${c})`).join(', ');
-      // One spatial join, two hourly rollups; the daily ones are sums of the hourly ones.
+      // One spatial join for two hourly rollups and the daily user rows; the daily, weekly and
+      // monthly ones are derived from those.
       await em.query(
         `WITH e AS MATERIALIZED (
-           SELECT e.type, e.occurred_at, e.quantity, e.price, coalesce(p.category_id, 0) AS cat,
+           SELECT e.user_id, e.type, e.occurred_at, e.quantity, e.price, coalesce(p.category_id, 0) AS cat,
                   c.r3, c.r4, c.r5, c.r6, c.r7, c.r8
            FROM regions r JOIN events e ON ST_Intersects(r.geom, e.location)
            LEFT JOIN products p ON p.id = e.product_id LEFT JOIN analytics_cells c ON c.h3_r9 = e.h3_r9
            WHERE r.id = $1),
          by_category AS (
            INSERT INTO analytics_region_hourly (region_id, bucket, category_id, ${cols})
-           SELECT $1::bigint, ${bucketSql('HOUR', 'e.occurred_at')}, e.cat, ${countSums('e')} FROM e GROUP BY 2, 3)
+           SELECT $1::bigint, ${bucketSql('HOUR', 'e.occurred_at')}, e.cat, ${countSums('e')} FROM e GROUP BY 2, 3),
+         users_daily AS (${regionUsersDailyInsert('e')})
          INSERT INTO analytics_region_r8_hourly (region_id, bucket, h3_r8, r3, r4, r5, r6, r7, ${cols})
          SELECT $1::bigint, ${bucketSql('HOUR', 'e.occurred_at')}, e.r8, e.r3, e.r4, e.r5, e.r6, e.r7, ${countSums('e')}
          FROM e GROUP BY 2, 3, 4, 5, 6, 7, 8`,
@@ -124,7 +126,7 @@ export class RegionRollups {
          FROM analytics_region_r8_daily WHERE region_id = $1 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`,
         [id],
       );
-      await rebuildRegionUsers(em, id);
+      await deriveRegionUsers(em, id);
     });
   }
 }

@@ -42,16 +42,20 @@ export function regionUserCtes(): string {
     ON CONFLICT (region_id, grain, bucket) DO UPDATE SET users = t.users + EXCLUDED.users)`;
 }
 
-/** Rebuild of one region's tables (inside its rebuild transaction, after its rows were deleted). */
-export async function rebuildRegionUsers(db: { query(sql: string, params?: unknown[]): Promise<unknown> }, id: string): Promise<void> {
-  await db.query(
-    `INSERT INTO ${TABLE.DAY} (region_id, bucket, user_id, kinds)
-     SELECT $1::bigint, ${bucketSql('DAY', 'e.occurred_at')}, e.user_id,
-            array_agg(DISTINCT ${kindCode('e', 'coalesce(p.category_id, 0)')} ORDER BY ${kindCode('e', 'coalesce(p.category_id, 0)')})
-     FROM regions r JOIN events e ON ST_Intersects(r.geom, e.location) LEFT JOIN products p ON p.id = e.product_id
-     WHERE r.id = $1 GROUP BY 2, 3`,
-    [id],
-  );
+/**
+ * Region rebuild (region-rollups.ts): the daily user rows of region $1 from `source`, the
+ * region's events (user_id, type, occurred_at, cat), as an INSERT for a CTE of the rebuild's
+ * single spatial join.
+ */
+export function regionUsersDailyInsert(source: string): string {
+  const kind = kindCode(source, `${source}.cat`);
+  return `INSERT INTO ${TABLE.DAY} (region_id, bucket, user_id, kinds)
+    SELECT $1::bigint, ${bucketSql('DAY', `${source}.occurred_at`)}, ${source}.user_id, array_agg(DISTINCT ${kind} ORDER BY ${kind})
+    FROM ${source} GROUP BY 2, 3`;
+}
+
+/** Region rebuild, after regionUsersDailyInsert: weekly and monthly rows from the daily ones, then every counter. */
+export async function deriveRegionUsers(db: { query(sql: string, params?: unknown[]): Promise<unknown> }, id: string): Promise<void> {
   for (const g of ['WEEK', 'MONTH'] as const) {
     await db.query(
       `INSERT INTO ${TABLE[g]} (region_id, bucket, user_id, kinds)
@@ -84,7 +88,8 @@ export async function eraseUserFromRegionUsers(db: { query(sql: string, params?:
 
 /** The part of [from, to) made of whole buckets, or null when there is none. */
 export function wholeBuckets(from: Date, to: Date, g: Grain): { from: Date; to: Date } | null {
-  const first = floorBucket(from, g).getTime() === from.getTime() ? from : nextBucket(floorBucket(from, g), g);
+  const start = floorBucket(from, g);
+  const first = start.getTime() === from.getTime() ? from : nextBucket(start, g);
   const end = floorBucket(to, g);
   return first.getTime() < end.getTime() ? { from: first, to: end } : null;
 }

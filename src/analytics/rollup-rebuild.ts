@@ -9,9 +9,8 @@
  * replaces the rollups whole: afterwards they equal what live ingestion would have produced.
  * Region rollups are marked stale and rebuilt on their first use (region-rollups.ts).
  */
-import { directoryRow } from './cells';
 import { kindCode } from './kinds';
-import { COUNT_ROLLUPS, EV_COLUMNS, HOUR, upsert } from './rollup';
+import { COUNT_ROLLUPS, EV_COLUMNS, HOUR, rollupParams, upsert } from './rollup';
 import type { Queryable } from '../events/event.writer';
 
 /** The tables rebuilt here (region tables are rebuilt per region, on first use). */
@@ -61,14 +60,13 @@ async function addMissingCells(tx: Queryable): Promise<void> {
      WHERE e.h3_r9 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM analytics_cells c WHERE c.h3_r9 = e.h3_r9)`,
   )) as { h: string }[];
   for (let i = 0; i < missing.length; i += 5_000) {
-    const rows = missing.slice(i, i + 5_000).map((m) => directoryRow(m.h));
     await tx.query(
       `INSERT INTO analytics_cells (h3_r9, r3, r4, r5, r6, r7, r8, geom)
        SELECT h, a, b, c, d, e, f, ST_GeomFromText(w, 4326)
        FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[])
          AS x(h, a, b, c, d, e, f, w)
        ON CONFLICT (h3_r9) DO NOTHING`,
-      [rows.map((r) => r.h3), ...[0, 1, 2, 3, 4, 5].map((k) => rows.map((r) => r.parents[k])), rows.map((r) => r.wkt)],
+      rollupParams(missing.slice(i, i + 5_000).map((m) => m.h)),
     );
   }
 }

@@ -261,7 +261,7 @@ export class RecommendationService {
     const how = hourOfWeek(at);
     // Requests about the present share one entry per key (refreshed ahead, so they never wait for
     // a reload); a request about another time gets entries of its own minute.
-    const minute = Math.abs(at.getTime() - Date.now()) < LIVE_WINDOW_MS ? 'live' : String(Math.floor(at.getTime() / 60_000));
+    const stamp = Math.abs(at.getTime() - Date.now()) < LIVE_WINDOW_MS ? 'live' : String(Math.floor(at.getTime() / 60_000));
     const hits = new Map<string, AreaHit>();
     const add = (rows: readonly AreaPopularityRow[], tier: (typeof AREA_TIERS)[number]) => {
       for (const r of rows) {
@@ -272,9 +272,9 @@ export class RecommendationService {
     };
     for (const tier of AREA_TIERS) {
       if (tier.radiusKm === null) {
-        add(await this.areaCache.getOrLoad(`global|${how}|${minute}`, () => this.popularity.area(null, 0, at, how, AREA_CANDIDATES)), tier);
+        add(await this.areaCache.getOrLoad(`global|${how}|${stamp}`, () => this.popularity.area(null, 0, at, how, AREA_CANDIDATES)), tier);
       } else if (center) {
-        add(withinRadius(await this.region(center, at, how, minute), center, tier.radiusKm), tier);
+        add(withinRadius(await this.region(center, at, how, stamp), center, tier.radiusKm), tier);
       }
       if (hits.size >= need) break;
     }
@@ -282,9 +282,9 @@ export class RecommendationService {
   }
 
   /** Per-(product, r9 cell) activity around the region of `center`, with cell centres; cached per region. */
-  private region(center: GeoPoint, at: Date, how: number, minute: string): Promise<RegionActivity[]> {
+  private region(center: GeoPoint, at: Date, how: number, stamp: string): Promise<RegionActivity[]> {
     const cell = latLngToCell(center.latitude, center.longitude, REGION_H3_RESOLUTION);
-    return this.regionCache.getOrLoad(`${cell}|${how}|${minute}`, async () => {
+    return this.regionCache.getOrLoad(`${cell}|${how}|${stamp}`, async () => {
       const [lat, lng] = cellToLatLng(cell);
       const rows = await this.popularity.cellActivity({ latitude: lat, longitude: lng }, REGION_RADIUS_KM, at, how);
       const centres = new Map<string, GeoPoint>();
