@@ -54,7 +54,7 @@ class BehaviorModel(nn.Module):
         """(B, L) int64, (B, L) float32, (B, F) float32 -> next-action logits (B, 4), cum. hazard (B, H)."""
         keep = event_types > 0  # (B, L)
         L = event_types.shape[1]
-        x = self.type_emb(event_types) + self.age_mlp(event_ages[..., None]) + self.pos_emb(torch.arange(L))[None]
+        x = self.type_emb(event_types) + self.age_mlp(event_ages[..., None]) + self.pos_emb(torch.arange(L, device=event_types.device))[None]
         x = x * keep[..., None]  # (B, L, D)
         mask = attention_mask(keep, causal=False)
         for blk in self.blocks:

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import data, export, hparams, manifest, metrics
+from . import data, device, export, hparams, manifest, metrics
 from .behavior_features import DAY, PROFILE_FEATURES, RF_FEATURES, UserHistory
 from .behavior_model import ACTIONS, BehaviorArch, BehaviorExport, BehaviorModel
 from .hparams import hp
@@ -308,7 +308,9 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
         model.prof_mean.copy_(torch.from_numpy(tr.profile.mean(0)))
         model.prof_std.copy_(torch.from_numpy(tr.profile.std(0) + 1e-3))
 
-    T, V = tensors(tr), tensors(va)
+    dev = device.pick()
+    model.to(dev)  # trained there; calibration, evaluation and export run on the CPU
+    T, V = tensors(tr), {k: v.to(dev) for k, v in tensors(va).items()}
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(tr) / cfg.batch_size)
     prog = Progress(cfg.epochs * steps_per_epoch)
@@ -321,7 +323,7 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
         total, n = 0.0, 0
         for b in range(0, len(tr), cfg.batch_size):
             i = perm[b:b + cfg.batch_size]
-            loss = loss_fn(model, {k: v[i] for k, v in T.items()})
+            loss = loss_fn(model, {k: v[i].to(dev) for k, v in T.items()})
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -338,6 +340,7 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
             log(f"time budget of {cfg.max_minutes} min reached at epoch {epoch}")
             break
     keep.restore(model)
+    model.cpu()
 
     phase("evaluating")
     if cfg.calibrate and len(va):

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import data, export, hparams, manifest, metrics
+from . import data, device, export, hparams, manifest, metrics
 from .hparams import hp
 from .nextitem_model import NextItemArch, NextItemExport, NextItemModel, grow_items
 from .report import BestWeights, Progress, log, phase
@@ -232,9 +232,12 @@ def evaluate_scores(es: EvalSet, vocab: list, score_fn, max_len: int, batch: int
 
 
 def torch_score_fn(model: NextItemModel):
+    dev = device.of(model)
+
     def fn(seq, hour, cell):
         with torch.no_grad():
-            return model.scores(torch.from_numpy(seq), torch.from_numpy(hour), torch.from_numpy(cell)).numpy()
+            x = [torch.from_numpy(a).to(dev) for a in (seq, hour, cell)]
+            return model.scores(*x).cpu().numpy()
     return fn
 
 
@@ -282,6 +285,8 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
     tid, tp, counts = transition_table(seqs, index, N, cfg.trans_topm)
     model.trans_ids.copy_(tid)
     model.trans_p.copy_(tp)
+    dev = device.pick()
+    model.to(dev)
 
     X, Y, H, C = training_arrays(seqs, index, cfg.max_len)
     if len(X) == 0:
@@ -302,7 +307,7 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
         total, n = 0.0, 0
         for b in range(0, len(X), cfg.batch_size):
             i = perm[b:b + cfg.batch_size]
-            x, y, hr, cl = X[i], Y[i], H[i], C[i]
+            x, y, hr, cl = (t[i].to(dev) for t in (X, Y, H, C))
             h = model.add_context(model.encode(x), hr, cl)  # (B, L, D)
             m = y > 0
             # full softmax over items 1..N, only at real target positions: (P, N)
@@ -350,6 +355,7 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
     log(f"test: {result}")
 
     phase("exporting")
+    model.cpu()
     K = min(cfg.top_k, N)
     export.export_onnx(
         NextItemExport(model, K),

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import data, export, hparams, manifest, metrics
+from . import data, device, export, hparams, manifest, metrics
 from .hparams import hp
 from .report import BestWeights, Progress, log, phase
 from .text_model import (CharNgramClassifier, MiniLMClassifier, NgramArch, ProbsExport, encoder_dir,
@@ -103,23 +103,32 @@ class TextTask:
 
     def logits(self, texts: list, batch: int = 64) -> np.ndarray:
         self.model.eval()
+        dev = device.of(self.model)
         out = np.zeros((len(texts), len(self.labels)), np.float32)
         with torch.no_grad():
             for idx in batches_by_length(np.array([len(t) for t in texts]), batch):
-                x = [torch.from_numpy(a) for a in self.inputs([texts[i] for i in idx])]
-                out[idx] = self.model(*x).numpy()
+                x = [torch.from_numpy(a).to(dev) for a in self.inputs([texts[i] for i in idx])]
+                out[idx] = self.model(*x).cpu().numpy()
         return out
 
 
 def embed_all(task: TextTask, texts: list, batch: int = 64) -> torch.Tensor:
     """Head mode: frozen-encoder embeddings, computed once. (N, 384)"""
     task.model.eval()
+    dev = device.of(task.model)
     out = torch.zeros(len(texts), task.model.encoder.config.hidden_size)
     with torch.no_grad():
         for idx in batches_by_length(np.array([len(t) for t in texts]), batch):
             ids, mask = task.inputs([texts[i] for i in idx])
-            out[idx] = task.model.embed(torch.from_numpy(ids), torch.from_numpy(mask))
+            out[idx] = task.model.embed(torch.from_numpy(ids).to(dev), torch.from_numpy(mask).to(dev)).cpu()
     return out
+
+
+def head_probs(task: TextTask, E: torch.Tensor) -> np.ndarray:
+    """Head mode: class probabilities from precomputed embeddings (on the CPU), dropout off."""
+    task.model.head.eval()
+    with torch.no_grad():
+        return F.softmax(task.model.head(E.to(device.of(task.model))), -1).cpu().numpy()
 
 
 def scores(y: np.ndarray, probs: np.ndarray, n: int, prefix: str = "") -> dict:
@@ -150,7 +159,8 @@ def fit(task: TextTask, cfg: Config, X_train, y_train: np.ndarray, val_fn, seed:
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, steps_per_epoch // 2)) *
                                               max(0.0, 1 - s / total_steps)) if cfg.mode == "full" else None
     prog = Progress(total_steps)
-    yt = torch.from_numpy(y_train)
+    dev = device.of(m)
+    yt = torch.from_numpy(y_train).to(dev)
     keep, step = BestWeights(cfg.patience, "accuracy", min_delta=1e-6), 0
     phase("training")
     for epoch in range(1, cfg.epochs + 1):
@@ -164,7 +174,7 @@ def fit(task: TextTask, cfg: Config, X_train, y_train: np.ndarray, val_fn, seed:
             if cfg.mode == "head":
                 logits = m.head(X_train[i])
             else:
-                logits = m(*[torch.from_numpy(a) for a in X_train(i)])
+                logits = m(*[torch.from_numpy(a).to(dev) for a in X_train(i)])
             loss = F.cross_entropy(logits, yt[i])
             opt.zero_grad(set_to_none=True)
             if sparse_opt:
@@ -213,14 +223,16 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
             task.model.head.load_state_dict({k[5:]: v for k, v in base_state.items() if k.startswith("head.")})
         else:
             task.model.load_state_dict(base_state)
+    dev = device.pick()
+    task.model.to(dev)
 
     sub = lambda idx: [texts[i] for i in idx]  # noqa: E731
     if cfg.mode == "head":
         phase("embedding")
         log("computing frozen-encoder embeddings")
         E = embed_all(task, texts)
-        X_train = E[tr]
-        val_fn = lambda: scores(y[va], F.softmax(task.model.head(E[va]), -1).detach().numpy(), len(labels), "val_") if len(va) else {}  # noqa: E731
+        X_train = E[tr].to(dev)
+        val_fn = lambda: scores(y[va], head_probs(task, E[va]), len(labels), "val_") if len(va) else {}  # noqa: E731
     else:
         train_texts = sub(tr)
         X_train = lambda i: task.inputs([train_texts[j] for j in i])  # noqa: E731
@@ -231,12 +243,13 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
     result = {"mode": cfg.mode, "split_seed": seed, "n_train": int(len(tr)), "n_test": int(len(te))}
     test_texts = sub(te)
     if cfg.mode == "head":
-        torch_probs = F.softmax(task.model.head(E[te]), -1).detach().numpy()
+        torch_probs = head_probs(task, E[te])
     else:
         torch_probs = _softmax(task.logits(test_texts))
     result.update(scores(y[te], torch_probs, len(labels), "fp32_"))
 
     phase("exporting")
+    task.model.cpu()
     fp32 = out / "model.fp32.onnx"
     example = task.inputs(["example text 例子", "a"])
     dyn = {n: {0: "batch", 1: "tokens" if n != "codepoints" else "chars"} for n in task.input_names}
