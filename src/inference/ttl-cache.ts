@@ -70,14 +70,21 @@ export class TtlCache<K, V> {
    * that load, the rest from one `load(missing)` call (which answers in the order it was given).
    */
   async getMany(keys: readonly K[], load: (missing: K[]) => Promise<V[]>): Promise<V[]> {
+    const now = Date.now();
     const pending = new Map<K, V | Promise<V>>();
     const missing: K[] = [];
-    for (const k of new Set(keys)) {
-      const hit = this.get(k);
+    let waits = false;
+    for (const k of keys) {
+      if (pending.has(k)) continue;
+      const hit = this.get(k, now);
       if (hit !== undefined) pending.set(k, hit);
-      else if (this.inflight.has(k)) pending.set(k, this.inflight.get(k)!);
-      else missing.push(k);
+      else if (this.inflight.has(k)) {
+        pending.set(k, this.inflight.get(k)!);
+        waits = true;
+      } else missing.push(k);
     }
+    // All cached (the common case on a hot path): answer without a promise per key.
+    if (!missing.length && !waits) return keys.map((k) => pending.get(k) as V);
     if (missing.length) {
       const batch = load(missing);
       missing.forEach((k, i) => {

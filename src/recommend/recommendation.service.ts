@@ -45,6 +45,9 @@ export interface RecommendArgs {
 }
 
 export type RecommendationSource = 'sequential' | 'similar' | 'area';
+const SOURCES: readonly RecommendationSource[] = ['sequential', 'similar', 'area'];
+/** Candidate sources as bits while gathering (hundreds of candidates per user, a few kept). */
+const SOURCE_BIT: Readonly<Record<RecommendationSource, number>> = { sequential: 1, similar: 2, area: 4 };
 
 export interface RecommendationData {
   readonly product: ProductEntity;
@@ -99,8 +102,10 @@ interface NormalizedArgs {
   readonly excludeIds: ReadonlySet<string>;
 }
 
-interface RegionActivity extends CellActivityRow {
+/** A region's activity grouped by r9 cell, so a radius test costs one distance per cell, not per row. */
+interface RegionCell {
   readonly centre: GeoPoint;
+  readonly rows: readonly AreaPopularityRow[];
 }
 
 interface AreaHit extends AreaPopularityRow {
@@ -128,7 +133,7 @@ export function checkFirst(first: number | null | undefined, issues: IssueCollec
 export class RecommendationService {
   private readonly popularity: PopularityRepository;
   private readonly areaCache: TtlCache<string, AreaPopularityRow[]>;
-  private readonly regionCache: TtlCache<string, RegionActivity[]>;
+  private readonly regionCache: TtlCache<string, RegionCell[]>;
   private readonly ratingCache: TtlCache<string, RatingSummaryData>;
   private categoryCache: { at: number; rows: { id: string; name: string }[] } | null = null;
 
@@ -281,21 +286,12 @@ export class RecommendationService {
     return [...hits.values()];
   }
 
-  /** Per-(product, r9 cell) activity around the region of `center`, with cell centres; cached per region. */
-  private region(center: GeoPoint, at: Date, how: number, stamp: string): Promise<RegionActivity[]> {
+  /** Per-(product, r9 cell) activity around the region of `center`, grouped by cell with its centre; cached per region. */
+  private region(center: GeoPoint, at: Date, how: number, stamp: string): Promise<RegionCell[]> {
     const cell = latLngToCell(center.latitude, center.longitude, REGION_H3_RESOLUTION);
     return this.regionCache.getOrLoad(`${cell}|${how}|${stamp}`, async () => {
       const [lat, lng] = cellToLatLng(cell);
-      const rows = await this.popularity.cellActivity({ latitude: lat, longitude: lng }, REGION_RADIUS_KM, at, how);
-      const centres = new Map<string, GeoPoint>();
-      return rows.map((r) => {
-        let c = centres.get(r.cell);
-        if (!c) {
-          const [y, x] = cellToLatLng(BigInt(r.cell).toString(16));
-          centres.set(r.cell, (c = { latitude: y, longitude: x }));
-        }
-        return { ...r, centre: c };
-      });
+      return groupByCell(await this.popularity.cellActivity({ latitude: lat, longitude: lng }, REGION_RADIUS_KM, at, how));
     });
   }
 
@@ -326,10 +322,10 @@ export class RecommendationService {
 
     // Gather every product any user might see, plus names of the items reasons mention.
     const perUserCandidates = prepared.map((p, i) => {
-      const cands = new Map<string, { seqProb: number; similarity: number; similarTo: string | null; sources: Set<RecommendationSource> }>();
+      const cands = new Map<string, { seqProb: number; similarity: number; similarTo: string | null; sources: number }>();
       const touch = (id: string) => {
         let c = cands.get(id);
-        if (!c) cands.set(id, (c = { seqProb: 0, similarity: 0, similarTo: null, sources: new Set() }));
+        if (!c) cands.set(id, (c = { seqProb: 0, similarity: 0, similarTo: null, sources: 0 }));
         return c;
       };
       const seen = new Set(p.seq.productIds);
@@ -339,7 +335,7 @@ export class RecommendationService {
           if (seen.has(productId)) continue; // the model does not exclude history; recommend what comes next
           const c = touch(productId);
           c.seqProb = prob;
-          c.sources.add('sequential');
+          c.sources |= SOURCE_BIT.sequential;
         }
         const seeds = [...new Set([...p.seq.productIds].reverse())].slice(0, SIMILAR_SEEDS);
         for (const seed of seeds) {
@@ -351,11 +347,11 @@ export class RecommendationService {
               c.similarity = s.similarity;
               c.similarTo = seed;
             }
-            c.sources.add('similar');
+            c.sources |= SOURCE_BIT.similar;
           }
         }
       }
-      for (const row of areas[i]!) touch(row.productId).sources.add('area');
+      for (const row of areas[i]!) touch(row.productId).sources |= SOURCE_BIT.area;
       return cands;
     });
 
@@ -377,7 +373,6 @@ export class RecommendationService {
     prepared.forEach((p, i) => {
       const areaById = new Map(areas[i]!.map((r) => [r.productId, r]));
       const candidates: Candidate[] = [];
-      const sourcesById = new Map<string, RecommendationSource[]>();
       for (const [id, c] of perUserCandidates[i]!) {
         const product = productById.get(id);
         if (!product || !this.passes(product, p.u, a)) continue;
@@ -402,7 +397,6 @@ export class RecommendationService {
           ratingCount: rating.count,
           purchased: p.u.purchased.has(id),
         });
-        sourcesById.set(id, [...c.sources]);
       }
       const ranked = rerank(
         candidates,
@@ -420,7 +414,7 @@ export class RecommendationService {
           score: r.score,
           reason: r.reason,
           reasons: r.reasons,
-          sources: sourcesById.get(r.productId) ?? [],
+          sources: SOURCES.filter((src) => (perUserCandidates[i]!.get(r.productId)!.sources & SOURCE_BIT[src]) !== 0),
         })),
       );
     });
@@ -524,20 +518,37 @@ function parsePgArray(literal: string): string[] {
   return inner ? inner.split(',').map((v) => v.replace(/^"|"$/g, '')) : [];
 }
 
+function groupByCell(rows: readonly CellActivityRow[]): RegionCell[] {
+  const cells = new Map<string, AreaPopularityRow[]>();
+  for (const r of rows) {
+    const list = cells.get(r.cell);
+    const row = { productId: r.productId, weekScore: r.weekScore, hourScore: r.hourScore };
+    if (list) list.push(row);
+    else cells.set(r.cell, [row]);
+  }
+  return [...cells].map(([cell, list]) => {
+    const [latitude, longitude] = cellToLatLng(BigInt(cell).toString(16));
+    return { centre: { latitude, longitude }, rows: list };
+  });
+}
+
 /** Products by activity within `radiusKm` of `center`, summed over the region's cells; best first. */
-function withinRadius(region: readonly RegionActivity[], center: GeoPoint, radiusKm: number): AreaPopularityRow[] {
+function withinRadius(region: readonly RegionCell[], center: GeoPoint, radiusKm: number): AreaPopularityRow[] {
   const sums = new Map<string, { week: number; hour: number }>();
   const meters = radiusKm * 1000;
-  for (const r of region) {
-    if (haversineMeters(center, r.centre) > meters) continue;
-    const s = sums.get(r.productId) ?? { week: 0, hour: 0 };
-    s.week += r.weekScore;
-    s.hour += r.hourScore;
-    sums.set(r.productId, s);
+  for (const cell of region) {
+    if (haversineMeters(center, cell.centre) > meters) continue;
+    for (const r of cell.rows) {
+      const s = sums.get(r.productId);
+      if (s) {
+        s.week += r.weekScore;
+        s.hour += r.hourScore;
+      } else sums.set(r.productId, { week: r.weekScore, hour: r.hourScore });
+    }
   }
   return [...sums]
     .map(([productId, v]) => ({ productId, weekScore: v.week, hourScore: v.hour }))
     .filter((r) => r.weekScore > 0 || r.hourScore > 0)
-    .sort((a, b) => b.weekScore - a.weekScore || b.hourScore - a.hourScore || a.productId.localeCompare(b.productId))
+    .sort((a, b) => b.weekScore - a.weekScore || b.hourScore - a.hourScore || (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0))
     .slice(0, AREA_CANDIDATES);
 }
