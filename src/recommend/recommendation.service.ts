@@ -11,6 +11,7 @@
 import { cellToLatLng, latLngToCell } from 'h3-js';
 import type { DataSource } from 'typeorm';
 import type { ProductEntity } from '../catalog/product.entity';
+import { UserEntity } from '../catalog/user.entity';
 import type { ProductLookup } from './product-lookup';
 import type { RatingSummaryData, ReviewService } from '../catalog/review.service';
 import { IssueCollector, NotFoundError } from '../common/errors';
@@ -113,11 +114,20 @@ interface AreaHit extends AreaPopularityRow {
   readonly radiusKm: number | null;
 }
 
-interface UserContext {
+export interface UserContext {
   readonly userId: string;
   readonly events: readonly { type: string; productId: string | null; lat: number | null; lng: number | null }[];
   readonly home: GeoPoint | null;
   readonly purchased: ReadonlySet<string>;
+  /** The instant and the number of latest events it was read for. */
+  readonly at: number;
+  readonly lastN: number;
+}
+
+/** A user row read together with its recommendation context (one statement for both). */
+export interface UserWithContext {
+  readonly user: UserEntity;
+  readonly context: UserContext;
 }
 
 /** `first` within 1..MAX_FIRST (default when absent); an issue naming `path` otherwise. */
@@ -136,6 +146,8 @@ export class RecommendationService {
   private readonly regionCache: TtlCache<string, RegionCell[]>;
   private readonly ratingCache: TtlCache<string, RatingSummaryData>;
   private categoryCache: { at: number; rows: { id: string; name: string }[] } | null = null;
+  /** Latest events a context needs: the serving next-item model's L × HISTORY_FACTOR (50 × 4 until one is seen). */
+  private historyLength = 50 * HISTORY_FACTOR;
 
   constructor(
     private readonly ds: DataSource,
@@ -158,11 +170,26 @@ export class RecommendationService {
     return r!;
   }
 
-  /** In key order; an unknown user gets a NotFoundError in its place (DataLoader semantics). */
-  async recommendMany(userIds: readonly string[], args: RecommendArgs = {}): Promise<(RecommendationData[] | Error)[]> {
+  /**
+   * In key order; an unknown user gets a NotFoundError in its place (DataLoader semantics).
+   * `prefetched` contexts (read with the user row, see usersWithContexts) are used when they were
+   * read for the same instant and enough events; the other users are read here.
+   */
+  async recommendMany(
+    userIds: readonly string[],
+    args: RecommendArgs = {},
+    prefetched?: ReadonlyMap<string, UserContext>,
+  ): Promise<(RecommendationData[] | Error)[]> {
     const a = await this.normalize(args);
     return this.models.use('next-item', async (model) => {
-      const contexts = await this.userContexts(userIds, a.at, (model.manifest as NextItemManifest).maxLen * HISTORY_FACTOR);
+      const lastN = (model.manifest as NextItemManifest).maxLen * HISTORY_FACTOR;
+      this.historyLength = lastN;
+      const usable = (c: UserContext | undefined) => (c && c.at === a.at.getTime() && c.lastN >= lastN ? c : undefined);
+      const ready = userIds.map((id) => usable(prefetched?.get(id)));
+      const todo = userIds.filter((_, i) => !ready[i]);
+      const read = todo.length ? await this.userContexts(todo, a.at, lastN) : [];
+      const readById = new Map(todo.map((id, i) => [id, read[i] ?? null]));
+      const contexts = userIds.map((id, i) => ready[i] ?? readById.get(id) ?? null);
       const known = contexts.filter((c): c is UserContext => c !== null);
       const perUser = known.length ? await this.rankUsers(known, a, model) : new Map<string, RecommendationData[]>();
       return userIds.map((id, i) => (contexts[i] ? perUser.get(id)! : new NotFoundError('User', id)));
@@ -224,10 +251,23 @@ export class RecommendationService {
 
   /** Users, their latest events and their purchases, in one statement (fresh on every call). */
   private async userContexts(userIds: readonly string[], at: Date, lastN: number): Promise<(UserContext | null)[]> {
+    return (await this.readUsers(userIds, at, lastN)).map((r) => r?.context ?? null);
+  }
+
+  /**
+   * User rows with their recommendation contexts as of `at`, in key order (null for unknown ids):
+   * for `user(id) { recommendations }`, which would otherwise read the user twice in two statements.
+   */
+  usersWithContexts(userIds: readonly string[], at: Date): Promise<(UserWithContext | null)[]> {
+    return this.readUsers(userIds, at, this.historyLength);
+  }
+
+  private async readUsers(userIds: readonly string[], at: Date, lastN: number): Promise<(UserWithContext | null)[]> {
     const valid = [...new Set(userIds.filter((id) => /^\d{1,18}$/.test(id)))];
     if (valid.length === 0) return userIds.map(() => null);
     const rows = (await this.ds.query(
-      `SELECT u.id::text AS id, ST_Y(u.home_location) AS lat, ST_X(u.home_location) AS lng,
+      `SELECT u.id::text AS id, u.external_id, u.name, u.email, ST_AsGeoJSON(u.home_location)::json AS home_location,
+              u.attributes, u.created_at, u.updated_at, ST_Y(u.home_location) AS lat, ST_X(u.home_location) AS lng,
               (SELECT coalesce(json_agg(json_build_object('t', x.type, 'p', x.product_id::text, 'y', ST_Y(x.location), 'x', ST_X(x.location))
                                         ORDER BY x.occurred_at, x.id), '[]'::json)
                  FROM (SELECT id, type, product_id, occurred_at, location FROM events
@@ -238,6 +278,13 @@ export class RecommendationService {
       [valid, at.toISOString(), lastN],
     )) as {
       id: string;
+      external_id: string | null;
+      name: string | null;
+      email: string | null;
+      home_location: UserEntity['homeLocation'];
+      attributes: Record<string, unknown>;
+      created_at: Date;
+      updated_at: Date;
       lat: number | null;
       lng: number | null;
       events: { t: string; p: string | null; y: number | null; x: number | null }[] | string;
@@ -249,12 +296,25 @@ export class RecommendationService {
       if (!u) return null;
       const events = (typeof u.events === 'string' ? JSON.parse(u.events) : u.events) as { t: string; p: string | null; y: number | null; x: number | null }[];
       const purchased = typeof u.purchased === 'string' ? parsePgArray(u.purchased) : u.purchased;
-      return {
+      const user = Object.assign(new UserEntity(), {
+        id,
+        externalId: u.external_id,
+        name: u.name,
+        email: u.email,
+        homeLocation: u.home_location,
+        attributes: u.attributes,
+        createdAt: u.created_at,
+        updatedAt: u.updated_at,
+      });
+      const context: UserContext = {
         userId: id,
         events: events.map((e) => ({ type: e.t, productId: e.p, lat: e.y, lng: e.x })),
         home: u.lat === null || u.lng === null ? null : { latitude: Number(u.lat), longitude: Number(u.lng) },
         purchased: new Set(purchased),
+        at: at.getTime(),
+        lastN,
       };
+      return { user, context };
     });
   }
 

@@ -152,6 +152,28 @@ describe('recommendations', () => {
     expect(after.some((r) => r.reasons.some((x) => x.includes(p!.name)))).toBe(true);
   });
 
+  it('reads the user row with its recommendation context in one statement, ranking exactly as a separate read', async () => {
+    const { recommendations, users } = app.services;
+    const at = new Date(AT);
+    const [both] = await recommendations.usersWithContexts([activeUser], at);
+    expect(both!.user).toEqual(await users.get(activeUser));
+    expect(both!.context.events.length).toBeGreaterThan(0);
+    const prefetched = new Map([[activeUser, both!.context]]);
+    const [withRead] = await recommendations.recommendMany([activeUser], { at, first: 20 });
+    const [withPrefetch] = await recommendations.recommendMany([activeUser], { at, first: 20 }, prefetched);
+    const ids = (r: unknown) => (r as { product: { id: string }; score: number; reason: string }[]).map((x) => [x.product.id, x.score, x.reason]);
+    expect(ids(withPrefetch)).toEqual(ids(withRead));
+    // A context read for another instant is not used: the history must end at the request's `at`.
+    const [other] = await recommendations.usersWithContexts([activeUser], new Date(at.getTime() - 3 * 86_400_000));
+    const [stale] = await recommendations.recommendMany([activeUser], { at, first: 20 }, new Map([[activeUser, other!.context]]));
+    expect(ids(stale)).toEqual(ids(withRead));
+    // Over GraphQL without `at`: user fields and recommendations from the shared read.
+    const r = await gql(app, `query($id: ID!) { user(id: $id) { id name homeLocation recommendations(first: 3) { reason } } }`, { id: activeUser });
+    expect(r.body.errors).toBeUndefined();
+    expect(r.body.data!.user.id).toBe(activeUser);
+    expect(r.body.data!.user.recommendations).toHaveLength(3);
+  });
+
   it('gives a user without events geo/time popularity', async () => {
     const created = await gql(app, `mutation($u: [UserInput!]!) { upsertUsers(users: $u) { id } }`, {
       u: [{ externalId: `serving-cold-${Date.now()}`, name: 'Cold Start', homeLocation: SAO_PAULO }],
