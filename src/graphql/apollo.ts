@@ -15,6 +15,7 @@ import type { Metrics } from '../observability/metrics';
 import type { RateLimiter } from '../security/rate-limiter';
 import type { Context } from './context';
 import { createErrorFormatter } from './error-mapper';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { auditPlugin } from './plugins/audit.plugin';
 import { costLimitPlugin } from './plugins/cost-limit.plugin';
 
@@ -43,7 +44,8 @@ export function createApollo(schema: GraphQLSchema, config: Config, logger: Logg
       maxAliasesRule({ n: s.maxAliases, exposeLimits: true, propagateOnRejection: true }),
       maxDirectivesRule({ n: s.maxDirectives, exposeLimits: true, propagateOnRejection: true }),
     ],
-    plugins: [deps.metrics.plugin<Context>(), costLimitPlugin(s, deps.limiter), auditPlugin(deps.audit, logger)],
+    // Cache control is off: no field sets cache hints, and its per-field hook wraps every resolver.
+    plugins: [deps.metrics.plugin<Context>(), costLimitPlugin(s, deps.limiter), auditPlugin(deps.audit, logger), ApolloServerPluginCacheControlDisabled()],
     logger: {
       debug: (m) => logger.debug(m),
       info: (m) => logger.info(m),

@@ -68,38 +68,50 @@ export class TtlCache<K, V> {
   /**
    * Values for many keys in key order: cached ones at once, keys another caller is loading from
    * that load, the rest from one `load(missing)` call (which answers in the order it was given).
+   * Hits past half the TTL are answered from the entry and reloaded together in the background
+   * (refresh-ahead, as getOrLoad), so hot keys do not all miss at once when they expire.
    */
   async getMany(keys: readonly K[], load: (missing: K[]) => Promise<V[]>): Promise<V[]> {
     const now = Date.now();
     const pending = new Map<K, V | Promise<V>>();
     const missing: K[] = [];
+    const stale: K[] = [];
     let waits = false;
     for (const k of keys) {
       if (pending.has(k)) continue;
-      const hit = this.get(k, now);
-      if (hit !== undefined) pending.set(k, hit);
-      else if (this.inflight.has(k)) {
+      const e = this.entries.get(k);
+      if (e && e.expires > now) {
+        pending.set(k, e.value);
+        if (now >= e.refreshAt && !this.inflight.has(k)) stale.push(k);
+      } else if (this.inflight.has(k)) {
         pending.set(k, this.inflight.get(k)!);
         waits = true;
       } else missing.push(k);
     }
+    if (stale.length) this.startMany(stale, load).catch(() => undefined); // a failed reload leaves the entries to expire
     // All cached (the common case on a hot path): answer without a promise per key.
     if (!missing.length && !waits) return keys.map((k) => pending.get(k) as V);
     if (missing.length) {
-      const batch = load(missing);
-      missing.forEach((k, i) => {
-        const one = batch.then((values) => values[i]!);
-        one.catch(() => undefined); // a failed load is reported once, through the caller's await below
-        this.inflight.set(k, one);
-        pending.set(k, one);
-      });
-      try {
-        const values = await batch;
-        missing.forEach((k, i) => this.set(k, values[i]!));
-      } finally {
-        missing.forEach((k) => this.inflight.delete(k));
-      }
+      const batch = this.startMany(missing, load);
+      missing.forEach((k, i) => pending.set(k, batch.then((values) => values[i]!)));
     }
     return Promise.all(keys.map((k) => pending.get(k)!));
+  }
+
+  /** One `load(keys)` that concurrent callers of any of the keys share; values are cached when it succeeds. */
+  private async startMany(keys: K[], load: (missing: K[]) => Promise<V[]>): Promise<V[]> {
+    const batch = load(keys);
+    keys.forEach((k, i) => {
+      const one = batch.then((values) => values[i]!);
+      one.catch(() => undefined); // a failed load is reported once, through the caller's await
+      this.inflight.set(k, one);
+    });
+    try {
+      const values = await batch;
+      keys.forEach((k, i) => this.set(k, values[i]!));
+      return values;
+    } finally {
+      keys.forEach((k) => this.inflight.delete(k));
+    }
   }
 }

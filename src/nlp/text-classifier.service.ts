@@ -95,40 +95,46 @@ export class TextClassifierService {
     return bodies.map((b) => byText.get(b) ?? null);
   }
 
-  /** Summaries over each product's newest reviews with text, in key order; one query for all. */
+  /**
+   * Summaries over each product's newest reviews with text, in key order; one query for the
+   * products not cached (cached per sentiment model version, refreshed ahead like the other
+   * serving caches).
+   */
   async productSummaries(productIds: readonly string[]): Promise<SentimentSummaryData[]> {
     const version = this.models.active('sentiment');
-    const todo = [...new Set(productIds.filter((id) => !this.summaries.get(`${version?.id}:${id}`)))].filter((id) => /^\d{1,18}$/.test(id));
-    if (todo.length) {
-      const rows = (await this.ds.query(
-        `SELECT k.v::text AS product_id, x.body FROM unnest($1::bigint[]) k(v)
-         CROSS JOIN LATERAL (SELECT body FROM reviews WHERE product_id = k.v AND btrim(body) <> ''
-                             ORDER BY created_at DESC, id DESC LIMIT $2) x`,
-        [todo, SUMMARY_REVIEWS],
-      )) as { product_id: string; body: string }[];
-      const results = rows.length ? await this.classify('sentiment', rows.map((r) => r.body)) : [];
-      const modelVersion = results[0]?.modelVersion ?? version?.version ?? '';
-      const acc = new Map<string, { n: number; pos: number; mean: number }>();
-      rows.forEach((r, i) => {
-        const c = results[i]!;
-        const p = c.scores.find((s) => s.label === 'positive')?.probability ?? 0;
-        const a = acc.get(r.product_id) ?? { n: 0, pos: 0, mean: 0 };
-        a.n++;
-        if (c.label === 'positive') a.pos++;
-        a.mean += p;
-        acc.set(r.product_id, a);
-      });
-      for (const id of todo) {
-        const a = acc.get(id);
-        this.summaries.set(`${version?.id}:${id}`, {
-          reviewCount: a?.n ?? 0,
-          positiveShare: a ? a.pos / a.n : null,
-          meanPositive: a ? a.mean / a.n : null,
-          modelVersion,
-        });
-      }
-    }
+    const valid = productIds.filter((id) => /^\d{1,18}$/.test(id));
+    const values = await this.summaries.getMany(
+      valid.map((id) => `${version?.id}:${id}`),
+      (keys) => this.summarize(keys.map((k) => k.slice(k.indexOf(':') + 1)), version?.version ?? ''),
+    );
+    const byId = new Map(valid.map((id, i) => [id, values[i]!]));
     const empty: SentimentSummaryData = { reviewCount: 0, positiveShare: null, meanPositive: null, modelVersion: version?.version ?? '' };
-    return productIds.map((id) => this.summaries.get(`${version?.id}:${id}`) ?? empty);
+    return productIds.map((id) => byId.get(id) ?? empty);
+  }
+
+  /** Reads and classifies the newest reviews of `productIds`: one query, one batched model run. */
+  private async summarize(productIds: readonly string[], fallbackVersion: string): Promise<SentimentSummaryData[]> {
+    const rows = (await this.ds.query(
+      `SELECT k.v::text AS product_id, x.body FROM unnest($1::bigint[]) k(v)
+       CROSS JOIN LATERAL (SELECT body FROM reviews WHERE product_id = k.v AND btrim(body) <> ''
+                           ORDER BY created_at DESC, id DESC LIMIT $2) x`,
+      [productIds, SUMMARY_REVIEWS],
+    )) as { product_id: string; body: string }[];
+    const results = rows.length ? await this.classify('sentiment', rows.map((r) => r.body)) : [];
+    const modelVersion = results[0]?.modelVersion ?? fallbackVersion;
+    const acc = new Map<string, { n: number; pos: number; mean: number }>();
+    rows.forEach((r, i) => {
+      const c = results[i]!;
+      const p = c.scores.find((s) => s.label === 'positive')?.probability ?? 0;
+      const a = acc.get(r.product_id) ?? { n: 0, pos: 0, mean: 0 };
+      a.n++;
+      if (c.label === 'positive') a.pos++;
+      a.mean += p;
+      acc.set(r.product_id, a);
+    });
+    return productIds.map((id) => {
+      const a = acc.get(id);
+      return { reviewCount: a?.n ?? 0, positiveShare: a ? a.pos / a.n : null, meanPositive: a ? a.mean / a.n : null, modelVersion };
+    });
   }
 }

@@ -175,7 +175,7 @@ describe('re-ranking', () => {
 describe('serving caches', () => {
   it('loads each missing key once for concurrent callers and expires entries after the TTL', async () => {
     const { TtlCache } = await import('../../src/inference/ttl-cache');
-    const cache = new TtlCache<string, number>(50);
+    const cache = new TtlCache<string, number>(400);
     const loads: string[][] = [];
     const load = async (keys: string[]) => {
       loads.push(keys);
@@ -188,10 +188,39 @@ describe('serving caches', () => {
     expect(loads.flat().sort()).toEqual(['1', '2', '3', '4']);
     expect(await cache.getMany(['1', '4'], load)).toEqual([1, 4]);
     expect(loads).toHaveLength(2);
-    await new Promise((r) => setTimeout(r, 60));
+    await new Promise((r) => setTimeout(r, 450));
     await cache.getMany(['1'], load);
     expect(loads).toHaveLength(3);
   });
+
+  it('getMany refreshes ahead: hits past half the TTL are answered at once and reloaded together in the background', async () => {
+    const { TtlCache } = await import('../../src/inference/ttl-cache');
+    const cache = new TtlCache<string, number>(1_000);
+    const loads: string[][] = [];
+    let gen = 0;
+    const load = async (keys: string[]) => {
+      loads.push(keys);
+      const g = ++gen;
+      await new Promise((r) => setTimeout(r, 5));
+      return keys.map((k) => Number(k) * 10 + g);
+    };
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    expect(await cache.getMany(['1', '2'], load)).toEqual([11, 21]);
+    await sleep(600);
+    // Both entries are past half the TTL: answered from the cache, one background load for both plus
+    // the miss loaded as usual.
+    expect(await Promise.all([cache.getMany(['1', '2', '3'], load), cache.getMany(['2', '1'], load)])).toEqual([[11, 21, 33], [21, 11]]);
+    await sleep(100);
+    expect(loads.map((k) => [...k].sort())).toEqual([['1', '2'], ['1', '2'], ['3']]);
+    expect(await cache.getMany(['1', '2', '3'], load)).toEqual([12, 22, 33]);
+    const failing = async (): Promise<number[]> => {
+      throw new Error('db down');
+    };
+    await sleep(600);
+    expect(await cache.getMany(['1'], failing)).toEqual([12]); // a failed background reload is not surfaced…
+    await sleep(600);
+    await expect(cache.getMany(['1'], failing)).rejects.toThrow('db down'); // …and the entry still expires
+  }, 10_000);
 
   it('getOrLoad refreshes ahead: past half the TTL a hit starts one background reload; nothing is served past the TTL', async () => {
     const { TtlCache } = await import('../../src/inference/ttl-cache');
