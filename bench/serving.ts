@@ -269,8 +269,11 @@ export async function runServingBench({ quick }: { quick: boolean }): Promise<st
     const runtime = await runtimeOnly(quick ? 3 : 6);
     const churn = await swapChurn(quick ? 40 : 200);
 
-    // 2. Fixed rate: 200 requests/s.
+    // 2. Fixed rate: 200 requests/s, after 3 s at that rate unmeasured. The phases above leave the
+    //    server idle for longer than the cache TTL, so the first second refills every cache at once;
+    //    that warm-up is reported on its own.
     const rate = 200;
+    const warm = await openLoop(rate, 3, async (i) => (await post(server.url, RECS, { id: users[(i * 11) % users.length] })).ok);
     const fixed = await openLoop(rate, quick ? 5 : 10, async (i) => (await post(server.url, RECS, { id: users[(i * 7) % users.length] })).ok);
     const metrics = ((await post(server.url, `{ servingMetrics(resetEventLoopDelay: true) }`)).body as {
       data: { servingMetrics: { eventLoopDelayMs: { p99: number; max: number }; models: { kind: string; batchSize: { sum: number; count: number }; latencyMs: { p99: number | null } }[] } };
@@ -337,6 +340,7 @@ export async function runServingBench({ quick }: { quick: boolean }): Promise<st
       [`recommendations, ${n} distinct users, concurrency ${CONCURRENCY}`, recTput, rec.p50, rec.p99, recs.failures],
       [`bare onnxruntime-node, next-item, batches of ${CONCURRENCY}, this process, ${bare.threads} (model ceiling, sequences/s; latency per batch)`, bare.seqPerSec, bare.batchMs.p50, bare.batchMs.p99, 0],
       [`inference runtime alone: worker + micro-batching, ${CONCURRENCY} callers (sequences/s)`, runtime.seqPerSec, runtime.ms.p50, runtime.ms.p99, 0],
+      [`recommendations at a fixed ${rate} req/s, first 3 s after idle (caches refilling; not the target)`, warm.ms.length / warm.seconds, summarize(warm.ms).p50, summarize(warm.ms).p99, warm.failures],
       [`recommendations at a fixed ${rate} req/s`, fixed.ms.length / fixed.seconds, fix.p50, fix.p99, fixed.failures],
     ];
     const check = (ok: boolean) => (ok ? 'met' : 'NOT met');
