@@ -11,7 +11,6 @@
 import { cellToLatLng, latLngToCell } from 'h3-js';
 import type { DataSource } from 'typeorm';
 import type { ProductEntity } from '../catalog/product.entity';
-import { UserEntity } from '../catalog/user.entity';
 import type { ProductLookup } from './product-lookup';
 import type { RatingSummaryData, ReviewService } from '../catalog/review.service';
 import { IssueCollector, NotFoundError } from '../common/errors';
@@ -28,6 +27,9 @@ import { mostSimilar } from './item-similarity';
 import { cellBucket, hourOfWeek, itemSequence } from './next-item-features';
 import { type AreaPopularityRow, type CellActivityRow, PopularityRepository } from './popularity.repository';
 import { type Candidate, rerank } from './rerank';
+import { type UserContext, UserContextReader, type UserWithContext } from './user-context.reader';
+
+export type { UserContext, UserWithContext } from './user-context.reader';
 
 export interface RecommendFilterData {
   /** Category ids or names. */
@@ -114,22 +116,6 @@ interface AreaHit extends AreaPopularityRow {
   readonly radiusKm: number | null;
 }
 
-export interface UserContext {
-  readonly userId: string;
-  readonly events: readonly { type: string; productId: string | null; lat: number | null; lng: number | null }[];
-  readonly home: GeoPoint | null;
-  readonly purchased: ReadonlySet<string>;
-  /** The instant and the number of latest events it was read for. */
-  readonly at: number;
-  readonly lastN: number;
-}
-
-/** A user row read together with its recommendation context (one statement for both). */
-export interface UserWithContext {
-  readonly user: UserEntity;
-  readonly context: UserContext;
-}
-
 /** `first` within 1..MAX_FIRST (default when absent); an issue naming `path` otherwise. */
 export function checkFirst(first: number | null | undefined, issues: IssueCollector, path = 'first', def = DEFAULT_FIRST): number {
   if (first === null || first === undefined) return def;
@@ -145,6 +131,7 @@ export class RecommendationService {
   private readonly areaCache: TtlCache<string, AreaPopularityRow[]>;
   private readonly regionCache: TtlCache<string, RegionCell[]>;
   private readonly ratingCache: TtlCache<string, RatingSummaryData>;
+  private readonly reader: UserContextReader;
   private categoryCache: { at: number; rows: { id: string; name: string }[] } | null = null;
   /** Latest events a context needs: the serving next-item model's L × HISTORY_FACTOR (50 × 4 until one is seen). */
   private historyLength = 50 * HISTORY_FACTOR;
@@ -159,6 +146,7 @@ export class RecommendationService {
     private readonly logger: Logger,
   ) {
     this.popularity = new PopularityRepository(ds);
+    this.reader = new UserContextReader(ds);
     this.areaCache = new TtlCache(cacheTtlMs, 5_000);
     this.regionCache = new TtlCache(cacheTtlMs, 1_000);
     this.ratingCache = new TtlCache(cacheTtlMs, 50_000);
@@ -251,7 +239,7 @@ export class RecommendationService {
 
   /** Users, their latest events and their purchases, in one statement (fresh on every call). */
   private async userContexts(userIds: readonly string[], at: Date, lastN: number): Promise<(UserContext | null)[]> {
-    return (await this.readUsers(userIds, at, lastN)).map((r) => r?.context ?? null);
+    return (await this.reader.read(userIds, at, lastN)).map((r) => r?.context ?? null);
   }
 
   /**
@@ -259,63 +247,7 @@ export class RecommendationService {
    * for `user(id) { recommendations }`, which would otherwise read the user twice in two statements.
    */
   usersWithContexts(userIds: readonly string[], at: Date): Promise<(UserWithContext | null)[]> {
-    return this.readUsers(userIds, at, this.historyLength);
-  }
-
-  private async readUsers(userIds: readonly string[], at: Date, lastN: number): Promise<(UserWithContext | null)[]> {
-    const valid = [...new Set(userIds.filter((id) => /^\d{1,18}$/.test(id)))];
-    if (valid.length === 0) return userIds.map(() => null);
-    const rows = (await this.ds.query(
-      `SELECT u.id::text AS id, u.external_id, u.name, u.email, ST_AsGeoJSON(u.home_location)::json AS home_location,
-              u.attributes, u.created_at, u.updated_at, ST_Y(u.home_location) AS lat, ST_X(u.home_location) AS lng,
-              (SELECT coalesce(json_agg(json_build_object('t', x.type, 'p', x.product_id::text, 'y', ST_Y(x.location), 'x', ST_X(x.location))
-                                        ORDER BY x.occurred_at, x.id), '[]'::json)
-                 FROM (SELECT id, type, product_id, occurred_at, location FROM events
-                       WHERE user_id = u.id AND occurred_at <= $2 ORDER BY occurred_at DESC, id DESC LIMIT $3) x) AS events,
-              (SELECT coalesce(array_agg(DISTINCT e.product_id::text), '{}') FROM events e
-                 WHERE e.user_id = u.id AND e.type = 'purchase' AND e.product_id IS NOT NULL AND e.occurred_at <= $2) AS purchased
-       FROM users u WHERE u.id = ANY($1::bigint[])`,
-      [valid, at.toISOString(), lastN],
-    )) as {
-      id: string;
-      external_id: string | null;
-      name: string | null;
-      email: string | null;
-      home_location: UserEntity['homeLocation'];
-      attributes: Record<string, unknown>;
-      created_at: Date;
-      updated_at: Date;
-      lat: number | null;
-      lng: number | null;
-      events: { t: string; p: string | null; y: number | null; x: number | null }[] | string;
-      purchased: string[] | string;
-    }[];
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return userIds.map((id) => {
-      const u = byId.get(id);
-      if (!u) return null;
-      const events = (typeof u.events === 'string' ? JSON.parse(u.events) : u.events) as { t: string; p: string | null; y: number | null; x: number | null }[];
-      const purchased = typeof u.purchased === 'string' ? parsePgArray(u.purchased) : u.purchased;
-      const user = Object.assign(new UserEntity(), {
-        id,
-        externalId: u.external_id,
-        name: u.name,
-        email: u.email,
-        homeLocation: u.home_location,
-        attributes: u.attributes,
-        createdAt: u.created_at,
-        updatedAt: u.updated_at,
-      });
-      const context: UserContext = {
-        userId: id,
-        events: events.map((e) => ({ type: e.t, productId: e.p, lat: e.y, lng: e.x })),
-        home: u.lat === null || u.lng === null ? null : { latitude: Number(u.lat), longitude: Number(u.lng) },
-        purchased: new Set(purchased),
-        at: at.getTime(),
-        lastN,
-      };
-      return { user, context };
-    });
+    return this.reader.read(userIds, at, this.historyLength);
   }
 
   /**
@@ -570,12 +502,6 @@ function similarIds(vocabulary: ItemVocabulary, embeddings: ItemEmbeddings, prod
   const idx = vocabulary.indexOf.get(productId);
   if (idx === undefined) return [];
   return mostSimilar(embeddings, idx, k).map((s) => ({ id: vocabulary.items[s.index]!, similarity: s.similarity }));
-}
-
-/** A text[] literal ("{1,2}") when a driver returns it unparsed. Ids never need quoting. */
-function parsePgArray(literal: string): string[] {
-  const inner = literal.replace(/^\{|\}$/g, '');
-  return inner ? inner.split(',').map((v) => v.replace(/^"|"$/g, '')) : [];
 }
 
 function groupByCell(rows: readonly CellActivityRow[]): RegionCell[] {

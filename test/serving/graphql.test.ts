@@ -174,6 +174,35 @@ describe('recommendations', () => {
     expect(r.body.data!.user.recommendations).toHaveLength(3);
   });
 
+  it('coalesces user reads of concurrent requests into one statement, each answered for its own instant', async () => {
+    const { recommendations } = app.services;
+    const t1 = new Date(AT);
+    // An instant inside the user's history: before its three latest events.
+    const [mid] = (await db.dataSource.query(
+      `SELECT occurred_at - interval '1 millisecond' AS t FROM events WHERE user_id = $1 AND occurred_at <= $2
+       ORDER BY occurred_at DESC, id DESC OFFSET 2 LIMIT 1`,
+      [activeUser, AT],
+    )) as { t: Date }[];
+    const t2 = new Date(mid!.t);
+    const apart = [
+      (await recommendations.usersWithContexts([activeUser, '987654321'], t1)).map((r) => r?.context ?? null),
+      (await recommendations.usersWithContexts([buyer, activeUser], t2)).map((r) => r?.context ?? null),
+    ];
+    const spy = jest.spyOn(db.dataSource, 'query');
+    try {
+      const together = await Promise.all([
+        recommendations.usersWithContexts([activeUser, '987654321'], t1),
+        recommendations.usersWithContexts([buyer, activeUser], t2),
+      ]);
+      expect(spy.mock.calls.filter(([sql]) => String(sql).includes('WITH ORDINALITY k(id, at, ord)'))).toHaveLength(1);
+      expect(together.map((list) => list.map((r) => r?.context ?? null))).toEqual(apart);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(apart[0]![1]).toBeNull();
+    expect(apart[0]![0]!.events).not.toEqual(apart[1]![1]!.events); // different instants, different histories
+  });
+
   it('gives a user without events geo/time popularity', async () => {
     const created = await gql(app, `mutation($u: [UserInput!]!) { upsertUsers(users: $u) { id } }`, {
       u: [{ externalId: `serving-cold-${Date.now()}`, name: 'Cold Start', homeLocation: SAO_PAULO }],
