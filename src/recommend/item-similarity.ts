@@ -37,3 +37,22 @@ export function cosine(emb: ItemEmbeddings, a: number, b: number): number {
   for (let d = 0; d < emb.dim; d++) dot += emb.unit[a * emb.dim + d]! * emb.unit[b * emb.dim + d]!;
   return dot;
 }
+
+/** Memoised neighbours per embedding table (a model version never changes, so they stay exact). */
+const memo = new WeakMap<ItemEmbeddings, Map<number, readonly SimilarItem[]>>();
+const MEMO_ITEMS = 100_000;
+
+/**
+ * mostSimilar(emb, index, k) for the serving path, computed once per (table, item) with at least `k`
+ * neighbours: each call would otherwise scan the whole table.
+ */
+export function mostSimilarMemo(emb: ItemEmbeddings, index: number, k: number): readonly SimilarItem[] {
+  let byItem = memo.get(emb);
+  if (!byItem) memo.set(emb, (byItem = new Map()));
+  const hit = byItem.get(index);
+  if (hit && (hit.length >= k || hit.length === Math.max(0, emb.rows - 2))) return hit.length > k ? hit.slice(0, k) : hit;
+  const list = mostSimilar(emb, index, k);
+  if (byItem.size >= MEMO_ITEMS) byItem.delete(byItem.keys().next().value!);
+  byItem.set(index, list);
+  return list;
+}

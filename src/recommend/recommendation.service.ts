@@ -23,7 +23,7 @@ import type { ItemEmbeddings, ItemVocabulary } from '../inference/model-assets';
 import type { ModelRegistry } from '../inference/model-registry';
 import { type Feeds, int64 } from '../inference/tensor';
 import type { SentimentSummaryData, TextClassifierService } from '../nlp/text-classifier.service';
-import { mostSimilar } from './item-similarity';
+import { mostSimilarMemo } from './item-similarity';
 import { cellBucket, hourOfWeek, itemSequence } from './next-item-features';
 import { type AreaPopularityRow, type CellActivityRow, PopularityRepository } from './popularity.repository';
 import { type Candidate, rerank } from './rerank';
@@ -331,7 +331,7 @@ export class RecommendationService {
         }
         const seeds = [...new Set([...p.seq.productIds].reverse())].slice(0, SIMILAR_SEEDS);
         for (const seed of seeds) {
-          for (const s of mostSimilar(embeddings, vocabulary.indexOf.get(seed)!, SIMILAR_PER_SEED)) {
+          for (const s of mostSimilarMemo(embeddings, vocabulary.indexOf.get(seed)!, SIMILAR_PER_SEED)) {
             const id = vocabulary.items[s.index]!;
             if (seen.has(id)) continue;
             const c = touch(id);
@@ -501,7 +501,7 @@ export class RecommendationService {
 function similarIds(vocabulary: ItemVocabulary, embeddings: ItemEmbeddings, productId: string, k: number) {
   const idx = vocabulary.indexOf.get(productId);
   if (idx === undefined) return [];
-  return mostSimilar(embeddings, idx, k).map((s) => ({ id: vocabulary.items[s.index]!, similarity: s.similarity }));
+  return mostSimilarMemo(embeddings, idx, k).map((s) => ({ id: vocabulary.items[s.index]!, similarity: s.similarity }));
 }
 
 function groupByCell(rows: readonly CellActivityRow[]): RegionCell[] {

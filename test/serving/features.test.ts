@@ -3,6 +3,7 @@ import { readOpsetImports } from '../../src/inference/onnx-opset';
 import { concatBatch, float32, int64, splitBatch } from '../../src/inference/tensor';
 import { behaviorFeatures, type BehaviorEventRow, KNOWN_PROFILE_FEATURES } from '../../src/predict/behavior-features';
 import { purchaseProbabilityAt } from '../../src/predict/purchase-horizon';
+import { mostSimilar, mostSimilarMemo } from '../../src/recommend/item-similarity';
 import { cellBucket, hourOfWeek, itemSequence } from '../../src/recommend/next-item-features';
 import { type Candidate, rerank } from '../../src/recommend/rerank';
 
@@ -114,6 +115,34 @@ describe('next-item features', () => {
     expect(cellBucket(-23.55, -46.63, 256, 0.5)).toBe(1 + ((132 * 720 + 266) % 255));
     expect(cellBucket(null, -46.63, 256, 0.5)).toBe(0);
     expect(cellBucket(10, 10, 0, 0.5)).toBe(0);
+  });
+});
+
+describe('similar items', () => {
+  // 300 random unit rows (row 0 = padding) with many exact ties: coordinates on a coarse grid.
+  const rows = 301;
+  const dim = 4;
+  const unit = new Float32Array(rows * dim);
+  let x = 7;
+  for (let r = 1; r < rows; r++) {
+    let n = 0;
+    for (let d = 0; d < dim; d++) {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      unit[r * dim + d] = (x % 5) - 2;
+      n += unit[r * dim + d]! ** 2;
+    }
+    for (let d = 0; d < dim; d++) unit[r * dim + d] = n ? unit[r * dim + d]! / Math.sqrt(n) : 0;
+  }
+  const emb = { rows, dim, unit };
+
+  it('memoised neighbours equal a fresh scan for every k, ties included, whichever k came first', () => {
+    for (const item of [1, 17, 150, 300]) {
+      for (const k of [30, 5, 20, 50, 1]) expect(mostSimilarMemo(emb, item, k)).toEqual(mostSimilar(emb, item, k));
+    }
+    const tiny = { rows: 4, dim, unit: unit.slice(0, 4 * dim) };
+    expect(mostSimilarMemo(tiny, 1, 10)).toEqual(mostSimilar(tiny, 1, 10));
+    expect(mostSimilarMemo(tiny, 1, 10)).toHaveLength(2);
+    expect(mostSimilarMemo(emb, 0, 5)).toEqual([]);
   });
 });
 
