@@ -43,6 +43,15 @@ function near(center: GeoPoint | null, radiusKm: number, first: number): { sql: 
   };
 }
 
+/** Events within a planar distance in degrees that covers `radiusKm` around `center` (a superset of the radius). */
+function covering(center: GeoPoint | null, radiusKm: number, first: number): { sql: string; params: unknown[] } {
+  if (!center) return { sql: 'TRUE', params: [] };
+  return {
+    sql: `e.location IS NOT NULL AND ST_Distance(e.location, ST_SetSRID(ST_MakePoint($${first}, $${first + 1}), 4326)) <= $${first + 2}`,
+    params: [center.longitude, center.latitude, degreesCovering(center, radiusKm * 1000)],
+  };
+}
+
 export class PopularityRepository {
   constructor(private readonly ds: DataSource) {}
 
@@ -80,7 +89,11 @@ export class PopularityRepository {
       const from = hourStart - k * 7 * 86_400_000;
       return [new Date(from).toISOString(), new Date(from + 3 * 3_600_000).toISOString()];
     });
-    const where = near(center, radiusKm, 10);
+    // Per-cell reads feed in-memory radius sums that test each cell centre exactly, so they only
+    // need a superset of the radius: a planar distance in degrees that covers it. It also keeps the
+    // planner on the time index (the last week is a few thousand rows) instead of ANDing in a
+    // spatial index scan over every event ever recorded in the area.
+    const where = byCell ? covering(center, radiusKm, 10) : near(center, radiusKm, 10);
     const rangeSql = ranges.map((_, i) => `(e.occurred_at >= $${4 + 2 * i} AND e.occurred_at < $${5 + 2 * i})`).join(' OR ');
     return {
       sql: `SELECT e.product_id::text AS product_id, ${byCell ? 'e.h3_r9::text AS cell,' : ''}
