@@ -133,8 +133,6 @@ export class RecommendationService {
   private readonly ratingCache: TtlCache<string, RatingSummaryData>;
   private readonly reader: UserContextReader;
   private categoryCache: { at: number; rows: { id: string; name: string }[] } | null = null;
-  /** Latest events a context needs: the serving next-item model's L × HISTORY_FACTOR (50 × 4 until one is seen). */
-  private historyLength = 50 * HISTORY_FACTOR;
 
   constructor(
     private readonly ds: DataSource,
@@ -171,7 +169,6 @@ export class RecommendationService {
     const a = await this.normalize(args);
     return this.models.use('next-item', async (model) => {
       const lastN = (model.manifest as NextItemManifest).maxLen * HISTORY_FACTOR;
-      this.historyLength = lastN;
       const usable = (c: UserContext | undefined) => (c && c.at === a.at.getTime() && c.lastN >= lastN ? c : undefined);
       const ready = userIds.map((id) => usable(prefetched?.get(id)));
       const todo = userIds.filter((_, i) => !ready[i]);
@@ -247,7 +244,13 @@ export class RecommendationService {
    * for `user(id) { recommendations }`, which would otherwise read the user twice in two statements.
    */
   usersWithContexts(userIds: readonly string[], at: Date): Promise<(UserWithContext | null)[]> {
-    return this.reader.read(userIds, at, this.historyLength);
+    return this.reader.read(userIds, at, this.historyLength());
+  }
+
+  /** Latest events a context needs: the serving next-item model's L × HISTORY_FACTOR (L = 50 while none serves). */
+  private historyLength(): number {
+    const maxLen = Number(this.models.active('next-item')?.manifest.max_len);
+    return (Number.isInteger(maxLen) && maxLen > 0 ? maxLen : 50) * HISTORY_FACTOR;
   }
 
   /**

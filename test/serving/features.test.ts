@@ -202,6 +202,18 @@ describe('re-ranking', () => {
 });
 
 describe('serving caches', () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const dbDown = async (): Promise<never> => {
+    throw new Error('db down');
+  };
+  /** For an entry of a 1 s TTL cache: past half the TTL a failed background reload is not surfaced, and the entry still expires. */
+  async function failedReloadThenExpiry(read: () => Promise<unknown>, cached: unknown): Promise<void> {
+    await sleep(600);
+    expect(await read()).toEqual(cached);
+    await sleep(600);
+    await expect(read()).rejects.toThrow('db down');
+  }
+
   it('loads each missing key once for concurrent callers and expires entries after the TTL', async () => {
     const { TtlCache } = await import('../../src/inference/ttl-cache');
     const cache = new TtlCache<string, number>(400);
@@ -233,7 +245,6 @@ describe('serving caches', () => {
       await new Promise((r) => setTimeout(r, 5));
       return keys.map((k) => Number(k) * 10 + g);
     };
-    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     expect(await cache.getMany(['1', '2'], load)).toEqual([11, 21]);
     await sleep(600);
     // Both entries are past half the TTL: answered from the cache, one background load for both plus
@@ -242,13 +253,7 @@ describe('serving caches', () => {
     await sleep(100);
     expect(loads.map((k) => [...k].sort())).toEqual([['1', '2'], ['1', '2'], ['3']]);
     expect(await cache.getMany(['1', '2', '3'], load)).toEqual([12, 22, 33]);
-    const failing = async (): Promise<number[]> => {
-      throw new Error('db down');
-    };
-    await sleep(600);
-    expect(await cache.getMany(['1'], failing)).toEqual([12]); // a failed background reload is not surfaced…
-    await sleep(600);
-    await expect(cache.getMany(['1'], failing)).rejects.toThrow('db down'); // …and the entry still expires
+    await failedReloadThenExpiry(() => cache.getMany(['1'], dbDown), [12]);
   }, 10_000);
 
   it('getOrLoad refreshes ahead: past half the TTL a hit starts one background reload; nothing is served past the TTL', async () => {
@@ -259,7 +264,6 @@ describe('serving caches', () => {
       await new Promise((r) => setTimeout(r, 5));
       return ++loads;
     };
-    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     expect(await cache.getOrLoad('k', load)).toBe(1);
     expect(await cache.getOrLoad('k', load)).toBe(1);
     expect(loads).toBe(1); // young entry: no reload
@@ -271,13 +275,7 @@ describe('serving caches', () => {
     expect(await cache.getOrLoad('k', load)).toBe(2);
     await sleep(1_200); // expired, nobody asked meanwhile: the next caller waits for a fresh load
     expect(await cache.getOrLoad('k', load)).toBe(3);
-    const failing = async (): Promise<number> => {
-      throw new Error('db down');
-    };
-    await sleep(600);
-    expect(await cache.getOrLoad('k', failing)).toBe(3); // a failed background reload is not surfaced…
-    await sleep(600);
-    await expect(cache.getOrLoad('k', failing)).rejects.toThrow('db down'); // …and the entry still expires
+    await failedReloadThenExpiry(() => cache.getOrLoad('k', dbDown), 3);
   }, 10_000);
 
   it('getOrLoad is single-flight: concurrent misses for one key share one load, a failed load is not cached', async () => {
@@ -291,10 +289,7 @@ describe('serving caches', () => {
     };
     expect(await Promise.all(Array.from({ length: 16 }, () => cache.getOrLoad('tile', load)))).toEqual(Array(16).fill(7));
     expect(loads).toBe(1);
-    const failing = async (): Promise<number> => {
-      throw new Error('db down');
-    };
-    await expect(Promise.all([cache.getOrLoad('x', failing), cache.getOrLoad('x', failing)])).rejects.toThrow('db down');
+    await expect(Promise.all([cache.getOrLoad('x', dbDown), cache.getOrLoad('x', dbDown)])).rejects.toThrow('db down');
     expect(await cache.getOrLoad('x', load)).toBe(7);
     expect(loads).toBe(2);
   });
