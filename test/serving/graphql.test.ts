@@ -167,8 +167,14 @@ describe('recommendations', () => {
     const [other] = await recommendations.usersWithContexts([activeUser], new Date(at.getTime() - 3 * 86_400_000));
     const [stale] = await recommendations.recommendMany([activeUser], { at, first: 20 }, new Map([[activeUser, other!.context]]));
     expect(ids(stale)).toEqual(ids(withRead));
-    // Over GraphQL without `at`: user fields and recommendations from the shared read.
+    // Over GraphQL without `at`: user fields and recommendations from the shared read (the plain
+    // user lookup is not used).
+    const plain = jest.spyOn(users, 'get');
     const r = await gql(app, `query($id: ID!) { user(id: $id) { id name homeLocation recommendations(first: 3) { reason } } }`, { id: activeUser });
+    expect(plain).not.toHaveBeenCalled();
+    await gql(app, `query($id: ID!) { user(id: $id) { id } }`, { id: activeUser });
+    expect(plain).toHaveBeenCalledTimes(1);
+    plain.mockRestore();
     expect(r.body.errors).toBeUndefined();
     expect(r.body.data!.user.id).toBe(activeUser);
     expect(r.body.data!.user.recommendations).toHaveLength(3);
