@@ -38,8 +38,13 @@ mkdir -p "$WORK"
 # transition mixture tuned on validation) with a time cap; the demo data is small.
 CFG_NEXT_ITEM='{"max_minutes": 12, "patience": 10, "top_k": 100}'
 # behavior: a week of test and a week of validation, so the purchase horizons get enough
-# positives on 1,500 demo users; a 30-minute cap (several epochs on 2 shared cores); defaults otherwise.
-CFG_BEHAVIOR='{"test_days": 7, "val_days": 7, "max_minutes": 30}'
+# positives on 1,500 demo users; a 30-minute cap (several epochs on 2 shared cores); defaults otherwise,
+# except that the horizon loss trains on every anchor ("all"), as when the shipped model was made.
+# The trainer's default since is "cutoff" (much better on the real Taobao log, trainer/RESULTS.md);
+# retrained that way on the demo data (2026-11-30) the purchase-within AUCs were 0.580 / 0.592 / 0.589
+# at 1 / 3 / 7 days against the shipped 0.593 / 0.613 / 0.617 (and 0.588 / 0.616 / 0.606 for "all"
+# retrained in the same session), so the shipped model stays.
+CFG_BEHAVIOR='{"test_days": 7, "val_days": 7, "max_minutes": 30, "hazard_anchors": "all"}'
 # sentiment: frozen MiniLM + linear head on the demo reviews (ratings 1-2 negative, 4-5 positive),
 # int8 encoder; reviews are short, so 64 tokens.
 CFG_SENTIMENT='{"mode": "head", "max_length": 64, "epochs": 200, "batch_size": 64, "lr": 0.01, "weight_decay": 0.0, "dropout": 0.0, "patience": 15}'

@@ -105,3 +105,18 @@ def test_finetune_from_base(behavior_art, events_snap_more, tmp_path):
     assert man["base"]["model_sha256"] == json.loads((base / "manifest.json").read_text())["model"]["sha256"]
     # normalisation comes from the base, so the weights stay meaningful
     assert man["profile_normalization"] == json.loads((base / "manifest.json").read_text())["profile_normalization"]
+
+
+def test_horizon_loss_trains_on_cutoff_anchors_only_by_default():
+    from meridian_trainer.train_behavior import Anchors, Config, tensors
+
+    A, L, H = 4, 3, 2
+    within = np.array([[0, 1], [1, 1], [np.nan, 0], [0, 0]], np.float32)
+    a = Anchors(np.zeros((A, L), np.int64), np.zeros((A, L), np.float32), np.zeros((A, len(PROFILE_FEATURES)), np.float32),
+                np.zeros((A, 6), np.float32), np.zeros(A, np.int64), within, np.array([False, True, True, False]))
+    assert Config().hazard_anchors == "cutoff"
+    cut = tensors(a, "cutoff")["within"].numpy()
+    assert np.isnan(cut[[0, 3]]).all()  # event anchors carry no horizon label
+    np.testing.assert_array_equal(cut[[1, 2]], within[[1, 2]])  # cutoff anchors keep theirs, NaN included
+    np.testing.assert_array_equal(tensors(a, "all")["within"].numpy(), within)
+    assert not np.isnan(a.within[0]).any(), "the anchors themselves are not modified"
