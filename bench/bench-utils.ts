@@ -48,9 +48,13 @@ export function markdownTable(header: string[], rows: (string | number)[][]): st
 /** The admin key the benchmark servers accept (MERIDIAN_ADMIN_KEY), unless a bench passes its own. */
 export const BENCH_ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
 
-/** Starts the built server (dist/src/main.js) as a child process and waits until it is ready. */
+/**
+ * Starts the built server (dist/src/main.js) as a child process on a free port and waits until it is ready. BENCH_SERVER_NODE_ARGS adds Node flags to the server
+ * process only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it under the benchmark's load).
+ */
 export async function startServer(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist/src/main.js')], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', MERIDIAN_SEED_DEMO: 'false', MERIDIAN_ADMIN_KEY: BENCH_ADMIN_KEY, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

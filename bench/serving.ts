@@ -218,10 +218,27 @@ async function swapChurn(n: number): Promise<number[]> {
   return rss;
 }
 
-function rssMb(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+type MemoryMb = { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
+
+/** The server's own memory breakdown (servingMetrics.memoryMb). */
+async function serverMemory(url: string): Promise<MemoryMb> {
+  const r = await post(url, `{ servingMetrics }`);
+  return (r.body as { data: { servingMetrics: { memoryMb: MemoryMb } } }).data.servingMetrics.memoryMb;
 }
+
+/** Per-field medians of the server's memory read every 250 ms for `ms`. */
+async function medianMemory(url: string, ms: number): Promise<MemoryMb> {
+  const reads: MemoryMb[] = [];
+  for (const end = performance.now() + ms; performance.now() < end; ) {
+    reads.push(await serverMemory(url));
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const median = (k: keyof MemoryMb) => reads.map((m) => m[k]).sort((a, b) => a - b)[reads.length >> 1]!;
+  return { rss: median('rss'), heapUsed: median('heapUsed'), heapTotal: median('heapTotal'), external: median('external'), arrayBuffers: median('arrayBuffers') };
+}
+
+const native = (m: MemoryMb) => m.rss - m.heapTotal - m.external;
+const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(0)}`;
 
 async function servedVersion(url: string): Promise<string | null> {
   const r = await post(url, `{ servingMetrics }`);
@@ -259,12 +276,17 @@ export async function runServingBench({ quick }: { quick: boolean }): Promise<st
     await closedLoop(64, 8, async (i) => (await post(server.url, RECS, { id: users[i % users.length] })).ok);
 
     // 1. Throughput: trivial query (framework ceiling), recommendations, bare ORT, runtime alone.
+    //    The event-loop delay is read after each closed loop: the trivial query's is the control (a
+    //    saturated loop with no inference at all).
+    const loopDelay = async () =>
+      ((await post(server.url, `{ servingMetrics(resetEventLoopDelay: true) }`)).body as {
+        data: { servingMetrics: { eventLoopDelayMs: { p99: number; max: number } } };
+      }).data.servingMetrics.eventLoopDelayMs;
+    await loopDelay();
     const trivial = await closedLoop(n, CONCURRENCY, async () => (await post(server.url, TRIVIAL)).ok);
-    await post(server.url, `{ servingMetrics(resetEventLoopDelay: true) }`);
+    const loopTrivial = await loopDelay();
     const recs = await closedLoop(n, CONCURRENCY, async (i) => (await post(server.url, RECS, { id: users[i % users.length] })).ok);
-    const loopClosed = ((await post(server.url, `{ servingMetrics(resetEventLoopDelay: true) }`)).body as {
-      data: { servingMetrics: { eventLoopDelayMs: { p99: number; max: number } } };
-    }).data.servingMetrics.eventLoopDelayMs;
+    const loopClosed = await loopDelay();
     const bare = await bareOrt(quick ? 3 : 6);
     const runtime = await runtimeOnly(quick ? 3 : 6);
     const churn = await swapChurn(quick ? 40 : 200);
@@ -311,8 +333,11 @@ export async function runServingBench({ quick }: { quick: boolean }): Promise<st
       }),
     );
     // RSS is compared in the same steady state: under the same load, before and after the swaps.
-    await new Promise((r) => setTimeout(r, quick ? 3000 : 6000));
-    const rssBefore = rssMb(server.child.pid!);
+    // A single reading mostly says where V8 was in its GC cycle (±50 MB here), so memory is the
+    // median of readings every 250 ms over 3 s, before and after.
+    await new Promise((r) => setTimeout(r, quick ? 1000 : 3000));
+    const memBefore = await medianMemory(server.url, 3000);
+    const rssBefore = memBefore.rss;
     let swapped = 0;
     const swapStart = performance.now();
     for (let s = 0; s < swaps; s++) {
@@ -323,7 +348,8 @@ export async function runServingBench({ quick }: { quick: boolean }): Promise<st
     }
     const swapSeconds = (performance.now() - swapStart) / 1000;
     await new Promise((r) => setTimeout(r, 1000)); // retired sessions are released once their work is done
-    const rssAfter = rssMb(server.child.pid!);
+    const memAfter = await medianMemory(server.url, 3000);
+    const rssAfter = memAfter.rss;
     stop = true;
     await load;
     if ((await repo.active('next-item'))!.id !== baseline.id) await repo.activate(baseline.id, 'current');
@@ -350,10 +376,12 @@ export async function runServingBench({ quick }: { quick: boolean }): Promise<st
       `- Recommendations throughput ${recTput.toFixed(0)} req/s = ${((100 * recTput) / trivTput).toFixed(1)}% of the trivial query and ` +
         `${((100 * recTput) / bare.seqPerSec).toFixed(2)}% of the bare model ceiling (${bare.seqPerSec.toFixed(0)} sequences/s; target ≥ 50%: ${check(recTput >= bare.seqPerSec / 2)}). ` +
         `The inference runtime alone reaches ${runtime.seqPerSec.toFixed(0)} sequences/s = ${((100 * runtime.seqPerSec) / bare.seqPerSec).toFixed(0)}% of the ceiling (mean batch ${runtime.meanBatch.toFixed(1)}).`,
-      `- Server event-loop delay p99 while inference runs: ${loopClosed.p99.toFixed(1)} ms at concurrency ${CONCURRENCY}, ${metrics.eventLoopDelayMs.p99.toFixed(1)} ms at ${rate} req/s (target < 20 ms: ${check(Math.max(loopClosed.p99, metrics.eventLoopDelayMs.p99) < 20)}); in-process with the runtime alone serving ${runtime.seqPerSec.toFixed(0)} sequences/s: ${runtime.loopP99.toFixed(1)} ms; server-side next-item mean batch ${meanBatch.toFixed(1)}, model latency p99 ${nextItem?.latencyMs.p99?.toFixed(1) ?? '-'} ms.`,
+      `- Server event-loop delay p99 while inference runs: ${loopClosed.p99.toFixed(1)} ms at concurrency ${CONCURRENCY}, ${metrics.eventLoopDelayMs.p99.toFixed(1)} ms at ${rate} req/s (target < 20 ms: ${check(Math.max(loopClosed.p99, metrics.eventLoopDelayMs.p99) < 20)}); control, the trivial query at concurrency ${CONCURRENCY} (no inference): ${loopTrivial.p99.toFixed(1)} ms; in-process with the runtime alone serving ${runtime.seqPerSec.toFixed(0)} sequences/s: ${runtime.loopP99.toFixed(1)} ms; server-side next-item mean batch ${meanBatch.toFixed(1)}, model latency p99 ${nextItem?.latencyMs.p99?.toFixed(1) ?? '-'} ms.`,
       `- Hot swaps: ${swapped}/${swaps} swaps observed by the server in ${swapSeconds.toFixed(1)} s under ${CONCURRENCY} concurrent recommendation requests; ` +
-        `${swapOk} requests succeeded, ${swapFail} failed (target 0: ${check(swapFail === 0 && swapped === swaps)}); server RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MB ` +
-        `(${((100 * (rssAfter - rssBefore)) / rssBefore).toFixed(1)}%, target < 10%: ${check(rssAfter < rssBefore * 1.1)}).`,
+        `${swapOk} requests succeeded, ${swapFail} failed (target 0: ${check(swapFail === 0 && swapped === swaps)}); server RSS (median of 3 s under the same load) ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MB ` +
+        `(${((100 * (rssAfter - rssBefore)) / rssBefore).toFixed(1)}%, target < 10%: ${check(rssAfter < rssBefore * 1.1)}). ` +
+        `Of the growth: V8 heap reserved ${signed(memAfter.heapTotal - memBefore.heapTotal)} MB (used ${signed(memAfter.heapUsed - memBefore.heapUsed)}), ` +
+        `external ${signed(memAfter.external - memBefore.external)} MB, the rest (native: sessions, allocator pools) ${signed(native(memAfter) - native(memBefore))} MB.`,
     );
     notes.push(
       `- Session churn in one process (load, run, release; ${quick ? 40 : 200} times): RSS ${churn.map((m) => m.toFixed(0)).join(' → ')} MB ` +

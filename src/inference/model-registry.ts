@@ -49,6 +49,12 @@ export interface InferenceMetricsSnapshot {
   /** Versions swapped out whose in-flight work is still finishing. */
   readonly retiring: number;
   readonly unavailable: Readonly<Record<string, string>>;
+  /**
+   * Memory of this process, MB: resident set, V8 heap (used / reserved), and memory outside the
+   * V8 heap that JS objects own (external, of which array buffers: model assets, tensors). The
+   * rest of the resident set is native: onnxruntime sessions in the workers, allocator pools.
+   */
+  readonly memoryMb: { readonly rss: number; readonly heapUsed: number; readonly heapTotal: number; readonly external: number; readonly arrayBuffers: number };
 }
 
 export class ModelRegistry {
@@ -70,7 +76,12 @@ export class ModelRegistry {
   ) {
     this.repo = new ModelVersionRepository(ds);
     this.pool = new WorkerPool(
-      { size: opts.inference.workers, threads: opts.inference.threadsPerSession, providers: opts.inference.executionProviders },
+      {
+        size: opts.inference.workers,
+        threads: opts.inference.threadsPerSession,
+        providers: opts.inference.executionProviders,
+        cpuMemArena: opts.inference.cpuMemArena,
+      },
       logger,
       (ids) => void this.reloadLostSessions(ids),
     );
@@ -240,6 +251,7 @@ export class ModelRegistry {
       models: [...this.serving.values()].map((m) => m.metrics.snapshot()),
       retiring: this.retiring.size,
       unavailable: Object.fromEntries(this.unavailable),
+      memoryMb: memoryMb(),
     };
     if (opts.resetEventLoopDelay) h?.reset();
     return snapshot;
@@ -382,4 +394,10 @@ export class ModelRegistry {
 
 function errMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+function memoryMb(): InferenceMetricsSnapshot['memoryMb'] {
+  const m = process.memoryUsage();
+  const mb = (b: number) => Math.round((b / 1048576) * 10) / 10;
+  return { rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) };
 }

@@ -29,6 +29,7 @@ export type WorkerRequest =
       readonly bytes: Uint8Array;
       readonly providers: readonly string[];
       readonly threads: number;
+      readonly cpuMemArena: boolean;
     }
   | {
       readonly op: 'run';
@@ -65,12 +66,13 @@ export function sessionWorkerMain(): void {
   const meta = (list: readonly Ort.InferenceSession.ValueMetadata[]): ValueMeta[] =>
     list.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: null, shape: [] }));
 
-  const create = async (bytes: Uint8Array, providers: readonly string[], threads: number) => {
+  const create = async (bytes: Uint8Array, providers: readonly string[], threads: number, cpuMemArena: boolean) => {
     const options = (eps: readonly string[]): Ort.InferenceSession.SessionOptions => ({
       executionProviders: eps,
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
+      enableCpuMemArena: cpuMemArena,
     });
     try {
       return { session: await ort.InferenceSession.create(bytes, options(providers)), provider: providers[0] ?? 'cpu', fallbackReason: null };
@@ -86,7 +88,7 @@ export function sessionWorkerMain(): void {
   const handle = async (msg: WorkerRequest): Promise<{ reply: WorkerReply; transfer: ArrayBuffer[] }> => {
     switch (msg.op) {
       case 'load': {
-        const { session, provider, fallbackReason } = await create(msg.bytes, msg.providers, msg.threads);
+        const { session, provider, fallbackReason } = await create(msg.bytes, msg.providers, msg.threads, msg.cpuMemArena);
         sessions.set(msg.session, session);
         return {
           reply: { op: 'loaded', req: msg.req, provider, fallbackReason, inputs: meta(session.inputMetadata), outputs: meta(session.outputMetadata) },

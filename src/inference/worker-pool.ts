@@ -16,6 +16,8 @@ export interface PoolOptions {
   readonly threads: number;
   /** Execution providers in order of preference, e.g. ['cuda', 'cpu']. */
   readonly providers: readonly string[];
+  /** ORT's CPU memory arena (default false: memory goes back to the allocator when a session is released). */
+  readonly cpuMemArena?: boolean;
 }
 
 export interface SessionInfo {
@@ -122,7 +124,7 @@ export class WorkerPool {
     try {
       reply = await this.send(
         slot,
-        { op: 'load', req: this.nextReq++, session: id, bytes, providers: this.providers, threads: this.opts.threads },
+        { op: 'load', req: this.nextReq++, session: id, bytes, providers: this.providers, threads: this.opts.threads, cpuMemArena: this.opts.cpuMemArena ?? false },
         transferable ? [bytes.buffer as ArrayBuffer] : [],
       );
     } catch (err) {

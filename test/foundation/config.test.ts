@@ -9,6 +9,8 @@ describe('config', () => {
     expect(c.databaseUrl).toBeUndefined();
     expect(c.dataDir).toBe('/srv/app/data');
     expect(c.ingestMaxBatch).toBe(5000);
+    expect(c.inference.cpuMemArena).toBe(false);
+    expect(loadConfig({ MERIDIAN_INFERENCE_CPU_ARENA: 'true' }).inference.cpuMemArena).toBe(true);
     expect(Object.isFrozen(c)).toBe(true);
   });
 

@@ -244,6 +244,17 @@ describe('recommendations', () => {
     expect(delta('next-item')).toBe(1);
   });
 
+  it('reports the process memory, so RSS growth can be told apart (V8 heap, array buffers, native)', async () => {
+    const r = await gql(app, `{ servingMetrics }`);
+    const m = r.body.data!.servingMetrics.memoryMb as Record<string, number>;
+    const used = process.memoryUsage(); // the test app runs in this process
+    expect(m.heapUsed).toBeGreaterThan(0);
+    expect(m.heapTotal).toBeGreaterThanOrEqual(m.heapUsed);
+    expect(m.rss).toBeGreaterThan(m.heapUsed);
+    expect(m.arrayBuffers).toBeLessThanOrEqual(m.external);
+    expect(Math.abs(m.rss - used.rss / 1048576)).toBeLessThan(0.25 * (used.rss / 1048576));
+  });
+
   it('answers NOT_FOUND for an unknown user and BAD_USER_INPUT naming the field', async () => {
     const missing = await gql(app, REC, { id: '987654321' });
     expect(missing.body.errors![0]!.extensions!.code).toBe('NOT_FOUND');
