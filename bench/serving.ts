@@ -335,7 +335,10 @@ export async function runServingBench({ quick }: { quick: boolean }): Promise<st
     // RSS is compared in the same steady state: under the same load, before and after the swaps.
     // A single reading mostly says where V8 was in its GC cycle (±50 MB here), so memory is the
     // median of readings every 250 ms over 3 s, before and after.
+    // Control: the same load for about as long as the swaps take, without swapping.
     await new Promise((r) => setTimeout(r, quick ? 1000 : 3000));
+    const memControl = await medianMemory(server.url, 3000);
+    await new Promise((r) => setTimeout(r, quick ? 3000 : 11_000));
     const memBefore = await medianMemory(server.url, 3000);
     const rssBefore = memBefore.rss;
     let swapped = 0;
@@ -381,7 +384,9 @@ export async function runServingBench({ quick }: { quick: boolean }): Promise<st
         `${swapOk} requests succeeded, ${swapFail} failed (target 0: ${check(swapFail === 0 && swapped === swaps)}); server RSS (median of 3 s under the same load) ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MB ` +
         `(${((100 * (rssAfter - rssBefore)) / rssBefore).toFixed(1)}%, target < 10%: ${check(rssAfter < rssBefore * 1.1)}). ` +
         `Of the growth: V8 heap reserved ${signed(memAfter.heapTotal - memBefore.heapTotal)} MB (used ${signed(memAfter.heapUsed - memBefore.heapUsed)}), ` +
-        `external ${signed(memAfter.external - memBefore.external)} MB, the rest (native: sessions, allocator pools) ${signed(native(memAfter) - native(memBefore))} MB.`,
+        `external ${signed(memAfter.external - memBefore.external)} MB, the rest (native: sessions, allocator pools) ${signed(native(memAfter) - native(memBefore))} MB. ` +
+        `Control, the ${quick ? 3 : 11} s of the same load just before, without swaps: RSS ${memControl.rss.toFixed(0)} → ${memBefore.rss.toFixed(0)} MB ` +
+        `(${((100 * (memBefore.rss - memControl.rss)) / memControl.rss).toFixed(1)}%; V8 heap reserved ${signed(memBefore.heapTotal - memControl.heapTotal)} MB, native ${signed(native(memBefore) - native(memControl))} MB).`,
     );
     notes.push(
       `- Session churn in one process (load, run, release; ${quick ? 40 : 200} times): RSS ${churn.map((m) => m.toFixed(0)).join(' → ')} MB ` +
