@@ -4,9 +4,11 @@
  * A TTL of 0 disables caching, so every read goes to the database.
  *
  * Loads are single-flight: callers that miss a key while a load of it runs wait for that load.
- * Refresh-ahead: a hit on an entry older than half the TTL starts one background reload and is
- * answered from the entry, so a key in steady use is replaced before it expires and requests do
- * not queue behind its reload. No entry is ever served older than the TTL.
+ * Refresh-ahead: a hit on an entry older than half the TTL is answered from the entry and reloaded
+ * in the background, so a key in steady use is replaced before it expires and requests do not queue
+ * behind its reload. No entry is ever served older than the TTL. getMany's stale keys are gathered
+ * for a short while (REFRESH_GATHER_MS, at most a tenth of the TTL) and reloaded in one load: under
+ * load entries go stale one by one, and reloading them per request cost a statement per request.
  */
 interface Entry<V> {
   readonly value: V;
@@ -14,10 +16,16 @@ interface Entry<V> {
   readonly refreshAt: number;
 }
 
+/** How long getMany gathers stale keys before one background reload, ms (capped at a tenth of the TTL). */
+export const REFRESH_GATHER_MS = 50;
+
 export class TtlCache<K, V> {
   private readonly entries = new Map<K, Entry<V>>();
   /** Keys being loaded right now: concurrent callers wait for that load instead of starting another. */
   private readonly inflight = new Map<K, Promise<V>>();
+  /** Stale keys waiting for the gathered background reload, and the loader it will use. */
+  private readonly refreshKeys = new Set<K>();
+  private refreshLoad: ((keys: K[]) => Promise<V[]>) | null = null;
 
   constructor(
     private readonly ttlMs: number,
@@ -26,16 +34,22 @@ export class TtlCache<K, V> {
 
   /** The cached value, or `load()`'s, stored for the TTL. */
   async getOrLoad(key: K, load: () => Promise<V>): Promise<V> {
-    const [value] = await this.getMany([key], async () => [await load()]);
+    const [value] = await this.lookup([key], async () => [await load()], false);
     return value!;
   }
 
   /**
    * Values for many keys in key order: cached ones at once, keys another caller is loading from
    * that load, the rest from one `load(missing)` call (which answers in the order it was given).
-   * Hits past half the TTL are reloaded together in the background.
+   * Hits past half the TTL are reloaded together in the background, gathered over
+   * REFRESH_GATHER_MS with those of other calls: `load` must answer for any keys of this cache.
    */
-  async getMany(keys: readonly K[], load: (missing: K[]) => Promise<V[]>): Promise<V[]> {
+  getMany(keys: readonly K[], load: (missing: K[]) => Promise<V[]>): Promise<V[]> {
+    return this.lookup(keys, load, true);
+  }
+
+  /** getMany, with stale hits reloaded at once (`gather` false: `load` answers only for these keys). */
+  private async lookup(keys: readonly K[], load: (missing: K[]) => Promise<V[]>, gather: boolean): Promise<V[]> {
     const now = Date.now();
     const pending = new Map<K, V | Promise<V>>();
     const missing: K[] = [];
@@ -52,11 +66,30 @@ export class TtlCache<K, V> {
         waits = true;
       } else missing.push(k);
     }
-    if (stale.length) this.start(stale, load); // a failed reload leaves the entries to expire
+    // A failed reload leaves the entries to expire.
+    if (stale.length) {
+      if (gather) this.refreshSoon(stale, load);
+      else this.start(stale, load);
+    }
     // All cached (the common case on a hot path): answer without a promise per key.
     if (!missing.length && !waits) return keys.map((k) => pending.get(k) as V);
     this.start(missing, load).forEach((one, i) => pending.set(missing[i]!, one));
     return Promise.all(keys.map((k) => pending.get(k)!));
+  }
+
+  /** Queues stale keys for one background reload after REFRESH_GATHER_MS (the first key queued starts the wait). */
+  private refreshSoon(keys: readonly K[], load: (keys: K[]) => Promise<V[]>): void {
+    const first = this.refreshKeys.size === 0;
+    for (const k of keys) this.refreshKeys.add(k);
+    this.refreshLoad = load;
+    if (!first) return;
+    setTimeout(() => {
+      const due = [...this.refreshKeys].filter((k) => !this.inflight.has(k));
+      const reload = this.refreshLoad!;
+      this.refreshKeys.clear();
+      this.refreshLoad = null;
+      this.start(due, reload);
+    }, Math.min(REFRESH_GATHER_MS, this.ttlMs / 10)).unref();
   }
 
   /** The entry of `key` unless it has expired (an expired one is dropped). */

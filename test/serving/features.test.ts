@@ -247,14 +247,36 @@ describe('serving caches', () => {
     };
     expect(await cache.getMany(['1', '2'], load)).toEqual([11, 21]);
     await sleep(600);
-    // Both entries are past half the TTL: answered from the cache, one background load for both plus
-    // the miss loaded as usual.
-    expect(await Promise.all([cache.getMany(['1', '2', '3'], load), cache.getMany(['2', '1'], load)])).toEqual([[11, 21, 33], [21, 11]]);
+    // Both entries are past half the TTL: answered from the cache, the miss loaded as usual, and one
+    // background load for both stale keys once the gathering window has passed.
+    expect(await Promise.all([cache.getMany(['1', '2', '3'], load), cache.getMany(['2', '1'], load)])).toEqual([[11, 21, 32], [21, 11]]);
     await sleep(100);
-    expect(loads.map((k) => [...k].sort())).toEqual([['1', '2'], ['1', '2'], ['3']]);
-    expect(await cache.getMany(['1', '2', '3'], load)).toEqual([12, 22, 33]);
-    await failedReloadThenExpiry(() => cache.getMany(['1'], dbDown), [12]);
+    expect(loads.map((k) => [...k].sort())).toEqual([['1', '2'], ['3'], ['1', '2']]);
+    expect(await cache.getMany(['1', '2', '3'], load)).toEqual([13, 23, 32]);
+    await failedReloadThenExpiry(() => cache.getMany(['1'], dbDown), [13]);
   }, 10_000);
+
+  it('getMany gathers the keys that go stale across calls into one background reload', async () => {
+    const { TtlCache } = await import('../../src/inference/ttl-cache');
+    const cache = new TtlCache<string, number>(1_000);
+    const loads: string[][] = [];
+    const load = async (keys: string[]) => {
+      loads.push([...keys].sort());
+      return keys.map(Number);
+    };
+    await cache.getMany(['1', '2', '3'], load);
+    await sleep(100);
+    await cache.getMany(['4'], load);
+    await sleep(550); // 1-3 went stale at 500 ms, 4 at 600 ms
+    // Three requests a few ms apart, each touching other stale keys: one reload for all of them.
+    expect(await cache.getMany(['1'], load)).toEqual([1]);
+    await sleep(5);
+    expect(await cache.getMany(['2', '4'], load)).toEqual([2, 4]);
+    await sleep(5);
+    expect(await cache.getMany(['3', '1'], load)).toEqual([3, 1]);
+    await sleep(150);
+    expect(loads).toEqual([['1', '2', '3'], ['4'], ['1', '2', '3', '4']]);
+  });
 
   it('getOrLoad refreshes ahead: past half the TTL a hit starts one background reload; nothing is served past the TTL', async () => {
     const { TtlCache } = await import('../../src/inference/ttl-cache');
