@@ -14,7 +14,7 @@ import type { ProductEntity } from '../catalog/product.entity';
 import type { ProductLookup } from './product-lookup';
 import type { RatingSummaryData, ReviewService } from '../catalog/review.service';
 import { IssueCollector, NotFoundError } from '../common/errors';
-import { checkPoint, type GeoPoint, haversineMeters } from '../common/geo';
+import { checkPoint, type GeoPoint } from '../common/geo';
 import type { Logger } from '../common/logger';
 import { TtlCache } from '../inference/ttl-cache';
 import type { LoadedModel } from '../inference/loaded-model';
@@ -25,7 +25,8 @@ import { type Feeds, int64 } from '../inference/tensor';
 import type { SentimentSummaryData, TextClassifierService } from '../nlp/text-classifier.service';
 import { mostSimilarMemo } from './item-similarity';
 import { cellBucket, hourOfWeek, itemSequence } from './next-item-features';
-import { type AreaPopularityRow, type CellActivityRow, PopularityRepository } from './popularity.repository';
+import { type AreaPopularityRow, PopularityRepository } from './popularity.repository';
+import { RegionActivity } from './region-activity';
 import { type Candidate, rerank } from './rerank';
 import { type UserContext, UserContextReader, type UserWithContext } from './user-context.reader';
 
@@ -106,11 +107,6 @@ interface NormalizedArgs {
 }
 
 /** A region's activity grouped by r9 cell, so a radius test costs one distance per cell, not per row. */
-interface RegionCell {
-  readonly centre: GeoPoint;
-  readonly rows: readonly AreaPopularityRow[];
-}
-
 interface AreaHit extends AreaPopularityRow {
   /** The tier the product was found in; null = everywhere. */
   readonly radiusKm: number | null;
@@ -129,7 +125,7 @@ export function checkFirst(first: number | null | undefined, issues: IssueCollec
 export class RecommendationService {
   private readonly popularity: PopularityRepository;
   private readonly areaCache: TtlCache<string, AreaPopularityRow[]>;
-  private readonly regionCache: TtlCache<string, RegionCell[]>;
+  private readonly regionCache: TtlCache<string, RegionActivity>;
   private readonly ratingCache: TtlCache<string, RatingSummaryData>;
   private readonly reader: UserContextReader;
   private categoryCache: { at: number; rows: { id: string; name: string }[] } | null = null;
@@ -274,7 +270,7 @@ export class RecommendationService {
       if (tier.radiusKm === null) {
         add(await this.areaCache.getOrLoad(`global|${how}|${stamp}`, () => this.popularity.area(null, 0, at, how, AREA_CANDIDATES)), tier);
       } else if (center) {
-        add(withinRadius(await this.region(center, at, how, stamp), center, tier.radiusKm), tier);
+        add((await this.region(center, at, how, stamp)).top(center, tier.radiusKm, AREA_CANDIDATES), tier);
       }
       if (hits.size >= need) break;
     }
@@ -282,11 +278,11 @@ export class RecommendationService {
   }
 
   /** Per-(product, r9 cell) activity around the region of `center`, grouped by cell with its centre; cached per region. */
-  private region(center: GeoPoint, at: Date, how: number, stamp: string): Promise<RegionCell[]> {
+  private region(center: GeoPoint, at: Date, how: number, stamp: string): Promise<RegionActivity> {
     const cell = latLngToCell(center.latitude, center.longitude, REGION_H3_RESOLUTION);
     return this.regionCache.getOrLoad(`${cell}|${how}|${stamp}`, async () => {
       const [lat, lng] = cellToLatLng(cell);
-      return groupByCell(await this.popularity.cellActivity({ latitude: lat, longitude: lng }, REGION_RADIUS_KM, at, how));
+      return new RegionActivity(await this.popularity.cellActivity({ latitude: lat, longitude: lng }, REGION_RADIUS_KM, at, how));
     });
   }
 
@@ -505,39 +501,4 @@ function similarIds(vocabulary: ItemVocabulary, embeddings: ItemEmbeddings, prod
   const idx = vocabulary.indexOf.get(productId);
   if (idx === undefined) return [];
   return mostSimilarMemo(embeddings, idx, k).map((s) => ({ id: vocabulary.items[s.index]!, similarity: s.similarity }));
-}
-
-function groupByCell(rows: readonly CellActivityRow[]): RegionCell[] {
-  const cells = new Map<string, AreaPopularityRow[]>();
-  for (const r of rows) {
-    const list = cells.get(r.cell);
-    const row = { productId: r.productId, weekScore: r.weekScore, hourScore: r.hourScore };
-    if (list) list.push(row);
-    else cells.set(r.cell, [row]);
-  }
-  return [...cells].map(([cell, list]) => {
-    const [latitude, longitude] = cellToLatLng(BigInt(cell).toString(16));
-    return { centre: { latitude, longitude }, rows: list };
-  });
-}
-
-/** Products by activity within `radiusKm` of `center`, summed over the region's cells; best first. */
-function withinRadius(region: readonly RegionCell[], center: GeoPoint, radiusKm: number): AreaPopularityRow[] {
-  const sums = new Map<string, { week: number; hour: number }>();
-  const meters = radiusKm * 1000;
-  for (const cell of region) {
-    if (haversineMeters(center, cell.centre) > meters) continue;
-    for (const r of cell.rows) {
-      const s = sums.get(r.productId);
-      if (s) {
-        s.week += r.weekScore;
-        s.hour += r.hourScore;
-      } else sums.set(r.productId, { week: r.weekScore, hour: r.hourScore });
-    }
-  }
-  return [...sums]
-    .map(([productId, v]) => ({ productId, weekScore: v.week, hourScore: v.hour }))
-    .filter((r) => r.weekScore > 0 || r.hourScore > 0)
-    .sort((a, b) => b.weekScore - a.weekScore || b.hourScore - a.hourScore || (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0))
-    .slice(0, AREA_CANDIDATES);
 }

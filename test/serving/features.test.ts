@@ -6,6 +6,9 @@ import { purchaseProbabilityAt } from '../../src/predict/purchase-horizon';
 import { mostSimilar, mostSimilarMemo } from '../../src/recommend/item-similarity';
 import { cellBucket, hourOfWeek, itemSequence } from '../../src/recommend/next-item-features';
 import { type Candidate, rerank } from '../../src/recommend/rerank';
+import { RegionActivity } from '../../src/recommend/region-activity';
+import { cellToLatLng, latLngToCell, gridDisk } from 'h3-js';
+import { haversineMeters } from '../../src/common/geo';
 
 const SPEC = {
   maxLen: 4,
@@ -198,6 +201,47 @@ describe('re-ranking', () => {
     const ranked = rerank(many, ctx, 3);
     expect(ranked.filter((r) => r.productId !== '5')).toHaveLength(2);
     expect(ranked.map((r) => r.productId)).toContain('5');
+  });
+});
+
+describe('region activity', () => {
+  /** The plain reference: sum each product over the cells whose centres are within the radius. */
+  function reference(rows: { productId: string; cell: string; weekScore: number; hourScore: number }[], center: { latitude: number; longitude: number }, km: number, limit: number) {
+    const sums = new Map<string, { week: number; hour: number }>();
+    for (const r of rows) {
+      const [latitude, longitude] = cellToLatLng(BigInt(r.cell).toString(16));
+      if (haversineMeters(center, { latitude, longitude }) > km * 1000) continue;
+      const s = sums.get(r.productId) ?? { week: 0, hour: 0 };
+      s.week += r.weekScore;
+      s.hour += r.hourScore;
+      sums.set(r.productId, s);
+    }
+    return [...sums]
+      .filter(([, v]) => v.week > 0 || v.hour > 0)
+      .sort(([a, x], [b, y]) => y.week - x.week || y.hour - x.hour || (a < b ? -1 : a > b ? 1 : 0))
+      .slice(0, limit)
+      .map(([productId, v]) => ({ productId, weekScore: v.week, hourScore: v.hour }));
+  }
+
+  it('ranks the products of the cells within a radius like a plain sum over the rows, ties and zero rows included', () => {
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const cells = gridDisk(latLngToCell(52.52, 13.405, 9), 12).map((h) => BigInt(`0x${h}`).toString());
+    const rows = [];
+    for (const cell of cells) {
+      for (let j = 0; j < 6; j++) {
+        // Integer scores from a few products make ties common; some rows are all zero.
+        rows.push({ productId: String(1 + Math.floor(rand() * 40)), cell, weekScore: Math.floor(rand() * 4), hourScore: Math.floor(rand() * 3) });
+      }
+    }
+    const region = new RegionActivity(rows);
+    for (const [lat, lng, km, limit] of [[52.52, 13.405, 1, 60], [52.53, 13.39, 0.6, 10], [52.5, 13.45, 50, 60], [52.52, 13.405, 0.05, 5], [48.1, 11.6, 5, 60]] as const) {
+      const center = { latitude: lat, longitude: lng };
+      expect(region.top(center, km, limit)).toEqual(reference(rows, center, km, limit));
+      expect(region.top(center, km, limit)).toEqual(reference(rows, center, km, limit)); // the scratch arrays were reset
+    }
+    expect(region.top({ latitude: 52.52, longitude: 13.405 }, 50, 100).length).toBeGreaterThan(30);
+    expect(new RegionActivity([]).top({ latitude: 0, longitude: 0 }, 50, 10)).toEqual([]);
   });
 });
 
