@@ -51,10 +51,23 @@ export class TtlCache<K, V> {
   /** getMany, with stale hits reloaded at once (`gather` false: `load` answers only for these keys). */
   private async lookup(keys: readonly K[], load: (missing: K[]) => Promise<V[]>, gather: boolean): Promise<V[]> {
     const now = Date.now();
+    // All cached, the common case on a hot path: one pass, no map of pending values, no promise per key.
+    const values = new Array<V>(keys.length);
+    const staleHits: K[] = [];
+    let i = 0;
+    for (; i < keys.length; i++) {
+      const e = this.fresh(keys[i]!, now);
+      if (!e) break;
+      values[i] = e.value;
+      if (now >= e.refreshAt && !this.inflight.has(keys[i]!)) staleHits.push(keys[i]!);
+    }
+    if (i === keys.length) {
+      this.refresh(staleHits, load, gather);
+      return values;
+    }
     const pending = new Map<K, V | Promise<V>>();
     const missing: K[] = [];
     const stale: K[] = [];
-    let waits = false;
     for (const k of keys) {
       if (pending.has(k)) continue;
       const e = this.fresh(k, now);
@@ -63,18 +76,18 @@ export class TtlCache<K, V> {
         if (now >= e.refreshAt && !this.inflight.has(k)) stale.push(k);
       } else if (this.inflight.has(k)) {
         pending.set(k, this.inflight.get(k)!);
-        waits = true;
       } else missing.push(k);
     }
-    // A failed reload leaves the entries to expire.
-    if (stale.length) {
-      if (gather) this.refreshSoon(stale, load);
-      else this.start(stale, load);
-    }
-    // All cached (the common case on a hot path): answer without a promise per key.
-    if (!missing.length && !waits) return keys.map((k) => pending.get(k) as V);
-    this.start(missing, load).forEach((one, i) => pending.set(missing[i]!, one));
-    return Promise.all(keys.map((k) => pending.get(k)!));
+    this.refresh(stale, load, gather);
+    this.start(missing, load).forEach((one, j) => pending.set(missing[j]!, one));
+    return Promise.all(keys.map((k) => pending.get(k)!)); // some key was missing or being loaded
+  }
+
+  /** Background reload of stale hits (a failed one leaves the entries to expire): gathered, or at once. */
+  private refresh(stale: K[], load: (keys: K[]) => Promise<V[]>, gather: boolean): void {
+    if (!stale.length) return;
+    if (gather) this.refreshSoon(stale, load);
+    else this.start(stale, load);
   }
 
   /** Queues stale keys for one background reload after REFRESH_GATHER_MS (the first key queued starts the wait). */
