@@ -13,7 +13,7 @@ export interface BoundingBox {
   readonly maxLongitude: number;
 }
 
-const EARTH_RADIUS_M = 6_371_008.8;
+export const EARTH_RADIUS_M = 6_371_008.8;
 
 export function checkPoint(p: GeoPoint, path: string, issues: IssueCollector): void {
   if (!Number.isFinite(p.latitude) || p.latitude < -90 || p.latitude > 90) {

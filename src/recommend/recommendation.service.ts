@@ -262,7 +262,7 @@ export class RecommendationService {
     const add = (rows: readonly AreaPopularityRow[], tier: (typeof AREA_TIERS)[number]) => {
       for (const r of rows) {
         if (!hits.has(r.productId)) {
-          hits.set(r.productId, { ...r, weekScore: r.weekScore * tier.weight, hourScore: r.hourScore * tier.weight, radiusKm: tier.radiusKm });
+          hits.set(r.productId, { productId: r.productId, weekScore: r.weekScore * tier.weight, hourScore: r.hourScore * tier.weight, radiusKm: tier.radiusKm });
         }
       }
     };

@@ -3,13 +3,20 @@
  * it: each cell keeps its centre and its rows as product indices and scores in typed arrays, so a
  * sum over the cells within a radius adds numbers into one reused array instead of building a map
  * of strings per request (this runs for every recommendation request, twice).
+ *
+ * A cell counts when the great-circle distance from the point to its centre is at most the radius,
+ * tested as a dot product of unit vectors against cos(radius / R): the same test as haversine's,
+ * without trigonometry per cell.
  */
 import { cellToLatLng } from 'h3-js';
-import { haversineMeters, type GeoPoint } from '../common/geo';
+import { type GeoPoint, EARTH_RADIUS_M } from '../common/geo';
 import type { AreaPopularityRow, CellActivityRow } from './popularity.repository';
 
 interface Cell {
-  readonly centre: GeoPoint;
+  /** The centre as a unit vector. */
+  readonly x: number;
+  readonly y: number;
+  readonly z: number;
   readonly product: Int32Array; // index into RegionActivity.products
   readonly week: Float64Array;
   readonly hour: Float64Array;
@@ -39,8 +46,11 @@ export class RegionActivity {
     order.forEach((p, rank) => (this.idRank[p] = rank));
     this.cells = [...byCell].map(([cell, list]) => {
       const [latitude, longitude] = cellToLatLng(BigInt(cell).toString(16));
+      const v = unitVector({ latitude, longitude });
       return {
-        centre: { latitude, longitude },
+        x: v.x,
+        y: v.y,
+        z: v.z,
         product: Int32Array.from(list, (r) => index.get(r.productId)!),
         week: Float64Array.from(list, (r) => r.weekScore),
         hour: Float64Array.from(list, (r) => r.hourScore),
@@ -57,10 +67,12 @@ export class RegionActivity {
    * arrays are never shared between two calls.
    */
   top(center: GeoPoint, radiusKm: number, limit: number): AreaPopularityRow[] {
-    const meters = radiusKm * 1000;
+    const c = unitVector(center);
+    const angle = (radiusKm * 1000) / EARTH_RADIUS_M;
+    const minDot = angle >= Math.PI ? -2 : Math.cos(angle);
     const touched: number[] = [];
     for (const cell of this.cells) {
-      if (haversineMeters(center, cell.centre) > meters) continue;
+      if (c.x * cell.x + c.y * cell.y + c.z * cell.z < minDot) continue;
       for (let i = 0; i < cell.product.length; i++) {
         const p = cell.product[i]!;
         if (!this.seen[p]) {
@@ -71,7 +83,13 @@ export class RegionActivity {
         this.hour[p]! += cell.hour[i]!;
       }
     }
-    const hits = touched.filter((p) => this.week[p]! > 0 || this.hour[p]! > 0);
+    let hits = touched.filter((p) => this.week[p]! > 0 || this.hour[p]! > 0);
+    if (hits.length > 2 * limit && limit > 0) {
+      // Only products whose week score reaches the limit-th best can be in the answer (ties included).
+      const weeks = Float64Array.from(hits, (p) => this.week[p]!).sort();
+      const floor = weeks[weeks.length - limit]!;
+      hits = hits.filter((p) => this.week[p]! >= floor);
+    }
     hits.sort((a, b) => this.week[b]! - this.week[a]! || this.hour[b]! - this.hour[a]! || this.idRank[a]! - this.idRank[b]!);
     const out = hits.slice(0, limit).map((p) => ({ productId: this.products[p]!, weekScore: this.week[p]!, hourScore: this.hour[p]! }));
     for (const p of touched) {
@@ -81,6 +99,12 @@ export class RegionActivity {
     }
     return out;
   }
+}
+
+function unitVector(p: GeoPoint): { x: number; y: number; z: number } {
+  const lat = (p.latitude * Math.PI) / 180;
+  const lng = (p.longitude * Math.PI) / 180;
+  return { x: Math.cos(lat) * Math.cos(lng), y: Math.cos(lat) * Math.sin(lng), z: Math.sin(lat) };
 }
 
 /** String order of ids, as the ranking's last tie-break has always been. */

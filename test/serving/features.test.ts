@@ -241,6 +241,16 @@ describe('region activity', () => {
       expect(region.top(center, km, limit)).toEqual(reference(rows, center, km, limit)); // the scratch arrays were reset
     }
     expect(region.top({ latitude: 52.52, longitude: 13.405 }, 50, 100).length).toBeGreaterThan(30);
+    // Across the antimeridian and next to a pole, where a box in degrees is easy to get wrong.
+    for (const [lat, lng, centerLng] of [[-16.5, 179.99, -179.995], [89.7, 30, -150]] as const) {
+      const edge = gridDisk(latLngToCell(lat, lng, 9), 6).map((h) => ({ productId: h.slice(-3), cell: BigInt(`0x${h}`).toString(), weekScore: 1, hourScore: 0 }));
+      const r = new RegionActivity(edge);
+      for (const km of [0.5, 2, 80]) {
+        const center = { latitude: lat, longitude: centerLng };
+        expect(r.top(center, km, 500)).toEqual(reference(edge, center, km, 500));
+      }
+      expect(r.top({ latitude: lat, longitude: centerLng }, 80, 500).length).toBeGreaterThan(0);
+    }
     expect(new RegionActivity([]).top({ latitude: 0, longitude: 0 }, 50, 10)).toEqual([]);
   });
 });
