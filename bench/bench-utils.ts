@@ -49,8 +49,9 @@ export function markdownTable(header: string[], rows: (string | number)[][]): st
 export const BENCH_ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
 
 /**
- * Starts the built server (dist/src/main.js) as a child process on a free port and waits until it is ready. BENCH_SERVER_NODE_ARGS adds Node flags to the server
- * process only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it under the benchmark's load).
+ * Starts the built server (dist/src/main.js) as a child process on a free port and waits until it
+ * is ready. BENCH_SERVER_NODE_ARGS adds Node flags to the server process only (e.g. `--cpu-prof
+ * --cpu-prof-dir=/tmp/prof` to profile it under the benchmark's load).
  */
 export async function startServer(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);

@@ -267,9 +267,8 @@ export interface InferenceConfig {
   /** ORT intra-op threads per session (MERIDIAN_INFERENCE_THREADS). Defaults to 1. */
   readonly threadsPerSession: number;
   /**
-   * ORT's CPU memory arena per session (MERIDIAN_INFERENCE_CPU_ARENA). Defaults to false: with the
-   * arena, each hot swap leaves its pooled blocks behind in the worker's allocator (+20 MB per
-   * process over 200 swaps in bench/serving's churn), for a few percent of inference speed.
+   * ORT's CPU memory arena per session (MERIDIAN_INFERENCE_CPU_ARENA). Defaults to false, so a
+   * released session's memory goes back to the allocator; docs/serving.md has the measurements.
    */
   readonly cpuMemArena: boolean;
   /** Micro-batching window: how long a request waits for others to the same model, ms (MERIDIAN_BATCH_WINDOW_MS, 0–50). Defaults to 2. */

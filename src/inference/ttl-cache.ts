@@ -51,36 +51,28 @@ export class TtlCache<K, V> {
   /** getMany, with stale hits reloaded at once (`gather` false: `load` answers only for these keys). */
   private async lookup(keys: readonly K[], load: (missing: K[]) => Promise<V[]>, gather: boolean): Promise<V[]> {
     const now = Date.now();
-    // All cached, the common case on a hot path: one pass, no map of pending values, no promise per key.
+    // Hits go straight into `values`; only keys that are not cached get a promise, so the common
+    // case on a hot path (all cached) answers without a promise per key.
     const values = new Array<V>(keys.length);
-    const staleHits: K[] = [];
-    let i = 0;
-    for (; i < keys.length; i++) {
-      const e = this.fresh(keys[i]!, now);
-      if (!e) break;
-      values[i] = e.value;
-      if (now >= e.refreshAt && !this.inflight.has(keys[i]!)) staleHits.push(keys[i]!);
-    }
-    if (i === keys.length) {
-      this.refresh(staleHits, load, gather);
-      return values;
-    }
-    const pending = new Map<K, V | Promise<V>>();
-    const missing: K[] = [];
     const stale: K[] = [];
-    for (const k of keys) {
-      if (pending.has(k)) continue;
+    const waiting = new Map<K, Promise<V>>(); // keys another caller is loading, then the missing ones
+    const missing = new Set<K>();
+    keys.forEach((k, i) => {
       const e = this.fresh(k, now);
       if (e) {
-        pending.set(k, e.value);
+        values[i] = e.value;
         if (now >= e.refreshAt && !this.inflight.has(k)) stale.push(k);
-      } else if (this.inflight.has(k)) {
-        pending.set(k, this.inflight.get(k)!);
-      } else missing.push(k);
-    }
+      } else {
+        const loading = this.inflight.get(k);
+        if (loading) waiting.set(k, loading);
+        else missing.add(k);
+      }
+    });
     this.refresh(stale, load, gather);
-    this.start(missing, load).forEach((one, j) => pending.set(missing[j]!, one));
-    return Promise.all(keys.map((k) => pending.get(k)!)); // some key was missing or being loaded
+    if (!waiting.size && !missing.size) return values;
+    const list = [...missing];
+    this.start(list, load).forEach((one, j) => waiting.set(list[j]!, one));
+    return Promise.all(keys.map((k, i) => waiting.get(k) ?? values[i]!));
   }
 
   /** Background reload of stale hits (a failed one leaves the entries to expire): gathered, or at once. */

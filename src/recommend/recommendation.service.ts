@@ -106,7 +106,6 @@ interface NormalizedArgs {
   readonly excludeIds: ReadonlySet<string>;
 }
 
-/** A region's activity grouped by r9 cell, so a radius test costs one distance per cell, not per row. */
 interface AreaHit extends AreaPopularityRow {
   /** The tier the product was found in; null = everywhere. */
   readonly radiusKm: number | null;

@@ -1,8 +1,8 @@
 /**
  * A region's product activity per H3 resolution-9 cell, held for radius sums around any point in
- * it: each cell keeps its centre and its rows as product indices and scores in typed arrays, so a
- * sum over the cells within a radius adds numbers into one reused array instead of building a map
- * of strings per request (this runs for every recommendation request, twice).
+ * it: each cell keeps its centre (as a unit vector) and its rows as product indices and scores in
+ * typed arrays, so a sum over the cells within a radius adds numbers into one reused array instead
+ * of building a map of strings per request (this runs for every recommendation request, twice).
  *
  * A cell counts when the great-circle distance from the point to its centre is at most the radius,
  * tested as a dot product of unit vectors against cos(radius / R): the same test as haversine's,
@@ -107,7 +107,7 @@ function unitVector(p: GeoPoint): { x: number; y: number; z: number } {
   return { x: Math.cos(lat) * Math.cos(lng), y: Math.cos(lat) * Math.sin(lng), z: Math.sin(lat) };
 }
 
-/** String order of ids, as the ranking's last tie-break has always been. */
+/** Plain string order of ids: the ranking's last tie-break. */
 function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -241,7 +241,7 @@ describe('region activity', () => {
       expect(region.top(center, km, limit)).toEqual(reference(rows, center, km, limit)); // the scratch arrays were reset
     }
     expect(region.top({ latitude: 52.52, longitude: 13.405 }, 50, 100).length).toBeGreaterThan(30);
-    // Across the antimeridian and next to a pole, where a box in degrees is easy to get wrong.
+    // Across the antimeridian and next to a pole, where a shortcut in plain degrees would go wrong.
     for (const [lat, lng, centerLng] of [[-16.5, 179.99, -179.995], [89.7, 30, -150]] as const) {
       const edge = gridDisk(latLngToCell(lat, lng, 9), 6).map((h) => ({ productId: h.slice(-3), cell: BigInt(`0x${h}`).toString(), weekScore: 1, hourScore: 0 }));
       const r = new RegionActivity(edge);
