@@ -3,9 +3,10 @@
 Item + position embeddings, causal pre-LN transformer blocks, scores = dot product
 with the (shared) item embedding table. Optional context added to the query state:
 hour of week (0..167) and a spatial cell bucket (0 = unknown location). Optional
-last-item transition mixture (a sparse first-order Markov table baked into the graph):
+last-item transition mixture (a sparse first-order Markov table baked into the graph) and an
+optional popularity mixture (item frequencies in the training part):
 
-    p(j) = (1 - w) * softmax(z)_j + w * T[last_item, j]      score = log p(j)
+    p(j) = (1 - w - v) * softmax(z)_j + w * T[last_item, j] + v * pop_j      score = log p(j)
 """
 
 import math
@@ -29,6 +30,7 @@ class NextItemArch:
     use_hour: bool = True
     n_cells: int = 0      # 0 disables the cell context
     trans_topm: int = 0   # M neighbours per item in the transition table (0 = none)
+    pop_mix: bool = False  # popularity mixture term in the graph
 
 
 class NextItemModel(nn.Module):
@@ -48,6 +50,8 @@ class NextItemModel(nn.Module):
         self.register_buffer("trans_ids", torch.zeros(a.n_items + 1, M, dtype=torch.long))
         self.register_buffer("trans_p", torch.zeros(a.n_items + 1, M))
         self.register_buffer("trans_w", torch.zeros(()))
+        self.register_buffer("pop_p", torch.zeros(a.n_items + 1))  # sums to 1 over items 1..N
+        self.register_buffer("pop_w", torch.zeros(()))
         self.apply(self._init)
 
     @staticmethod
@@ -94,12 +98,15 @@ class NextItemModel(nn.Module):
         """(B, L), (B,), (B,) -> (B, N+1) log-probabilities of the next item."""
         h = self.add_context(self.encode(seq)[:, -1], hour, cell)  # (B, D)
         logp = F.log_softmax(self.logits(h), dim=-1)  # (B, N+1)
-        if self.a.trans_topm == 0:
+        if self.a.trans_topm == 0 and not self.a.pop_mix:
             return logp
-        w = self.trans_w
-        last = seq[:, -1]  # (B,) most recent item (0 when the sequence is empty)
-        p = logp.exp() * (1 - w)
-        p = p.scatter_add(1, self.trans_ids[last], self.trans_p[last] * w)  # (B, N+1)
+        w, v = self.trans_w, self.pop_w  # each stays 0 while its term is off
+        p = logp.exp() * (1 - w - v)
+        if self.a.trans_topm > 0:
+            last = seq[:, -1]  # (B,) most recent item (0 when the sequence is empty)
+            p = p.scatter_add(1, self.trans_ids[last], self.trans_p[last] * w)  # (B, N+1)
+        if self.a.pop_mix:
+            p = p + v * self.pop_p
         return torch.log(p)
 
 
@@ -116,6 +123,9 @@ class NextItemExport(nn.Module):
         return top_ids, top_scores, s
 
 
+DATA_BUFFERS = ("trans_ids", "trans_p", "trans_w", "pop_p", "pop_w")
+
+
 def grow_items(state: dict, n_old: int, n_new: int, std: float = 0.02, seed: int = 0) -> dict:
     """Base weights for a bigger vocabulary: rows 0..n_old keep their values, new rows ~ N(0, std)."""
     w = state["item_emb.weight"]
@@ -123,7 +133,6 @@ def grow_items(state: dict, n_old: int, n_new: int, std: float = 0.02, seed: int
         g = torch.Generator().manual_seed(seed)
         extra = torch.randn(n_new - n_old, w.shape[1], generator=g) * std
         state["item_emb.weight"] = torch.cat([w, extra], 0)
-    for k in ("trans_ids", "trans_p"):  # data-derived: rebuilt from the new snapshot
+    for k in DATA_BUFFERS:  # data-derived: rebuilt from the new snapshot
         state.pop(k, None)
-    state.pop("trans_w", None)
     return state

@@ -2,8 +2,8 @@
 
 Split (per user, items in time order): the last item is the test target, the second
 last the validation target, the rest is training. Users with fewer than 3 items only
-train. Early stopping on validation NDCG@10; the transition-mixture weight is then
-tuned on validation; test metrics are reported once, for the exported model.
+train. Early stopping on validation NDCG@10; the mixture weights (transition, popularity) are
+then tuned on validation; test metrics are reported once, for the exported model.
 """
 
 import json
@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from . import data, device, export, hparams, manifest, metrics
 from .hparams import hp
-from .nextitem_model import NextItemArch, NextItemExport, NextItemModel, grow_items
+from .nextitem_model import DATA_BUFFERS, NextItemArch, NextItemExport, NextItemModel, grow_items
 from .report import BestWeights, Progress, log, phase
 
 KIND = "next-item"
@@ -48,6 +48,8 @@ class Config:
     # transition mixture (part of the graph)
     trans_topm: int = hp(50, min=0, max=1000, help="successors kept per item in the transition table (0 = off)")
     trans_weight: float = hp(-1.0, min=-1.0, max=1.0, help="mixture weight w; -1 = tune on validation")
+    pop_weight: float = hp(0.0, min=-1.0, max=0.5, help="popularity mixture weight v; 0 = off, -1 = tune on validation jointly with w")
+    mixture_metric: str = hp("ndcg@10", choices=["ndcg@10", "hr@10+ndcg@10"], help="validation metric the mixture weights are tuned on")
     # evaluation / export
     eval_protocol: str = hp("full", choices=["full", "sampled100"], help="full ranking (history excluded) or 100 sampled negatives")
     eval_users: int = hp(0, min=0, max=10_000_000, help="evaluate a seeded random subset of this many users (0 = all)")
@@ -166,6 +168,14 @@ def transition_table(seqs: list[Seq], index: dict, n_items: int, top_m: int):
     return torch.from_numpy(tid), torch.from_numpy(tp), counts
 
 
+def popularity(seqs: list[Seq], index: dict, n_items: int) -> np.ndarray:
+    """(N+1,) event counts per item over the training part (all but each user's last 2 items)."""
+    pop = np.zeros(n_items + 1)
+    for it, c in zip(*np.unique([index[i] for s in seqs for i in s.items[:-2]], return_counts=True)):
+        pop[it] = c
+    return pop
+
+
 # ---------------------------------------------------------------- evaluation
 
 @dataclass
@@ -253,6 +263,30 @@ def markov_score_fn(counts: dict, pop: np.ndarray):
     return fn
 
 
+def tune_mixture(model: NextItemModel, cfg: Config, val: EvalSet, vocab: list) -> tuple[float, float]:
+    """Mixture weights (w, v): fixed ones from the config, -1 ones by a grid on validation
+    (ties go to the smaller weights)."""
+    w_grid = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9) if cfg.trans_topm > 0 and cfg.trans_weight < 0 \
+        else (max(cfg.trans_weight, 0.0) if cfg.trans_topm > 0 else 0.0,)
+    v_grid = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2) if cfg.pop_weight < 0 else (cfg.pop_weight,)
+    if len(w_grid) * len(v_grid) == 1:
+        return w_grid[0], v_grid[0]
+    by = {}  # (w, v) -> validation (HR@10, NDCG@10)
+    for w in w_grid:
+        for v in v_grid:
+            if w + v >= 1:
+                continue
+            model.trans_w.fill_(w)
+            model.pop_w.fill_(v)
+            m = evaluate_scores(val, vocab, torch_score_fn(model), cfg.max_len)
+            by[(w, v)] = (m["hr@10"], m["ndcg@10"])
+    crit = {k: hr + nd if cfg.mixture_metric == "hr@10+ndcg@10" else nd for k, (hr, nd) in by.items()}
+    w, v = max(crit, key=lambda k: (crit[k], -k[0], -k[1]))
+    log(f"mixture weights w={w} v={v} by validation {cfg.mixture_metric}; validation (HR@10, NDCG@10) by (w, v): "
+        f"{ {f'{a},{b}': (round(hr, 4), round(nd, 4)) for (a, b), (hr, nd) in by.items()} }")
+    return w, v
+
+
 # ---------------------------------------------------------------- train
 
 def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind: str = KIND) -> dict:
@@ -276,15 +310,17 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
 
     a = NextItemArch(n_items=N, max_len=cfg.max_len, d_model=cfg.d_model, n_layers=cfg.n_layers,
                      n_heads=cfg.n_heads, dropout=cfg.dropout, use_hour=cfg.use_hour, n_cells=cfg.n_cells,
-                     trans_topm=cfg.trans_topm)
+                     trans_topm=cfg.trans_topm, pop_mix=cfg.pop_weight != 0)
     model = NextItemModel(a)
     if base_state is not None:
         state = grow_items(dict(base_state), len(base_items) - 1, N, seed=seed)
         missing, unexpected = model.load_state_dict(state, strict=False)
-        assert not unexpected and set(missing) <= {"trans_ids", "trans_p", "trans_w"}, (missing, unexpected)
+        assert not unexpected and set(missing) <= set(DATA_BUFFERS), (missing, unexpected)
     tid, tp, counts = transition_table(seqs, index, N, cfg.trans_topm)
     model.trans_ids.copy_(tid)
     model.trans_p.copy_(tp)
+    pop = popularity(seqs, index, N)
+    model.pop_p.copy_(torch.from_numpy(pop / max(pop.sum(), 1.0)).float())
     dev = device.pick()
     model.to(dev)
 
@@ -333,25 +369,23 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
     model.eval()
 
     phase("evaluating")
-    w = cfg.trans_weight
-    val_by_w = {}
-    if cfg.trans_topm > 0 and w < 0:  # tune the mixture weight on validation
-        for cand in (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
-            model.trans_w.fill_(cand)
-            val_by_w[cand] = evaluate_scores(val, vocab, torch_score_fn(model), cfg.max_len)["ndcg@10"]
-        w = max(val_by_w, key=lambda k: (val_by_w[k], -k))
-        log(f"transition weight {w} (validation NDCG@10 by weight: {val_by_w})")
-    model.trans_w.fill_(max(w, 0.0) if cfg.trans_topm > 0 else 0.0)
+    w, v = tune_mixture(model, cfg, val, vocab)
+    model.trans_w.fill_(w)
+    model.pop_w.fill_(v)
     vm = evaluate_scores(val, vocab, torch_score_fn(model), cfg.max_len)
     tm = evaluate_scores(test, vocab, torch_score_fn(model), cfg.max_len)
-    pop = np.zeros(N + 1)
-    for it, c in zip(*np.unique([index[i] for s in seqs for i in s.items[:-2]], return_counts=True)):
-        pop[it] = c
     mk = evaluate_scores(test, vocab, markov_score_fn(counts, pop), cfg.max_len)
     result = {"protocol": cfg.eval_protocol, "hr@10": tm["hr@10"], "ndcg@10": tm["ndcg@10"],
               "test_users": tm["users"], "val_hr@10": vm["hr@10"], "val_ndcg@10": vm["ndcg@10"],
-              "transition_weight": round(float(model.trans_w), 4), "markov_hr@10": mk["hr@10"],
-              "markov_ndcg@10": mk["ndcg@10"]}
+              "transition_weight": round(w, 4), "popularity_weight": round(v, 4),
+              "markov_hr@10": mk["hr@10"], "markov_ndcg@10": mk["ndcg@10"]}
+    if w or v:  # the same test users and negatives without the mixtures: what they add
+        model.trans_w.fill_(0.0)
+        model.pop_w.fill_(0.0)
+        plain = evaluate_scores(test, vocab, torch_score_fn(model), cfg.max_len)
+        model.trans_w.fill_(w)
+        model.pop_w.fill_(v)
+        result.update({"no_mixture_hr@10": plain["hr@10"], "no_mixture_ndcg@10": plain["ndcg@10"]})
     log(f"test: {result}")
 
     phase("exporting")
@@ -376,7 +410,7 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
         item_embeddings={"file": "item_embeddings.f32", "dtype": "float32", "byte_order": "little",
                          "shape": [N + 1, cfg.d_model]},
         context={"hour_of_week": cfg.use_hour, "n_cells": cfg.n_cells, "cell_deg": cfg.cell_deg},
-        transition={"top_m": cfg.trans_topm, "weight": round(float(model.trans_w), 4)},
+        transition={"top_m": cfg.trans_topm, "weight": round(w, 4)}, popularity={"weight": round(v, 4)},
         event_types=cfg.event_types.split(","), dedupe_consecutive=cfg.dedupe_consecutive)
     manifest.write(out, man)
     return result

@@ -19,7 +19,10 @@ def load_torch(art):
 
 
 def test_onnx_matches_pytorch(nextitem_art):
-    art, _ = nextitem_art
+    assert_onnx_matches_pytorch(nextitem_art[0])
+
+
+def assert_onnx_matches_pytorch(art):
     man = json.loads((art / "manifest.json").read_text())
     model, sess = load_torch(art), export.session(art / "model.onnx")
     rng = np.random.default_rng(0)
@@ -45,6 +48,35 @@ def test_onnx_matches_pytorch(nextitem_art):
     assert np.allclose(emb, model.item_emb.weight.detach().numpy())
     items = json.loads((art / "items.json").read_text())
     assert items[0] is None and len(items) == N + 1
+
+
+def test_mixture_scores_are_the_documented_formula():
+    torch.manual_seed(0)
+    m = NextItemModel(NextItemArch(n_items=6, d_model=8, n_layers=1, trans_topm=2, pop_mix=True)).eval()
+    m.trans_ids[3] = torch.tensor([5, 1])
+    m.trans_p[3] = torch.tensor([0.75, 0.25])
+    m.pop_p[1:] = torch.tensor([0.1, 0.2, 0.3, 0.1, 0.2, 0.1])
+    m.trans_w.fill_(0.2)
+    m.pop_w.fill_(0.1)
+    seq, hour, cell = torch.tensor([[0, 2, 3]]), torch.tensor([7]), torch.tensor([0])
+    with torch.no_grad():
+        got = m.scores(seq, hour, cell)[0, 1:].exp()
+        soft = torch.softmax(m.logits(m.add_context(m.encode(seq)[:, -1], hour, cell)), -1)[0, 1:]
+    trans = torch.zeros(6)
+    trans[4], trans[0] = 0.75, 0.25  # items 5 and 1 follow item 3
+    want = 0.7 * soft + 0.2 * trans + 0.1 * m.pop_p[1:]
+    assert torch.allclose(got, want, atol=1e-6) and abs(float(got.sum()) - 1) < 1e-5
+
+
+def test_fixed_mixture_weights_are_exported_and_reported(events_snap, tmp_path):
+    lines = train("next-item", events_snap, tmp_path / "mix", CONFIGS / "smoke_next_item.json",
+                  "--config", '{"epochs": 1, "trans_weight": 0.2, "pop_weight": 0.1}')
+    m = lines[-1]["metrics"]
+    assert m["transition_weight"] == 0.2 and m["popularity_weight"] == 0.1
+    assert {"no_mixture_hr@10", "no_mixture_ndcg@10"} <= set(m)
+    man = json.loads((tmp_path / "mix" / "manifest.json").read_text())
+    assert man["popularity"] == {"weight": 0.1}
+    assert_onnx_matches_pytorch(tmp_path / "mix")
 
 
 def test_evaluate_command_reproduces_train_metrics(nextitem_art, events_snap):
