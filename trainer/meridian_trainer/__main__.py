@@ -94,8 +94,17 @@ def cmd_evaluate(args) -> dict:
             "metrics": mod.evaluate(art, snap, hparams.load_config_arg(args.config), args.seed, kind=args.kind)}
 
 
+class Parser(argparse.ArgumentParser):
+    """Usage errors end like every other failure: usage on stderr, an `error` line, exit 2."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        emit("error", message=f"{self.prog}: {message}")
+        sys.exit(2)
+
+
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m meridian_trainer")
+    p = Parser(prog="python -m meridian_trainer")
     sub = p.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train (or fine-tune with --base) and write an artifact directory")
     t.add_argument("--kind", required=True, choices=list(KINDS))

@@ -66,6 +66,14 @@ def test_out_of_range_and_missing_data_are_errors(events_snap, tmp_path):
     assert rc == 2 and "events.csv" in lines[-1]["message"]
 
 
+def test_bad_arguments_give_an_error_line_and_exit_2(tmp_path):
+    rc, lines, err = run_cli("train", "--kind", "no-such-kind", "--data", tmp_path, "--out", tmp_path / "a")
+    assert rc == 2 and lines[-1]["event"] == "error" and "--kind" in lines[-1]["message"], lines
+    assert "usage:" in err
+    rc, lines, _ = run_cli("evaluate", "--kind", "next-item", "--data", tmp_path)
+    assert rc == 2 and lines[-1]["event"] == "error" and "--model" in lines[-1]["message"], lines
+
+
 def test_bad_snapshot_row_names_the_line(tmp_path):
     (tmp_path / "s").mkdir()
     (tmp_path / "s" / "events.csv").write_text(
