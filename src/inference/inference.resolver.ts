@@ -1,14 +1,16 @@
 /** Operational view of the inference runtime (per-model latency, batch sizes, queue depth, event-loop delay). */
-import { Arg, Ctx, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, Query, Resolver } from 'type-graphql';
+import { Rule } from '../auth/auth-checker';
 import type { Context } from '../graphql/context';
 import { JSONObjectScalar } from '../graphql/scalars';
 
 @Resolver()
 export class InferenceResolver {
+  @Authorized(Rule.ADMIN)
   @Query(() => JSONObjectScalar, {
     description:
       'Inference runtime metrics: per model version latency and batch-size histograms, queue depth, provider; ' +
-      'event-loop delay of the server process. Operational data: meant for admins and the /metrics endpoint.',
+      'event-loop delay of the server process. Admins only (the same data as /metrics).',
   })
   servingMetrics(
     @Ctx() ctx: Context,

@@ -95,7 +95,8 @@ const PERSONAL: { field: string; query: (u: string, o: string) => string; allowe
   { field: 'Query.aggregates', query: () => `{ aggregates(input: { metric: EVENTS, bucket: DAY }) { value } }`, allowed: ['admin', 'partner'] },
   { field: 'Query.timeSeries', query: () => `{ timeSeries(input: { metric: EVENTS, bucket: DAY }) { points { value } } }`, allowed: ['admin', 'partner'] },
   { field: 'Query.classifyMessage', query: () => `{ classifyMessage(text: "my card was declined") { intent } }`, allowed: ['admin', 'frontendSelf', 'frontendAnon'] },
-  { field: 'Query.trending', query: () => `{ trending(near: { latitude: -23.55, longitude: -46.63 }, first: 2) { reason } }`, allowed: ['admin', 'frontendSelf', 'frontendAnon', 'partner'] },
+  { field: 'Query.trending', query: () => `{ trending(near: { latitude: -23.55, longitude: -46.63 }, first: 2) { score product { id } } }`, allowed: ['admin', 'frontendSelf', 'frontendAnon', 'partner'] },
+  { field: 'Query.servingMetrics', query: () => `{ servingMetrics }`, allowed: ['admin'] },
   { field: 'Query.modelVersions', query: () => `{ modelVersions(kind: BEHAVIOR) { id } }`, allowed: ['admin'] },
   { field: 'Query.trainingJobs', query: () => `{ trainingJobs(first: 1) { edges { node { id } } } }`, allowed: ['admin'] },
 ];
@@ -114,6 +115,7 @@ describe('role matrix for personal data', () => {
         }
         const r = await gql(app, query, {}, headers);
         const codes = (r.body.errors ?? []).map((e) => e.extensions?.code);
+        expect(codes).not.toContain('GRAPHQL_VALIDATION_FAILED'); // the row must reach the field check
         if (allowed) {
           expect(codes.filter((c) => c === 'FORBIDDEN' || c === 'UNAUTHENTICATED')).toEqual([]);
         } else {
