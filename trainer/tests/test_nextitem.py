@@ -69,8 +69,9 @@ def test_mixture_scores_are_the_documented_formula():
 
 
 def test_fixed_mixture_weights_are_exported_and_reported(events_snap, tmp_path):
-    lines = train("next-item", events_snap, tmp_path / "mix", CONFIGS / "smoke_next_item.json",
-                  "--config", '{"epochs": 1, "trans_weight": 0.2, "pop_weight": 0.1}')
+    smoke = json.loads((CONFIGS / "smoke_next_item.json").read_text())
+    lines = train("next-item", events_snap, tmp_path / "mix",
+                  json.dumps({**smoke, "epochs": 1, "trans_weight": 0.2, "pop_weight": 0.1}))
     m = lines[-1]["metrics"]
     assert m["transition_weight"] == 0.2 and m["popularity_weight"] == 0.1
     assert {"no_mixture_hr@10", "no_mixture_ndcg@10"} <= set(m)

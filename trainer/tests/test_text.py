@@ -60,6 +60,36 @@ def test_minilm_head_onnx_matches_pytorch(intent_art):
     assert (art / "vocab.txt").exists() and json.loads((art / "tokenizer_config.json").read_text())["max_length"] == 32
 
 
+def test_minilm_full_mode_trains_the_encoder_and_exports_it(intent_snap, tmp_path):
+    art = tmp_path / "full"
+    smoke = json.loads((CONFIGS / "smoke_intent.json").read_text())
+    train("intent", intent_snap, art, json.dumps({**smoke, "mode": "full", "epochs": 1, "encoder_lr": 1e-3}))
+    man = json.loads((art / "manifest.json").read_text())
+    assert man["mode"] == "full" and man["text_input"]["type"] == "bert-wordpiece"
+    ck = torch.load(art / "checkpoint.pt", weights_only=False)
+    assert any(k.startswith("encoder.") for k in ck["state_dict"]), "full mode must keep the trained encoder"
+    pretrained = MiniLMClassifier(ck["arch"]["n_classes"], ck["arch"]["hidden"])
+    model = MiniLMClassifier(ck["arch"]["n_classes"], ck["arch"]["hidden"])
+    model.load_state_dict(ck["state_dict"])
+    model.eval()
+    moved = [k for k, v in model.encoder.state_dict().items()
+             if v.is_floating_point() and not torch.equal(v, pretrained.encoder.state_dict()[k])]
+    assert moved, "the encoder did not change"
+    ids, mask = encode_tokens(tokenizer(), ["I lost my card", "refund please, it's broken!", "é"],
+                              man["text_input"]["max_length"])
+    fp32 = export.session(art / "model.fp32.onnx").run(["probs"], {"input_ids": ids, "attention_mask": mask})[0]
+    with torch.no_grad():
+        ref = torch.softmax(model(torch.from_numpy(ids), torch.from_numpy(mask)), -1).numpy()
+    assert np.abs(fp32 - ref).max() < 1e-4
+    # fine-tuning starts from this encoder, not the pretrained one
+    lines = train("intent", intent_snap, tmp_path / "ft", json.dumps({**smoke, "mode": "full", "epochs": 1,
+                                                                      "encoder_lr": 1e-7, "lr": 1e-6}), "--base", art)
+    ft = torch.load(tmp_path / "ft" / "checkpoint.pt", weights_only=False)["state_dict"]
+    k = next(k for k in moved if "encoder." + k in ft)
+    assert torch.allclose(ft["encoder." + k], ck["state_dict"]["encoder." + k], atol=1e-4)
+    assert lines[-1]["event"] == "done"
+
+
 @pytest.mark.parametrize("name,tol", [("model.fp32.onnx", 1e-5), ("model.onnx", 2e-2)])
 def test_padding_does_not_change_minilm_probs(intent_art, name, tol):
     # int8 (dynamic quantization) picks activation scales per batch, so padding moves it slightly
