@@ -28,6 +28,11 @@ export interface BehaviorFeatures {
   readonly eventTypes: BigInt64Array;
   /** [L] float32, log1p(hours between the event and now), 0 at padding. */
   readonly eventAges: Float32Array;
+  /**
+   * [L] float32, log1p(earlier events among these L on the same product), 0 at padding and for
+   * events without a product. Fed only to models that list `event_item_repeats` as an input.
+   */
+  readonly eventItemRepeats: Float32Array;
   /** [F] float32, raw (the graph normalises). */
   readonly profile: Float32Array;
 }
@@ -68,13 +73,21 @@ export function behaviorFeatures(
 
   const eventTypes = new BigInt64Array(L);
   const eventAges = new Float32Array(L);
+  const eventItemRepeats = new Float32Array(L);
+  const seen = new Map<string, number>();
   const start = Math.max(0, n - L);
   for (let i = start; i < n; i++) {
     const j = L - (n - start) + (i - start);
-    const idx = spec.eventTypeIndex[history[i]!.type];
-    if (idx === undefined) throw new Error(`event type ${history[i]!.type} has no index in the manifest`);
+    const e = history[i]!;
+    const idx = spec.eventTypeIndex[e.type];
+    if (idx === undefined) throw new Error(`event type ${e.type} has no index in the manifest`);
     eventTypes[j] = BigInt(idx);
     eventAges[j] = Math.log1p(Math.max(now - ts[i]!, 0) / HOUR_S);
+    if (e.productId) {
+      const before = seen.get(e.productId) ?? 0;
+      eventItemRepeats[j] = Math.log1p(before);
+      seen.set(e.productId, before + 1);
+    }
   }
 
   const since = (type: EventTypeName | null): number => {
@@ -133,5 +146,5 @@ export function behaviorFeatures(
     if (v === undefined) throw new Error(`unknown profile feature ${name}`);
     profile[i] = v;
   });
-  return { eventTypes, eventAges, profile };
+  return { eventTypes, eventAges, eventItemRepeats, profile };
 }

@@ -58,17 +58,21 @@ export class BehaviorPredictionService {
       const F = m.profileFeatures.length;
       const types = new BigInt64Array(known.length * L);
       const ages = new Float32Array(known.length * L);
+      // Models trained before the item-repeats input do not list it (and must not be fed it).
+      const repeats = m.inputs.some((i) => i.name === 'event_item_repeats') ? new Float32Array(known.length * L) : null;
       const profile = new Float32Array(known.length * F);
       known.forEach((userIndex, row) => {
         const h = histories[userIndex]!;
         const f = behaviorFeatures(h.events, h.createdAt, now.getTime(), m);
         types.set(f.eventTypes, row * L);
         ages.set(f.eventAges, row * L);
+        repeats?.set(f.eventItemRepeats, row * L);
         profile.set(f.profile, row * F);
       });
       const out = await model.run({
         event_types: int64(types, [known.length, L]),
         event_ages: float32(ages, [known.length, L]),
+        ...(repeats ? { event_item_repeats: float32(repeats, [known.length, L]) } : {}),
         profile: float32(profile, [known.length, F]),
       });
       const next = out.next_action!;

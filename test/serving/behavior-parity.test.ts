@@ -48,22 +48,26 @@ describeWithPython('behavior feature parity with the trainer', () => {
     fs.writeFileSync(qfile, JSON.stringify(queries));
     const py = JSON.parse(
       execFileSync(PYTHON, [path.join(__dirname, 'fixtures/behavior_features.py'), snap, qfile, String(L)], { encoding: 'utf8', maxBuffer: 64 << 20 }),
-    ) as { types: number[]; ages: number[]; profile: number[]; features: string[] }[];
+    ) as { types: number[]; ages: number[]; repeats: number[]; profile: number[]; features: string[] }[];
     expect(py).toHaveLength(queries.length);
     expect(py[0]!.features).toEqual(KNOWN_PROFILE_FEATURES);
 
     const repo = new UserHistoryRepository(db.dataSource);
     let compared = 0;
+    let repeated = 0;
     const histories = await Promise.all(queries.map((q) => repo.histories([q.user_id], new Date(q.now), L)));
     for (const [i, q] of queries.entries()) {
       const [h] = histories[i]!;
       const ts = behaviorFeatures(h!.events, h!.createdAt, Date.parse(q.now), SPEC);
       expect(Array.from(ts.eventTypes, Number)).toEqual(py[i]!.types);
       Array.from(ts.eventAges).forEach((v, j) => expect(Math.abs(v - py[i]!.ages[j]!)).toBeLessThan(1e-5));
+      Array.from(ts.eventItemRepeats).forEach((v, j) => expect(Math.abs(v - py[i]!.repeats[j]!)).toBeLessThan(1e-6));
+      repeated += ts.eventItemRepeats.some((v) => v > 0) ? 1 : 0;
       const diffs = Array.from(ts.profile).map((v, j) => ({ name: KNOWN_PROFILE_FEATURES[j], ts: v, py: py[i]!.profile[j]! }));
       expect(diffs.filter((d) => Math.abs(d.ts - d.py) > 1e-5)).toEqual([]);
       compared++;
     }
     expect(compared).toBe(45);
+    expect(repeated).toBeGreaterThan(0); // the demo data revisits products: the comparison is not all zeros
   });
 });

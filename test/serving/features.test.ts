@@ -39,6 +39,14 @@ describe('behavior features', () => {
     expect(short.eventAges[0]).toBe(0);
   });
 
+  it('counts, per event, the earlier events on the same product among the L read', () => {
+    // L = 4 reads view 1, cart 1, purchase 1, search (no product); the view of 7 is outside
+    const r = behaviorFeatures(events, null, NOW, SPEC);
+    expect(Array.from(r.eventItemRepeats)).toEqual([0, Math.log1p(1), Math.log1p(2), 0].map(Math.fround));
+    const all = behaviorFeatures([...events.slice(0, 1), ...events.slice(0, 4)], null, NOW, { ...SPEC, maxLen: 8 });
+    expect(Array.from(all.eventItemRepeats)).toEqual([0, 0, 0, 0, Math.log1p(1), 0, Math.log1p(1), Math.log1p(2)].map(Math.fround));
+  });
+
   it('computes recency, window counts, distinct items, first seen and spend as the trainer defines them', () => {
     const r = behaviorFeatures(events, NOW - 100 * 24 * H, NOW, SPEC);
     expect(f(r.profile, 'hours_since_last_event')).toBeCloseTo(Math.log1p(0.5), 5);

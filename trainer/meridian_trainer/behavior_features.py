@@ -9,6 +9,9 @@ to and including that event), in time order.
 Sequence inputs (last L events of the history, left-padded):
   event_types[j] = 1 view, 2 search, 3 cart, 4 purchase, 5 favorite; 0 = padding
   event_ages[j]  = log1p(hours between the event and now); 0 at padding
+  event_item_repeats[j] = log1p(number of earlier events among these L with the same non-empty
+                   product_id); 0 at padding and for events without a product (only in models
+                   trained with item_repeats, i.e. whose inputs list it)
 
 Profile input (PROFILE_FEATURES order, raw values; the graph normalises them):
   hours_since_last_{event,view,cart,purchase}: log1p(min(hours, 720)); 720 -> log1p(720) when none
@@ -64,13 +67,19 @@ class UserHistory:
             self.last[k] = np.maximum.accumulate(np.where(types == k, idx, -1)) if n else idx
 
     def features(self, now: float, e: int, L: int):
-        """History = events [0:e]. Returns (types (L,), ages (L,), profile (F,), rf (6,))."""
+        """History = events [0:e]. Returns (types (L,), ages (L,), item repeats (L,), profile (F,), rf (6,))."""
         ts = self.ts
         s = max(0, e - L)
         types = np.zeros(L, dtype=np.int64)
         ages = np.zeros(L, dtype=np.float32)
+        reps = np.zeros(L, dtype=np.float32)
         types[L - (e - s):] = self.types[s:e]
         ages[L - (e - s):] = np.log1p(np.maximum(now - ts[s:e], 0.0) / HOUR)
+        seen = {}
+        for j, p in enumerate(self.products[s:e]):
+            if p:
+                reps[L - (e - s) + j] = math.log1p(seen.get(p, 0))
+                seen[p] = seen.get(p, 0) + 1
 
         def since(k):
             j = self.last[k][e - 1] if e > 0 else -1
@@ -93,4 +102,4 @@ class UserHistory:
                  math.sin(2 * math.pi * dow / 7), math.cos(2 * math.pi * dow / 7)]
         rf = [prof[0], prof[3]] + [math.log1p(self.cum[0, e] - self.cum[0, lo[w]]) for w, _ in WINDOWS] \
             + [math.log1p(self.cum[4, e] - self.cum[4, lo["30d"]])]
-        return types, ages, np.array(prof, dtype=np.float32), np.array(rf, dtype=np.float32)
+        return types, ages, reps, np.array(prof, dtype=np.float32), np.array(rf, dtype=np.float32)

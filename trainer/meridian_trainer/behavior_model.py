@@ -29,6 +29,7 @@ class BehaviorArch:
     n_heads: int = 2
     hidden: int = 64
     dropout: float = 0.1
+    item_repeats: bool = False  # event_item_repeats input (checkpoints made before it have none)
 
 
 class BehaviorModel(nn.Module):
@@ -38,6 +39,7 @@ class BehaviorModel(nn.Module):
         D = a.d_model
         self.type_emb = nn.Embedding(6, D, padding_idx=0)
         self.age_mlp = nn.Sequential(nn.Linear(1, D), nn.GELU(), nn.Linear(D, D))
+        self.rep_mlp = nn.Sequential(nn.Linear(1, D), nn.GELU(), nn.Linear(D, D)) if a.item_repeats else None
         self.pos_emb = nn.Embedding(a.max_len, D)
         self.blocks = nn.ModuleList([Block(D, a.n_heads, a.dropout, ffn_mult=2) for _ in range(a.n_layers)])
         self.ln_f = nn.LayerNorm(D)
@@ -50,11 +52,14 @@ class BehaviorModel(nn.Module):
         self.register_buffer("log_temp", torch.zeros(()))        # next-action temperature (log)
         self.register_buffer("log_hazard_scale", torch.zeros(()))  # hazard scale a (log)
 
-    def forward(self, event_types, event_ages, profile):
-        """(B, L) int64, (B, L) float32, (B, F) float32 -> next-action logits (B, 4), cum. hazard (B, H)."""
+    def forward(self, event_types, event_ages, event_item_repeats, profile):
+        """(B, L) int64, (B, L) float32, (B, L) float32 (ignored unless item_repeats), (B, F) float32
+        -> next-action logits (B, 4), cumulative hazard (B, H)."""
         keep = event_types > 0  # (B, L)
         L = event_types.shape[1]
         x = self.type_emb(event_types) + self.age_mlp(event_ages[..., None]) + self.pos_emb(torch.arange(L, device=event_types.device))[None]
+        if self.rep_mlp is not None:
+            x = x + self.rep_mlp(event_item_repeats[..., None])
         x = x * keep[..., None]  # (B, L, D)
         mask = attention_mask(keep, causal=False)
         for blk in self.blocks:
@@ -71,10 +76,17 @@ class BehaviorModel(nn.Module):
 
 
 class BehaviorExport(nn.Module):
+    """The graph that ships: (event_types, event_ages, [event_item_repeats,] profile) -> probabilities."""
+
     def __init__(self, model: BehaviorModel):
         super().__init__()
         self.model = model
 
-    def forward(self, event_types, event_ages, profile):
-        logits, cum_hazard = self.model(event_types, event_ages, profile)
+    def input_names(self) -> list[str]:
+        return ["event_types", "event_ages"] + (["event_item_repeats"] if self.model.a.item_repeats else []) + ["profile"]
+
+    def forward(self, *inputs):
+        types, ages, *rest = inputs
+        reps, profile = rest if len(rest) == 2 else (None, rest[0])
+        logits, cum_hazard = self.model(types, ages, reps, profile)
         return F.softmax(logits, dim=1), 1.0 - torch.exp(-cum_hazard)

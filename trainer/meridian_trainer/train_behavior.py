@@ -21,7 +21,7 @@ rate; on Taobao this took purchase-within-a-day AUC from 0.565 to 0.61-0.62 over
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +60,7 @@ class Config:
     cutoff_days: int = hp(30, min=0, max=365, help="training cutoff anchors: this many day boundaries before validation")
     max_event_anchors: int = hp(500_000, min=1000, max=10_000_000, help="subsample event anchors above this many (seeded)")
     calibrate: bool = hp(True, help="fit temperature / hazard scale on validation")
+    item_repeats: bool = hp(True, arch=True, help="per-event input: how often the event's product occurred earlier in the sequence")
     hazard_anchors: str = hp("cutoff", choices=["cutoff", "all"],
                              help="anchors the purchase-horizon loss trains on: the cutoff anchors (arbitrary times, like a query; the default), or all")
 
@@ -82,6 +83,7 @@ def check_config(cfg: Config):
 class Anchors:
     types: np.ndarray    # (A, L) int64
     ages: np.ndarray     # (A, L) float32
+    reps: np.ndarray     # (A, L) float32 item repeats
     profile: np.ndarray  # (A, F) float32
     rf: np.ndarray       # (A, 6) float32
     next: np.ndarray     # (A,) int64 class, -1 unknown
@@ -132,11 +134,11 @@ def build_anchors(hists: list, lo: float, hi: float, censor: float, cutoffs: lis
             if e > 0 and c - h.ts[e - 1] <= 30 * DAY:
                 todo.append((h, c, e, True))
     A, L, H = len(todo), cfg.max_len, len(hs)
-    out = Anchors(np.zeros((A, L), np.int64), np.zeros((A, L), np.float32),
+    out = Anchors(np.zeros((A, L), np.int64), np.zeros((A, L), np.float32), np.zeros((A, L), np.float32),
                   np.zeros((A, len(PROFILE_FEATURES)), np.float32), np.zeros((A, len(RF_FEATURES)), np.float32),
                   np.zeros(A, np.int64), np.zeros((A, H), np.float32), np.zeros(A, bool))
     for i, (h, t, e, cut) in enumerate(todo):
-        out.types[i], out.ages[i], out.profile[i], out.rf[i] = h.features(t, e, L)
+        out.types[i], out.ages[i], out.reps[i], out.profile[i], out.rf[i] = h.features(t, e, L)
         out.next[i], out.within[i] = labels(h, t, e, censor, gap, hs)
         out.is_cutoff[i] = cut
     return out
@@ -175,7 +177,7 @@ def hazard_bce(cum_hazard, within):
 
 
 def loss_fn(model, batch):
-    logits, cum = model(batch["types"], batch["ages"], batch["profile"])
+    logits, cum = model(batch["types"], batch["ages"], batch["reps"], batch["profile"])
     nxt = batch["next"]
     ce = F.cross_entropy(logits[nxt >= 0], nxt[nxt >= 0]) if (nxt >= 0).any() else logits.sum() * 0.0
     return ce + hazard_bce(cum, batch["within"])
@@ -185,7 +187,7 @@ def tensors(a: Anchors, hazard_anchors: str) -> dict:
     within = a.within.copy()
     if hazard_anchors == "cutoff":
         within[~a.is_cutoff] = np.nan  # the horizon loss sees only cutoff anchors
-    return {"types": torch.from_numpy(a.types), "ages": torch.from_numpy(a.ages),
+    return {"types": torch.from_numpy(a.types), "ages": torch.from_numpy(a.ages), "reps": torch.from_numpy(a.reps),
             "profile": torch.from_numpy(a.profile), "next": torch.from_numpy(a.next),
             "within": torch.from_numpy(within)}
 
@@ -218,14 +220,19 @@ def report_metrics(a: Anchors, next_probs: np.ndarray, within_p: np.ndarray, hor
     return m
 
 
+def feeds(a: Anchors) -> dict:
+    """The graph's inputs by name (a graph reads the names it lists)."""
+    return {"event_types": a.types, "event_ages": a.ages, "event_item_repeats": a.reps, "profile": a.profile}
+
+
 def predict(model, a: Anchors, batch: int = 2048):
     model.eval()
     exp = BehaviorExport(model)
+    f = feeds(a)
     P, W = [], []
     with torch.no_grad():
         for s in range(0, len(a), batch):
-            p, w = exp(torch.from_numpy(a.types[s:s + batch]), torch.from_numpy(a.ages[s:s + batch]),
-                       torch.from_numpy(a.profile[s:s + batch]))
+            p, w = exp(*(torch.from_numpy(f[n][s:s + batch]) for n in exp.input_names()))
             P.append(p.numpy()), W.append(w.numpy())
     H = model.a.n_horizons
     return (np.concatenate(P) if P else np.zeros((0, 4), np.float32)), (np.concatenate(W) if W else np.zeros((0, H), np.float32))
@@ -276,7 +283,7 @@ def calibrate(model, val: Anchors):
     with torch.no_grad():
         model.log_temp.zero_(), model.log_hazard_scale.zero_()
         model.eval()
-        logits, cum = model(torch.from_numpy(val.types), torch.from_numpy(val.ages), torch.from_numpy(val.profile))
+        logits, cum = model(*(torch.from_numpy(x) for x in (val.types, val.ages, val.reps, val.profile)))
     nxt, within = torch.from_numpy(val.next), torch.from_numpy(val.within)
     grid = torch.linspace(-1.5, 1.5, 61)
     if (nxt >= 0).sum() > 50:
@@ -298,6 +305,9 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
     check_config(cfg)
     torch.manual_seed(seed)
     ev = data.load_events(snap)
+    ck = torch.load(base / "checkpoint.pt", weights_only=False) if base is not None else None
+    if ck is not None and "item_repeats" not in ck["arch"]:
+        cfg = replace(cfg, item_repeats=False)  # the base predates the input: keep its architecture
     tr, va, te, times = split(ev, snap, cfg, seed)
     log(f"anchors: train {len(tr)}, validation {len(va)}, test {len(te)}")
     if len(tr) == 0:
@@ -305,11 +315,10 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
 
     a = BehaviorArch(n_profile=len(PROFILE_FEATURES), n_horizons=len(cfg.horizons_days), max_len=cfg.max_len,
                      d_model=cfg.d_model, n_layers=cfg.n_layers, n_heads=cfg.n_heads, hidden=cfg.hidden,
-                     dropout=cfg.dropout)
+                     dropout=cfg.dropout, item_repeats=cfg.item_repeats)
     model = BehaviorModel(a)
     base_info = None
     if base is not None:
-        ck = torch.load(base / "checkpoint.pt", weights_only=False)
         model.load_state_dict(ck["state_dict"])  # keeps the base's profile normalisation too
         bm = manifest.read(base)
         base_info = {"version": bm["version"], "model_sha256": bm["model"]["sha256"]}
@@ -364,9 +373,12 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
     L, F_ = cfg.max_len, len(PROFILE_FEATURES)
     ex_types = torch.zeros(2, L, dtype=torch.long)
     ex_types[0, -3:] = torch.tensor([1, 3, 4])
-    export.export_onnx(BehaviorExport(model), (ex_types, torch.zeros(2, L), torch.zeros(2, F_)), out / "model.onnx",
-                       ["event_types", "event_ages", "profile"], ["next_action", "purchase_within"],
-                       {n: {0: "batch"} for n in ("event_types", "event_ages", "profile", "next_action", "purchase_within")})
+    ex = {"event_types": ex_types, "event_ages": torch.zeros(2, L), "event_item_repeats": torch.zeros(2, L),
+          "profile": torch.zeros(2, F_)}
+    graph = BehaviorExport(model)
+    names = graph.input_names()
+    export.export_onnx(graph, tuple(ex[n] for n in names), out / "model.onnx", names, ["next_action", "purchase_within"],
+                       {n: {0: "batch"} for n in names + ["next_action", "purchase_within"]})
     torch.save({"arch": asdict(a), "state_dict": model.state_dict()}, out / "checkpoint.pt")
     ins, outs = export.io(out / "model.onnx")
     man = manifest.build(
@@ -390,9 +402,10 @@ def evaluate(art: Path, snap: Path, overrides: dict, seed: int, kind: str = KIND
     ev = data.load_events(snap)
     tr, _, te, _ = split(ev, snap, cfg, seed)
     sess = export.session(art / "model.onnx")
-    feeds = {"event_types": te.types, "event_ages": te.ages, "profile": te.profile}
-    probs = export.run_batched(sess, feeds, "next_action", 2048)
-    within = export.run_batched(sess, feeds, "purchase_within", 2048)
+    f = feeds(te)
+    f = {i.name: f[i.name] for i in sess.get_inputs()}
+    probs = export.run_batched(sess, f, "next_action", 2048)
+    within = export.run_batched(sess, f, "purchase_within", 2048)
     result = report_metrics(te, probs, within, cfg.horizons_days, cfg.test_days)
     result.update(logreg_baseline(tr, te, cfg.horizons_days, cfg.test_days))
     return result

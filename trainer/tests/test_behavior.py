@@ -18,29 +18,32 @@ def load_torch(art):
     return BehaviorExport(m.eval())
 
 
-def random_inputs(man, B=32, seed=0):
+def random_inputs(man, B=32, seed=0) -> dict:
     rng = np.random.default_rng(seed)
     L, F = man["max_len"], len(man["profile_features"])
     types = np.zeros((B, L), np.int64)
     ages = np.zeros((B, L), np.float32)
+    reps = np.zeros((B, L), np.float32)
     for b in range(B):
         n = rng.integers(0, L + 1) if b else 0
         types[b, L - n:] = rng.integers(1, 6, n)
         ages[b, L - n:] = np.sort(rng.uniform(0, 8, n))[::-1]
+        reps[b, L - n:] = np.log1p(rng.integers(0, 4, n))
     prof = rng.normal(0, 1, (B, F)).astype(np.float32) + np.array(man["profile_normalization"]["mean"], np.float32)
-    return types, ages, prof
+    return {"event_types": types, "event_ages": ages, "event_item_repeats": reps, "profile": prof}
 
 
 def test_onnx_matches_pytorch_and_horizons_are_monotone(behavior_art):
     art, _ = behavior_art
     man = json.loads((art / "manifest.json").read_text())
-    assert [i["name"] for i in man["inputs"]] == ["event_types", "event_ages", "profile"]
+    names = [i["name"] for i in man["inputs"]]
+    assert names == ["event_types", "event_ages", "event_item_repeats", "profile"]
     assert man["profile_features"] == PROFILE_FEATURES and man["actions"] == ["view", "cart", "purchase", "leave"]
-    types, ages, prof = random_inputs(man)
+    x = random_inputs(man)
     sess = export.session(art / "model.onnx")
-    nxt, within = sess.run(None, {"event_types": types, "event_ages": ages, "profile": prof})
+    nxt, within = sess.run(None, {n: x[n] for n in names})
     with torch.no_grad():
-        rn, rw = load_torch(art)(torch.from_numpy(types), torch.from_numpy(ages), torch.from_numpy(prof))
+        rn, rw = load_torch(art)(*(torch.from_numpy(x[n]) for n in names))
     assert np.abs(nxt - rn.numpy()).max() < 1e-4 and np.abs(within - rw.numpy()).max() < 1e-4
     assert np.allclose(nxt.sum(1), 1, atol=1e-5)
     assert within.shape[1] == len(man["horizons_days"])
@@ -70,9 +73,14 @@ def test_features_on_a_hand_made_history():
     prods = np.array(["a", "b", "c", "c", ""], dtype=object)
     amount = np.array([np.nan, 20.0, np.nan, np.nan, np.nan])
     h = UserHistory(ts, types, prods, amount, math.inf)
-    t, a, prof, rf = h.features(now, 5, 4)
+    t, a, r, prof, rf = h.features(now, 5, 4)
     f = dict(zip(PROFILE_FEATURES, prof))
     assert t.tolist() == [4, 1, 3, 1] and a[-1] == 0.0 and abs(a[0] - math.log1p(72)) < 1e-5
+    # b, c, c (c seen once before among the 4 read), "" (no product); "a" is outside the 4
+    np.testing.assert_allclose(r, [0.0, 0.0, math.log1p(1), 0.0], atol=1e-6)
+    _, _, r, _, _ = UserHistory(ts[:4], types[:4], np.array(["a", "a", "b", "a"], dtype=object), amount[:4],
+                                math.inf).features(now, 4, 6)
+    np.testing.assert_allclose(r, [0, 0, 0, math.log1p(1), 0, math.log1p(2)], atol=1e-6)  # left-padded
     assert abs(f["hours_since_last_event"]) < 1e-6
     assert abs(f["hours_since_last_cart"] - math.log1p(1)) < 1e-6
     assert abs(f["hours_since_last_purchase"] - math.log1p(72)) < 1e-5
@@ -107,12 +115,31 @@ def test_finetune_from_base(behavior_art, events_snap_more, tmp_path):
     assert man["profile_normalization"] == json.loads((base / "manifest.json").read_text())["profile_normalization"]
 
 
+def test_finetune_from_a_base_made_before_item_repeats(events_snap, events_snap_more, tmp_path):
+    """Artifacts of earlier trainers have no event_item_repeats input and no such key in their
+    checkpoint or manifest: fine-tuning one keeps its architecture and inputs."""
+    smoke = json.loads((CONFIGS / "smoke_behavior.json").read_text())
+    base = tmp_path / "legacy"
+    train("behavior", events_snap, base, json.dumps({**smoke, "epochs": 1, "item_repeats": False}))
+    ck = torch.load(base / "checkpoint.pt", weights_only=False)
+    del ck["arch"]["item_repeats"]
+    torch.save(ck, base / "checkpoint.pt")
+    man = json.loads((base / "manifest.json").read_text())
+    del man["hyperparameters"]["item_repeats"]
+    (base / "manifest.json").write_text(json.dumps(man))
+    train("behavior", events_snap_more, tmp_path / "ft", json.dumps({"epochs": 1}), "--base", base)
+    ft = json.loads((tmp_path / "ft" / "manifest.json").read_text())
+    assert [i["name"] for i in ft["inputs"]] == ["event_types", "event_ages", "profile"]
+    assert ft["hyperparameters"]["item_repeats"] is False
+
+
 def test_horizon_loss_trains_on_cutoff_anchors_only_by_default():
     from meridian_trainer.train_behavior import Anchors, Config, tensors
 
     A, L, H = 4, 3, 2
     within = np.array([[0, 1], [1, 1], [np.nan, 0], [0, 0]], np.float32)
-    a = Anchors(np.zeros((A, L), np.int64), np.zeros((A, L), np.float32), np.zeros((A, len(PROFILE_FEATURES)), np.float32),
+    a = Anchors(np.zeros((A, L), np.int64), np.zeros((A, L), np.float32), np.zeros((A, L), np.float32),
+                np.zeros((A, len(PROFILE_FEATURES)), np.float32),
                 np.zeros((A, 6), np.float32), np.zeros(A, np.int64), within, np.array([False, True, True, False]))
     assert Config().hazard_anchors == "cutoff"
     cut = tensors(a, "cutoff")["within"].numpy()
