@@ -278,6 +278,15 @@ describe('similar, trending, sentiment and intents', () => {
     expect(bad.body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
   });
 
+  it('refuses trending pages over 100 and radii over 500 km, naming the argument', async () => {
+    const many = await gql(app, `{ trending(near: { latitude: -23.55, longitude: -46.63 }, first: 101) { score } }`);
+    expect(many.body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
+    expect(many.body.errors![0]!.message).toMatch(/first/);
+    const far = await gql(app, `{ trending(near: { latitude: -23.55, longitude: -46.63 }, radiusKm: 501) { score } }`);
+    expect(far.body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
+    expect(far.body.errors![0]!.message).toMatch(/radiusKm/);
+  });
+
   it('ranks trending products near a point like a direct SQL count', async () => {
     const r = await gql(
       app,

@@ -60,6 +60,16 @@ describe('micro-batching', () => {
     const sizesAbove1 = after.batchSize.count - after.batchSize.buckets[0]!.count - (before.batchSize.count - before.batchSize.buckets[0]!.count);
     expect(sizesAbove1).toBeGreaterThan(0);
     expect(after.batchSize.buckets.find((b) => b.le === 32)!.count).toBe(after.batchSize.count); // never above the max
+    // Per-request latency: one sample per request, in its histogram and percentiles; the queue
+    // held several rows at once while the batch window was open and is empty now.
+    expect(after.requests - before.requests).toBe(seeds.length);
+    expect(after.latencyMs.count - before.latencyMs.count).toBe(seeds.length);
+    expect(after.latencyMs.buckets.at(-1)!.count).toBe(after.latencyMs.count);
+    expect(after.latencyMs.p50!).toBeGreaterThan(0);
+    expect(after.latencyMs.p99!).toBeGreaterThanOrEqual(after.latencyMs.p50!);
+    expect(after.runMs.count - before.runMs.count).toBe(batches);
+    expect(after.maxQueueDepth).toBeGreaterThan(1);
+    expect(after.queueDepth).toBe(0);
     together.forEach((r, i) => {
       expect(r.ids).toEqual(alone[i]!.ids);
       r.scores.forEach((v, j) => expect(v).toBeCloseTo(alone[i]!.scores[j]!, 4));
