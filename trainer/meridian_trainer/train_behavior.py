@@ -306,8 +306,9 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
     torch.manual_seed(seed)
     ev = data.load_events(snap)
     ck = torch.load(base / "checkpoint.pt", weights_only=False) if base is not None else None
-    if ck is not None and "item_repeats" not in ck["arch"]:
-        cfg = replace(cfg, item_repeats=False)  # the base predates the input: keep its architecture
+    if ck is not None and "item_repeats" not in ck["arch"] and cfg.item_repeats:
+        log("the base artifact predates item_repeats: fine-tuning keeps its architecture (item_repeats off)")
+        cfg = replace(cfg, item_repeats=False)
     tr, va, te, times = split(ev, snap, cfg, seed)
     log(f"anchors: train {len(tr)}, validation {len(va)}, test {len(te)}")
     if len(tr) == 0:

@@ -110,6 +110,11 @@ def check_config(cfg: Config):
         raise hparams.ConfigError("d_model must be divisible by n_heads")
     if cfg.n_cells == 1:
         raise hparams.ConfigError("n_cells must be 0 (off) or >= 2")
+    w_fixed = cfg.trans_weight if cfg.trans_topm > 0 and cfg.trans_weight >= 0 else 0.0
+    if cfg.pop_weight > 0 and w_fixed + cfg.pop_weight >= 1:
+        raise hparams.ConfigError(f"trans_weight + pop_weight must be below 1 (got {w_fixed} + {cfg.pop_weight})")
+    if cfg.pop_weight < 0 and w_fixed >= 1:
+        raise hparams.ConfigError("pop_weight: cannot be tuned when trans_weight is 1 (nothing left for the model)")
 
 
 def build_vocab(seqs: list[Seq], base_items: list | None) -> list:

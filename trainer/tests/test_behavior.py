@@ -131,6 +131,10 @@ def test_finetune_from_a_base_made_before_item_repeats(events_snap, events_snap_
     ft = json.loads((tmp_path / "ft" / "manifest.json").read_text())
     assert [i["name"] for i in ft["inputs"]] == ["event_types", "event_ages", "profile"]
     assert ft["hyperparameters"]["item_repeats"] is False
+    # the job runner scores the active version with `evaluate`: a legacy artifact still evaluates
+    rc, out, err = run_cli("evaluate", "--kind", "behavior", "--model", base, "--data", events_snap_more)
+    assert rc == 0, err[-2000:]
+    assert out[-1]["metrics"]["next_logloss"] > 0
 
 
 def test_horizon_loss_trains_on_cutoff_anchors_only_by_default():

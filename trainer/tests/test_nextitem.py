@@ -80,6 +80,12 @@ def test_fixed_mixture_weights_are_exported_and_reported(events_snap, tmp_path):
     assert_onnx_matches_pytorch(tmp_path / "mix")
 
 
+def test_mixture_weights_leave_room_for_the_model(events_snap, tmp_path):
+    for cfg, what in (({"trans_weight": 0.6, "pop_weight": 0.5}, "below 1"), ({"trans_weight": 1.0, "pop_weight": -1}, "pop_weight")):
+        rc, lines, _ = run_cli("train", "--kind", "next-item", "--data", events_snap, "--out", tmp_path / "x", "--config", json.dumps(cfg))
+        assert rc == 2 and what in lines[-1]["message"], lines[-1:]
+
+
 def test_evaluate_command_reproduces_train_metrics(nextitem_art, events_snap):
     art, lines = nextitem_art
     rc, out, err = run_cli("evaluate", "--kind", "next-item", "--model", art, "--data", events_snap)
