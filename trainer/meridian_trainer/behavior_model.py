@@ -86,7 +86,6 @@ class BehaviorExport(nn.Module):
         return ["event_types", "event_ages"] + (["event_item_repeats"] if self.model.a.item_repeats else []) + ["profile"]
 
     def forward(self, *inputs):
-        types, ages, *rest = inputs
-        reps, profile = rest if len(rest) == 2 else (None, rest[0])
-        logits, cum_hazard = self.model(types, ages, reps, profile)
+        x = dict(zip(self.input_names(), inputs))  # positional, in input_names() order
+        logits, cum_hazard = self.model(x["event_types"], x["event_ages"], x.get("event_item_repeats"), x["profile"])
         return F.softmax(logits, dim=1), 1.0 - torch.exp(-cum_hazard)

@@ -268,6 +268,12 @@ def markov_score_fn(counts: dict, pop: np.ndarray):
     return fn
 
 
+def set_mixture(model: NextItemModel, w: float, v: float):
+    """Mixture weights of the graph: transition w, popularity v."""
+    model.trans_w.fill_(w)
+    model.pop_w.fill_(v)
+
+
 def tune_mixture(model: NextItemModel, cfg: Config, val: EvalSet, vocab: list) -> tuple[float, float]:
     """Mixture weights (w, v): fixed ones from the config, -1 ones by a grid on validation
     (ties go to the smaller weights)."""
@@ -281,8 +287,7 @@ def tune_mixture(model: NextItemModel, cfg: Config, val: EvalSet, vocab: list) -
         for v in v_grid:
             if w + v >= 1:
                 continue
-            model.trans_w.fill_(w)
-            model.pop_w.fill_(v)
+            set_mixture(model, w, v)
             m = evaluate_scores(val, vocab, torch_score_fn(model), cfg.max_len)
             by[(w, v)] = (m["hr@10"], m["ndcg@10"])
     crit = {k: hr + nd if cfg.mixture_metric == "hr@10+ndcg@10" else nd for k, (hr, nd) in by.items()}
@@ -375,8 +380,7 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
 
     phase("evaluating")
     w, v = tune_mixture(model, cfg, val, vocab)
-    model.trans_w.fill_(w)
-    model.pop_w.fill_(v)
+    set_mixture(model, w, v)
     vm = evaluate_scores(val, vocab, torch_score_fn(model), cfg.max_len)
     tm = evaluate_scores(test, vocab, torch_score_fn(model), cfg.max_len)
     mk = evaluate_scores(test, vocab, markov_score_fn(counts, pop), cfg.max_len)
@@ -385,11 +389,9 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
               "transition_weight": round(w, 4), "popularity_weight": round(v, 4),
               "markov_hr@10": mk["hr@10"], "markov_ndcg@10": mk["ndcg@10"]}
     if w or v:  # the same test users and negatives without the mixtures: what they add
-        model.trans_w.fill_(0.0)
-        model.pop_w.fill_(0.0)
+        set_mixture(model, 0.0, 0.0)
         plain = evaluate_scores(test, vocab, torch_score_fn(model), cfg.max_len)
-        model.trans_w.fill_(w)
-        model.pop_w.fill_(v)
+        set_mixture(model, w, v)
         result.update({"no_mixture_hr@10": plain["hr@10"], "no_mixture_ndcg@10": plain["ndcg@10"]})
     log(f"test: {result}")
 
