@@ -20,7 +20,7 @@ import { createDataSource } from '../src/db/data-source';
 import { ModelMetrics } from '../src/inference/inference.metrics';
 import { MicroBatcher } from '../src/inference/micro-batcher';
 import { ModelVersionRepository } from '../src/inference/model-version.repository';
-import { ModelRegistry } from '../src/inference/model-registry';
+import { type InferenceMetricsSnapshot, ModelRegistry } from '../src/inference/model-registry';
 import { type Feeds, int64 } from '../src/inference/tensor';
 import { WorkerPool } from '../src/inference/worker-pool';
 import { loadConfig } from '../src/config/config';
@@ -218,12 +218,17 @@ async function swapChurn(n: number): Promise<number[]> {
   return rss;
 }
 
-type MemoryMb = { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
+type MemoryMb = InferenceMetricsSnapshot['memoryMb'];
+
+/** The server's servingMetrics (admin key); undefined when the query failed. */
+async function servingMetrics(url: string, resetEventLoopDelay = false): Promise<InferenceMetricsSnapshot | undefined> {
+  const r = await post(url, `{ servingMetrics(resetEventLoopDelay: ${resetEventLoopDelay}) }`);
+  return (r.body as { data?: { servingMetrics: InferenceMetricsSnapshot } }).data?.servingMetrics;
+}
 
 /** The server's own memory breakdown (servingMetrics.memoryMb). */
 async function serverMemory(url: string): Promise<MemoryMb> {
-  const r = await post(url, `{ servingMetrics }`);
-  return (r.body as { data: { servingMetrics: { memoryMb: MemoryMb } } }).data.servingMetrics.memoryMb;
+  return (await servingMetrics(url))!.memoryMb;
 }
 
 /** Per-field medians of the server's memory read every 250 ms for `ms`. */
@@ -241,9 +246,7 @@ const native = (m: MemoryMb) => m.rss - m.heapTotal - m.external;
 const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(0)}`;
 
 async function servedVersion(url: string): Promise<string | null> {
-  const r = await post(url, `{ servingMetrics }`);
-  const m = (r.body as { data?: { servingMetrics: { models: { kind: string; version: string }[] } } }).data;
-  return m?.servingMetrics.models.find((x) => x.kind === 'next-item')?.version ?? null;
+  return (await servingMetrics(url))?.models.find((x) => x.kind === 'next-item')?.version ?? null;
 }
 
 export async function runServingBench({ quick }: { quick: boolean }): Promise<string> {
@@ -278,10 +281,7 @@ export async function runServingBench({ quick }: { quick: boolean }): Promise<st
     // 1. Throughput: trivial query (framework ceiling), recommendations, bare ORT, runtime alone.
     //    The event-loop delay is read after each closed loop: the trivial query's is the control (a
     //    saturated loop with no inference at all).
-    const loopDelay = async () =>
-      ((await post(server.url, `{ servingMetrics(resetEventLoopDelay: true) }`)).body as {
-        data: { servingMetrics: { eventLoopDelayMs: { p99: number; max: number } } };
-      }).data.servingMetrics.eventLoopDelayMs;
+    const loopDelay = async () => (await servingMetrics(server.url, true))!.eventLoopDelayMs;
     await loopDelay();
     const trivial = await closedLoop(n, CONCURRENCY, async () => (await post(server.url, TRIVIAL)).ok);
     const loopTrivial = await loopDelay();
@@ -297,9 +297,7 @@ export async function runServingBench({ quick }: { quick: boolean }): Promise<st
     const rate = 200;
     const warm = await openLoop(rate, 3, async (i) => (await post(server.url, RECS, { id: users[(i * 11) % users.length] })).ok);
     const fixed = await openLoop(rate, quick ? 5 : 10, async (i) => (await post(server.url, RECS, { id: users[(i * 7) % users.length] })).ok);
-    const metrics = ((await post(server.url, `{ servingMetrics(resetEventLoopDelay: true) }`)).body as {
-      data: { servingMetrics: { eventLoopDelayMs: { p99: number; max: number }; models: { kind: string; batchSize: { sum: number; count: number }; latencyMs: { p99: number | null } }[] } };
-    }).data.servingMetrics;
+    const metrics = (await servingMetrics(server.url, true))!;
     const nextItem = metrics.models.find((m) => m.kind === 'next-item');
 
     // 3. Hot swaps under load: a second version of the same model, activated in the database
