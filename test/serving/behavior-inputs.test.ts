@@ -8,13 +8,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Database } from '../../src/db/database';
 import type { BehaviorManifest } from '../../src/inference/manifest';
-import { ModelRegistry } from '../../src/inference/model-registry';
+import type { ModelRegistry } from '../../src/inference/model-registry';
 import { float32, int64 } from '../../src/inference/tensor';
 import { behaviorFeatures } from '../../src/predict/behavior-features';
 import { BehaviorPredictionService } from '../../src/predict/behavior-prediction.service';
 import { UserHistoryRepository } from '../../src/predict/user-history.repository';
 
-import { capturingLogger, copyArtifact, editManifest, openServingDatabase, servingConfig, tempDir } from './serving-helpers';
+import { editManifest, openServingDatabase, startRegistry, tempDir } from './serving-helpers';
 
 const WITH_REPEATS = path.join(__dirname, 'fixtures/behavior-with-item-repeats');
 
@@ -26,10 +26,7 @@ let now: Date;
 
 beforeAll(async () => {
   db = await openServingDatabase();
-  const artifactsDir = tempDir('shipped');
-  copyArtifact('behavior', path.join(artifactsDir, 'behavior'));
-  registry = new ModelRegistry(db.dataSource, { inference: { ...servingConfig().inference }, artifactsDir }, capturingLogger().logger);
-  await registry.start();
+  ({ registry } = await startRegistry(db, 'behavior'));
   service = new BehaviorPredictionService(db.dataSource, registry);
   // The user who revisits products most, asked right after their last event.
   const [row] = (await db.dataSource.query(

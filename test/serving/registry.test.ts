@@ -12,7 +12,7 @@ import { ModelRegistry } from '../../src/inference/model-registry';
 import { int64 } from '../../src/inference/tensor';
 
 import {
-  capturingLogger, copyArtifact, editManifest, openServingDatabase, opsetVersionOffset, replaceModel, servingConfig, SHIPPED, tempDir,
+  capturingLogger, copyArtifact, editManifest, openServingDatabase, opsetVersionOffset, replaceModel, servingConfig, SHIPPED, startRegistry,
 } from './serving-helpers';
 
 let db: Database;
@@ -42,11 +42,7 @@ beforeAll(async () => {
   db = await openServingDatabase();
   // A fresh database for next-item: nothing active, so boot must register and activate the shipped baseline.
   await db.dataSource.query(`UPDATE model_versions SET status = 'archived' WHERE kind = 'next-item' AND status = 'active'`);
-  artifactsDir = tempDir('shipped');
-  copyArtifact('next-item', path.join(artifactsDir, 'next-item'));
-  const config = servingConfig();
-  registry = new ModelRegistry(db.dataSource, { inference: { ...config.inference }, artifactsDir }, capturingLogger().logger);
-  await registry.start();
+  ({ registry, artifactsDir } = await startRegistry(db, 'next-item'));
 });
 
 afterAll(async () => {

@@ -3,13 +3,12 @@
  * requests and splits the results back exactly; hot swaps under concurrent load fail nothing,
  * finish in-flight work on the old session and release it; sessions never block the event loop.
  */
-import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Database } from '../../src/db/database';
-import { ModelRegistry } from '../../src/inference/model-registry';
+import type { ModelRegistry } from '../../src/inference/model-registry';
 import { type Feeds, int64 } from '../../src/inference/tensor';
 
-import { capturingLogger, copyArtifact, editManifest, openServingDatabase, servingConfig, tempDir } from './serving-helpers';
+import { copyArtifact, editManifest, openServingDatabase, startRegistry } from './serving-helpers';
 
 let db: Database;
 let registry: ModelRegistry;
@@ -32,11 +31,7 @@ const run = (seed: number) =>
 
 beforeAll(async () => {
   db = await openServingDatabase();
-  const artifactsDir = tempDir('rt');
-  copyArtifact('next-item', path.join(artifactsDir, 'next-item'));
-  const config = servingConfig({ MERIDIAN_BATCH_WINDOW_MS: '5', MERIDIAN_MAX_BATCH_SIZE: '32' });
-  registry = new ModelRegistry(db.dataSource, { inference: config.inference, artifactsDir }, capturingLogger().logger);
-  await registry.start();
+  ({ registry } = await startRegistry(db, 'next-item', { MERIDIAN_BATCH_WINDOW_MS: '5', MERIDIAN_MAX_BATCH_SIZE: '32' }));
 });
 
 afterAll(async () => {

@@ -8,6 +8,7 @@ import type { Logger } from '../../src/common/logger';
 import { type Config, loadConfig } from '../../src/config/config';
 import { createDataSource } from '../../src/db/data-source';
 import type { Database } from '../../src/db/database';
+import { ModelRegistry } from '../../src/inference/model-registry';
 import { openTestDatabase, realPostgresAvailable } from '../helpers/db';
 
 export const ROOT = path.resolve(__dirname, '../..');
@@ -129,4 +130,20 @@ export function capturingLogger(): { logger: Logger; lines: CapturedLog[] } {
   const lines: CapturedLog[] = [];
   const logger = pino({ level: 'info' }, { write: (s: string) => lines.push(JSON.parse(s) as CapturedLog) });
   return { logger, lines };
+}
+
+/**
+ * A started registry whose shipped artifacts are a temp copy of the shipped `kind` only (so boot
+ * loads nothing else), with servingConfig(env).
+ */
+export async function startRegistry(
+  db: Database,
+  kind: string,
+  env: Record<string, string> = {},
+): Promise<{ registry: ModelRegistry; artifactsDir: string }> {
+  const artifactsDir = tempDir('shipped');
+  copyArtifact(kind, path.join(artifactsDir, kind));
+  const registry = new ModelRegistry(db.dataSource, { inference: servingConfig(env).inference, artifactsDir }, capturingLogger().logger);
+  await registry.start();
+  return { registry, artifactsDir };
 }
