@@ -30,18 +30,27 @@ export interface Services extends ServingServices, JobServices {
 
 export function createServices(ds: DataSource, config: Config, logger: Logger): Services {
   const apiKeys = new ApiKeyService(ds, config.security.adminKey);
+  const serving = createServingServices(ds, config, logger);
+  // Every in-memory cache that may hold a user's credentials or aggregates over their data:
+  // deleteUser clears them once the erasure commits (the tables: privacy/erasure-registry.ts).
+  const privacy = new PrivacyService(ds, [
+    () => apiKeys.clearCache(),
+    () => serving.trending.clearCache(),
+    () => serving.recommendations.clearCaches(),
+    () => serving.text.clearCaches(),
+  ]);
   return {
     users: new UserService(ds),
     products: new ProductService(ds),
     reviews: new ReviewService(ds),
     regions: new RegionService(ds),
     events: new EventService(ds, { maxBatch: config.ingestMaxBatch, futureSkewSeconds: config.futureSkewSeconds }),
-    ...createServingServices(ds, config, logger),
+    ...serving,
     ...createJobServices(ds, config, logger),
     apiKeys,
     audit: new AuditService(ds),
     persistedOperations: new PersistedOperationService(ds),
-    privacy: new PrivacyService(ds, () => apiKeys.clearCache()),
+    privacy,
     analytics: new AnalyticsService(ds, { kAnonymityMin: config.kAnonymityMin }),
   };
 }

@@ -154,8 +154,8 @@ export function rollupCtes(p: number): string {
 
 /**
  * Right to erasure: takes one user's events out of every rollup. Run it inside the deletion
- * transaction, before the events are deleted (it reads them); register it with
- * PrivacyService.onUserErasure. Rows left with no events are removed.
+ * transaction, before the events are deleted (it reads them); deleteUser runs it as the erasure
+ * registry's `rollups` hook (src/privacy/erasure-registry.ts). Rows left with no events are removed.
  */
 export async function eraseUserFromRollups(db: { query(sql: string, params?: unknown[]): Promise<unknown> }, userId: string): Promise<void> {
   const source = `ev AS (

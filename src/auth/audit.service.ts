@@ -1,4 +1,7 @@
-/** The audit log of admin actions: who did what to which target, when. */
+/**
+ * The audit log of admin actions: who did what to which target, when. On a user's erasure the
+ * entries keep what was done but no longer name the user (scrubUserFromAuditLog).
+ */
 import type { DataSource } from 'typeorm';
 import type { Principal } from './principal';
 
@@ -45,4 +48,33 @@ export function summarizeArgs(args: Record<string, unknown>): Record<string, unk
     else out[k] = v;
   }
   return out;
+}
+
+/** What an erased user's id is replaced with in audit details. */
+export const ERASED = '(erased user)';
+
+/**
+ * Right to erasure (run by deleteUser inside its transaction): every `userId` / `user_id` field in
+ * audit details (e.g. createApiKey's input) that names the user is replaced by ERASED. deleteUser's
+ * own entry is written after the erasure and keeps the id: the record that the erasure happened.
+ */
+export async function scrubUserFromAuditLog(db: { query(sql: string, params?: unknown[]): Promise<unknown> }, userId: string): Promise<void> {
+  // GraphQL ID arguments arrive as strings, or as numbers when a client sent an integer.
+  const rows = (await db.query(
+    `SELECT id, details FROM audit_log
+     WHERE jsonb_path_exists(details, '$.** ? (@.userId == $s || @.userId == $n || @.user_id == $s || @.user_id == $n)',
+                             jsonb_build_object('s', $1::text, 'n', $1::text::numeric))`,
+    [userId],
+  )) as { id: string; details: unknown }[];
+  for (const r of rows) {
+    await db.query(`UPDATE audit_log SET details = $2 WHERE id = $1`, [r.id, JSON.stringify(scrub(r.details, userId))]);
+  }
+}
+
+function scrub(value: unknown, userId: string): unknown {
+  if (Array.isArray(value)) return value.map((v) => scrub(v, userId));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, (k === 'userId' || k === 'user_id') && String(v) === userId ? ERASED : scrub(v, userId)]),
+  );
 }

@@ -26,6 +26,8 @@ export class TtlCache<K, V> {
   /** Stale keys waiting for the gathered background reload, and the loader it will use. */
   private readonly refreshKeys = new Set<K>();
   private refreshLoad: ((keys: K[]) => Promise<V[]>) | null = null;
+  /** Bumped by clear(): a load started before it must not store what it read. */
+  private generation = 0;
 
   constructor(
     private readonly ttlMs: number,
@@ -97,6 +99,17 @@ export class TtlCache<K, V> {
     }, Math.min(REFRESH_GATHER_MS, this.ttlMs / 10)).unref();
   }
 
+  /**
+   * Forgets every entry (e.g. after a user's data is erased). Loads already running may have read
+   * the old data: their callers still get it, but it is not stored, and later callers load afresh.
+   */
+  clear(): void {
+    this.generation += 1;
+    this.entries.clear();
+    this.inflight.clear();
+    this.refreshKeys.clear();
+  }
+
   /** The entry of `key` unless it has expired (an expired one is dropped). */
   private fresh(key: K, now: number): Entry<V> | undefined {
     const e = this.entries.get(key);
@@ -119,10 +132,16 @@ export class TtlCache<K, V> {
   private start(keys: K[], load: (keys: K[]) => Promise<V[]>): Promise<V>[] {
     if (!keys.length) return [];
     const batch = load(keys);
+    const generation = this.generation;
     // Registered before the per-key promises below, so values are cached before any caller resumes.
+    // After a clear() the load's values are dropped and its keys are no longer this load's to release.
     void batch
-      .then((values) => keys.forEach((k, i) => this.set(k, values[i]!)), () => undefined)
-      .then(() => keys.forEach((k) => this.inflight.delete(k)));
+      .then((values) => {
+        if (generation === this.generation) keys.forEach((k, i) => this.set(k, values[i]!));
+      }, () => undefined)
+      .then(() => {
+        if (generation === this.generation) keys.forEach((k) => this.inflight.delete(k));
+      });
     return keys.map((k, i) => {
       const one = batch.then((values) => values[i]!);
       one.catch(() => undefined);

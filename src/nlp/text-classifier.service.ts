@@ -54,6 +54,15 @@ export class TextClassifierService {
     this.summaries = new TtlCache(cacheTtlMs, 20_000);
   }
 
+  /**
+   * Drops review sentiment summaries and memoised classifications (called when a user is erased:
+   * the memo is keyed by text, so it holds the bodies of the user's reviews).
+   */
+  clearCaches(): void {
+    this.summaries.clear();
+    this.memo.clear();
+  }
+
   /** One batched run for the texts not memoised yet; results in input order. */
   async classify(kind: TextKind, texts: readonly string[]): Promise<TextClassificationData[]> {
     return this.models.use(kind, async (model) => {

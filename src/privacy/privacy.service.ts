@@ -1,12 +1,15 @@
 /**
- * Right to erasure. deleteUser removes, in one transaction, the user's events, reviews, API keys
+ * Right to erasure. deleteUser erases a user from every store listed in the erasure registry
+ * (erasure-registry.ts), in one transaction: the hooks first (analytics rollups decremented and
+ * per-user rollup rows removed, audit details scrubbed), then the user's events, reviews, API keys
  * and the user row itself (names, email, home location, attributes). Later training snapshots
- * cannot contain them (the rows are gone); aggregates derived from events are maintained by the
- * hooks registered here (e.g. analytics rollups), inside the same transaction.
+ * cannot contain them (the rows are gone). After the commit, every in-memory cache that may hold
+ * aggregates over the user (or the user's credentials) is cleared.
  */
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { NotFoundError, ValidationError } from '../common/errors';
 import { isNumericId } from '../db/query-filters';
+import { ERASURE_HOOKS, ERASURE_REGISTRY } from './erasure-registry';
 
 export interface DeletedUser {
   readonly userId: string;
@@ -15,39 +18,35 @@ export interface DeletedUser {
   readonly apiKeys: number;
 }
 
-/** Called inside the deletion transaction, before the user's events are deleted. */
-export type UserErasureHook = (em: EntityManager, userId: string) => Promise<void>;
-
 export class PrivacyService {
-  private readonly hooks: UserErasureHook[] = [];
-
   constructor(
     private readonly ds: DataSource,
-    /** Called after the erasure commits, e.g. to drop cached credentials of the user's keys. */
-    private readonly afterErasure: () => void = () => undefined,
+    /** Clear methods of the caches that may hold the user's data or aggregates over it; called after the commit. */
+    private readonly clearCaches: readonly (() => void)[] = [],
   ) {}
-
-  onUserErasure(hook: UserErasureHook): void {
-    this.hooks.push(hook);
-  }
 
   async deleteUser(id: string): Promise<DeletedUser> {
     if (!isNumericId(id)) throw ValidationError.of('id', 'is not a valid id');
     const result = await this.ds.transaction(async (em) => {
+      // Taken first, so a region or bulk rollup rebuild (SHARE lock on events) in progress finishes
+      // before the hooks read the rollups, and one starting later waits for this commit: either way
+      // the rebuilt rollups and this erasure see each other.
+      await em.query(`LOCK TABLE events IN ROW EXCLUSIVE MODE`);
       const found = (await em.query(`SELECT id FROM users WHERE id = $1 FOR UPDATE`, [id])) as unknown[];
       if (found.length === 0) throw new NotFoundError('User', id);
-      for (const hook of this.hooks) await hook(em, id);
-      const count = async (sql: string) => {
-        const rows = (await em.query(`WITH d AS (${sql} RETURNING 1) SELECT count(*)::int AS n FROM d`, [id])) as { n: number }[];
-        return rows[0]!.n;
-      };
-      const events = await count(`DELETE FROM events WHERE user_id = $1`);
-      const reviews = await count(`DELETE FROM reviews WHERE user_id = $1`);
-      const apiKeys = await count(`DELETE FROM api_keys WHERE user_id = $1`);
-      await em.query(`DELETE FROM users WHERE id = $1`, [id]);
-      return { userId: id, events, reviews, apiKeys };
+      for (const hook of Object.values(ERASURE_HOOKS)) await hook(em, id);
+      const deleted = new Map<string, number>();
+      for (const store of ERASURE_REGISTRY) {
+        if (store.how !== 'delete') continue;
+        const rows = (await em.query(
+          `WITH d AS (DELETE FROM ${store.table} WHERE ${store.userColumn} = $1 RETURNING 1) SELECT count(*)::int AS n FROM d`,
+          [id],
+        )) as { n: number }[];
+        deleted.set(store.table, rows[0]!.n);
+      }
+      return { userId: id, events: deleted.get('events') ?? 0, reviews: deleted.get('reviews') ?? 0, apiKeys: deleted.get('api_keys') ?? 0 };
     });
-    this.afterErasure();
+    for (const clear of this.clearCaches) clear();
     return result;
   }
 }

@@ -145,6 +145,13 @@ export class RecommendationService {
     this.ratingCache = new TtlCache(cacheTtlMs, 50_000);
   }
 
+  /** Drops the caches aggregating users' events and reviews (called when a user is erased). */
+  clearCaches(): void {
+    this.areaCache.clear();
+    this.regionCache.clear();
+    this.ratingCache.clear();
+  }
+
   async recommend(userId: string, args: RecommendArgs = {}): Promise<RecommendationData[]> {
     const [r] = await this.recommendMany([userId], args);
     if (r instanceof Error) throw r;

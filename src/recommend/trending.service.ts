@@ -51,6 +51,11 @@ export class TrendingService {
     this.cache = new TtlCache(cacheTtlMs, 2_000);
   }
 
+  /** Drops cached results, which count users' events (called when a user is erased). */
+  clearCache(): void {
+    this.cache.clear();
+  }
+
   async trending(args: TrendingArgs): Promise<TrendingProductData[]> {
     const issues = new IssueCollector();
     checkPoint(args.near, 'near', issues);
