@@ -11,6 +11,7 @@ import { EVENT_TYPES, type EventTypeName } from '../events/event.entity';
 import type { AggregateInputData, Metric, SelectionData } from './analytics.model';
 import { METRICS } from './analytics.model';
 import { BUCKETS, type Bucket, bucketCount, DAY_MS } from './buckets';
+import { checkBoxArea, checkPolygonPositions } from './area-bounds';
 import { MAX_RESOLUTION, MIN_RESOLUTION } from './cells';
 import { type Queryable, rows } from './sql';
 
@@ -155,6 +156,7 @@ function checkArea(w: SelectionData['where'], path: string, issues: IssueCollect
   if (w.radiusKm != null && !w.near) issues.add(`${path}.radiusKm`, 'only applies with near');
   if (w.bbox) {
     checkBox(w.bbox, `${path}.bbox`, issues);
+    checkBoxArea(w.bbox, `${path}.bbox`, issues);
     return { kind: 'bbox', box: w.bbox };
   }
   if (w.near) {
@@ -171,6 +173,9 @@ function checkArea(w: SelectionData['where'], path: string, issues: IssueCollect
       issues.add(`${path}.polygon`, 'must be a GeoJSON Polygon or MultiPolygon');
     } else if (!Array.isArray(w.polygon.coordinates)) {
       issues.add(`${path}.polygon.coordinates`, 'must be an array of linear rings');
+    } else {
+      const extent = checkPolygonPositions(t, w.polygon.coordinates, `${path}.polygon.coordinates`, issues);
+      if (extent) checkBoxArea(extent, `${path}.polygon`, issues);
     }
     return { kind: 'polygon', geojson: JSON.stringify({ type: t, coordinates: w.polygon.coordinates }) };
   }

@@ -22,6 +22,9 @@ export interface FieldIssue {
 }
 
 export class DomainError extends Error {
+  /** What went wrong inside, for the logs only (paths, hashes, runtime errors): never sent to clients. */
+  internal?: string;
+
   constructor(
     readonly code: ErrorCode,
     message: string,

@@ -54,6 +54,31 @@ export interface IngestLimits {
 /** Oldest timestamp accepted, to catch unit mistakes (seconds vs milliseconds). */
 const MIN_OCCURRED_AT = Date.UTC(2000, 0, 1);
 const MAX_KEY_LENGTH = 200;
+/** Prices are numeric(12,2): below 10^10. */
+const MAX_PRICE = 1e10;
+
+/** What makes two events the same event: everything but the key. */
+function content(e: EventInputData): string {
+  return JSON.stringify([
+    e.userId, e.productId ?? null, e.type, e.occurredAt.getTime(), e.location?.latitude ?? null, e.location?.longitude ?? null,
+    e.sessionId ?? null, e.quantity ?? 1, e.price ?? null, e.query ?? null,
+  ]);
+}
+
+/**
+ * A key repeated within one batch must repeat the same event (a client retrying inside its own
+ * batch); a repeat with other content would be dropped silently, so it is refused instead.
+ */
+function checkRepeatedKeys(events: readonly EventInputData[], issues: IssueCollector): void {
+  const first = new Map<string, { index: number; content: string }>();
+  events.forEach((e, i) => {
+    const seen = first.get(e.idempotencyKey);
+    if (!seen) first.set(e.idempotencyKey, { index: i, content: content(e) });
+    else if (seen.content !== content(e)) {
+      issues.add(`events[${i}].idempotencyKey`, `repeats the key of events[${seen.index}] with different content`);
+    }
+  });
+}
 
 export class EventService {
   constructor(
@@ -86,7 +111,10 @@ export class EventService {
       })),
     );
     const inserted = new Set(stored);
-    const duplicateKeys = [...new Set(events.map((e) => e.idempotencyKey).filter((k) => !inserted.has(k)))];
+    // A key is a duplicate when it was stored before or repeats within this batch; each is listed once.
+    const counts = new Map<string, number>();
+    for (const e of events) counts.set(e.idempotencyKey, (counts.get(e.idempotencyKey) ?? 0) + 1);
+    const duplicateKeys = [...counts].filter(([k, n]) => n > 1 || !inserted.has(k)).map(([k]) => k);
     return { accepted: inserted.size, duplicates: batch.length - inserted.size + inBatchRepeats, duplicateKeys };
   }
 
@@ -115,10 +143,13 @@ export class EventService {
       if (e.quantity != null && (!Number.isInteger(e.quantity) || e.quantity < 1 || e.quantity > 100_000)) {
         issues.add(`${at}.quantity`, 'must be an integer from 1 to 100000');
       }
-      if (e.price != null && (!Number.isFinite(e.price) || e.price < 0 || e.price >= 1e10)) issues.add(`${at}.price`, 'must be ≥ 0');
+      if (e.price != null && (!Number.isFinite(e.price) || e.price < 0 || e.price >= MAX_PRICE)) {
+        issues.add(`${at}.price`, `must be a number from 0 to ${MAX_PRICE - 0.01} (numeric(12,2))`);
+      }
       if (e.sessionId != null && e.sessionId.length > MAX_KEY_LENGTH) issues.add(`${at}.sessionId`, 'is too long');
       if (e.query != null && e.query.length > 500) issues.add(`${at}.query`, 'must be at most 500 characters');
     });
+    checkRepeatedKeys(events, issues);
     issues.throwIfAny();
 
     const productIds = [...new Set(events.map((e) => e.productId).filter((p): p is string => p != null))];

@@ -61,7 +61,8 @@ export class EventFilter {
 @ObjectType()
 export class IngestResult {
   @Field(() => Int, { description: 'Events stored by this call.' }) accepted!: number;
-  @Field(() => Int, { description: 'Events skipped because their idempotency key was already stored.' })
+  @Field(() => Int, { description: 'Events skipped because their idempotency key was already stored or came earlier in this batch (with the same content: a repeated key with other content is refused).' })
   duplicates!: number;
-  @Field(() => [String]) duplicateKeys!: string[];
+  @Field(() => [String], { description: 'Each skipped key once: stored before, or repeated within this batch.' })
+  duplicateKeys!: string[];
 }

@@ -4,15 +4,13 @@
  * and per-key rate budgets, audit of mutations. Token and body limits run earlier, in src/http.
  */
 import { ApolloServer } from '@apollo/server';
-import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
-import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
-import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import type { GraphQLSchema } from 'graphql';
 import type { AuditService } from '../auth/audit.service';
 import type { Config } from '../config/config';
 import type { Logger } from '../common/logger';
 import type { Metrics } from '../observability/metrics';
 import type { RateLimiter } from '../security/rate-limiter';
+import { documentLimitRules } from '../security/validation-rules';
 import type { Context } from './context';
 import { createErrorFormatter } from './error-mapper';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
@@ -39,11 +37,7 @@ export function createApollo(schema: GraphQLSchema, config: Config, logger: Logg
     persistedQueries: false,
     // main.ts owns shutdown: drain HTTP first, then stop Apollo, then close the database.
     stopOnTerminationSignals: false,
-    validationRules: [
-      maxDepthRule({ n: s.maxDepth, exposeLimits: true, propagateOnRejection: true }),
-      maxAliasesRule({ n: s.maxAliases, exposeLimits: true, propagateOnRejection: true }),
-      maxDirectivesRule({ n: s.maxDirectives, exposeLimits: true, propagateOnRejection: true }),
-    ],
+    validationRules: documentLimitRules(s),
     // Cache control is off: no field sets cache hints, and its per-field hook wraps every resolver.
     plugins: [deps.metrics.plugin<Context>(), costLimitPlugin(s, deps.limiter), auditPlugin(deps.audit, logger), ApolloServerPluginCacheControlDisabled()],
     logger: {

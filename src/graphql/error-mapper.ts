@@ -4,7 +4,7 @@
  * answered INTERNAL_SERVER_ERROR without internals (no SQL text, no stack).
  */
 import { unwrapResolverError } from '@apollo/server/errors';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { DomainError } from '../common/errors';
 import type { Logger } from '../common/logger';
 
@@ -38,6 +38,7 @@ export function createErrorFormatter(logger: Logger, opts: FormatterOptions = { 
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     if (original instanceof DomainError) {
+      if (original.internal) logger.warn({ code: original.code, internal: original.internal, path: formatted.path }, original.message);
       return {
         message: original.message,
         locations: formatted.locations,
@@ -46,7 +47,11 @@ export function createErrorFormatter(logger: Logger, opts: FormatterOptions = { 
       };
     }
     const raw = formatted.extensions?.code;
-    const code = typeof raw === 'string' ? (AUTH_CODES[raw] ?? raw) : raw;
+    let code = typeof raw === 'string' ? (AUTH_CODES[raw] ?? raw) : raw;
+    // A literal our scalars refuse (e.g. a DateTime in year 1) is a validation error to graphql-js,
+    // but to the client it is a bad input value, as the same value in a variable would be.
+    const cause = error instanceof GraphQLError ? error.originalError : undefined;
+    if (code === 'GRAPHQL_VALIDATION_FAILED' && cause instanceof GraphQLError && cause.extensions.code === 'BAD_USER_INPUT') code = 'BAD_USER_INPUT';
     if (typeof code === 'string' && REQUEST_ERROR_CODES.has(code)) {
       const { stacktrace: _drop, ...extensions } = formatted.extensions ?? {};
       const message = opts.hideSuggestions ? formatted.message.replace(/ ?Did you mean .*\?$/, '') : formatted.message;

@@ -1,7 +1,32 @@
 /** Custom scalars: DateTime (ISO-8601), JSONObject, and the GeoJSON output scalar. */
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 
-export { GraphQLDateTime as DateTimeScalar, GraphQLJSONObject as JSONObjectScalar } from 'graphql-scalars';
+import { GraphQLDateTime } from 'graphql-scalars';
+
+export { GraphQLJSONObject as JSONObjectScalar } from 'graphql-scalars';
+
+/** Earliest and latest instants any argument may name: outside them every use is a client mistake. */
+export const MIN_DATE = new Date(Date.UTC(1970, 0, 1));
+export const MAX_DATE = new Date(Date.UTC(2100, 0, 1));
+
+function inRange(d: Date): Date {
+  if (d.getTime() < MIN_DATE.getTime() || d.getTime() >= MAX_DATE.getTime()) {
+    throw badInput(`DateTime must be from ${MIN_DATE.toISOString()} to before ${MAX_DATE.toISOString()}`);
+  }
+  return d;
+}
+
+/**
+ * graphql-scalars' DateTime (RFC 3339), bounded to [1970, 2100): years such as 0001 or 9999 parse,
+ * then fail deep inside date arithmetic or SQL with a 500 instead of naming the argument.
+ */
+export const DateTimeScalar = new GraphQLScalarType<Date | null, Date | string>({
+  ...GraphQLDateTime.toConfig(),
+  description: `${GraphQLDateTime.description ?? ''} Accepted from 1970-01-01T00:00:00Z to before 2100-01-01T00:00:00Z.`,
+  specifiedByURL: 'https://scalars.graphql.org/chillicream/date-time.html',
+  parseValue: (v) => inRange(GraphQLDateTime.parseValue(v) as Date),
+  parseLiteral: (ast, vars) => inRange(GraphQLDateTime.parseLiteral(ast, vars) as Date),
+});
 
 function badInput(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });

@@ -52,6 +52,12 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps) {
     maxBulkListLength: config.ingestMaxBatch,
   };
 
+  /**
+   * Only admins may call the bulk mutations (ingestEvents, labelMessages) that the larger ingest
+   * limit is for: any other key's body is cut at the plain limit, before it is read in full.
+   */
+  const bodyLimit = (p: Principal): number => (p.role === 'admin' ? Math.max(config.maxBodyBytes, config.maxIngestBodyBytes) : config.maxBodyBytes);
+
   return async (req: IncomingMessage, res: ServerResponse, search: string): Promise<void> => {
     const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'].slice(0, 100) : randomUUID();
     res.setHeader('x-request-id', requestId);
@@ -69,7 +75,7 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps) {
       });
     }
     try {
-      const { body, rawLength } = req.method === 'POST' ? await readJsonBody(req, config) : { body: undefined, rawLength: 0 };
+      const { body, rawLength } = req.method === 'POST' ? await readJsonBody(req, config, bodyLimit(principal)) : { body: undefined, rawLength: 0 };
       const resolved = await guard(body, search, principal, rawLength);
       const headers = new HeaderMap();
       for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
@@ -152,8 +158,8 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps) {
   }
 }
 
-async function readJsonBody(req: IncomingMessage, config: Config): Promise<{ body: unknown; rawLength: number }> {
-  const raw = await readBody(req, Math.max(config.maxBodyBytes, config.maxIngestBodyBytes));
+async function readJsonBody(req: IncomingMessage, config: Config, limit: number): Promise<{ body: unknown; rawLength: number }> {
+  const raw = await readBody(req, limit);
   const rawLength = Buffer.byteLength(raw);
   const type = String(req.headers['content-type'] ?? '');
   if (!type.includes('json') || raw.trimStart().startsWith('[')) {

@@ -51,11 +51,12 @@ export async function startHttpServer(host: string, port: number, logger: Logger
       const ok = state.kind === 'ready' && (await readiness().catch(() => false));
       return sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', state: state.kind });
     }
-    const handler = routes.get(url.pathname) ?? [...routes].find(([p]) => p.endsWith('/') && url.pathname.startsWith(p))?.[1];
-    if (!handler) return sendJson(res, 404, { error: 'not found' });
+    // Before ready, routes are not mounted yet: every path is "not yet", never "not found".
     if (state.kind !== 'ready') {
       return sendJson(res, 503, { errors: [{ message: `Server is ${state.kind}`, extensions: { code: 'SERVICE_UNAVAILABLE' } }] }, { 'retry-after': '5' });
     }
+    const handler = routes.get(url.pathname) ?? [...routes].find(([p]) => p.endsWith('/') && url.pathname.startsWith(p))?.[1];
+    if (!handler) return sendJson(res, 404, { error: 'not found' });
     return handler(req, res, url.search);
   }
 

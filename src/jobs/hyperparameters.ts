@@ -15,6 +15,8 @@ export interface HyperparameterSpec {
   readonly min?: number;
   readonly max?: number;
   readonly choices?: readonly string[];
+  /** A str holding a comma list: at least one item, each one of these. */
+  readonly items?: readonly string[];
   /** Changes weight shapes: a fine-tune must keep the base's value. */
   readonly architecture?: boolean;
   readonly help?: string;
@@ -55,6 +57,11 @@ function checkValue(spec: HyperparameterSpec, v: unknown): string | null {
     case 'str':
       if (typeof v !== 'string') return 'must be a string';
       if (spec.choices && !spec.choices.includes(v)) return `must be one of ${spec.choices.join(', ')}`;
+      if (spec.items) {
+        const listed = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+        const unknown = listed.filter((x) => !spec.items!.includes(x));
+        if (listed.length === 0 || unknown.length) return `must be a comma list of ${spec.items.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`;
+      }
       return null;
     case 'float[]': {
       if (!Array.isArray(v) || v.length === 0) return 'must be a non-empty list of numbers';
@@ -83,7 +90,8 @@ export function validateHyperparameters(
   const spec = specs[kind];
   const issues: FieldIssue[] = [];
   for (const [key, v] of Object.entries(values)) {
-    const s = spec[key];
+    // Own keys only: "__proto__" or "constructor" must not find Object.prototype's members.
+    const s = Object.hasOwn(spec, key) ? spec[key] : undefined;
     if (!s) {
       issues.push({ path: `${at}.${key}`, message: `is not a ${kind} hyperparameter (known: ${Object.keys(spec).join(', ')})` });
       continue;

@@ -97,6 +97,14 @@ export interface ReapedJob {
   readonly runnerHost: string | null;
 }
 
+/** Where each kind's training data lives and its time column (src/jobs/snapshot.exporter.ts). */
+const TRAINING_TABLE: Readonly<Record<ModelKind, readonly [string, string]>> = {
+  'next-item': ['events', 'occurred_at'],
+  behavior: ['events', 'occurred_at'],
+  sentiment: ['reviews', 'created_at'],
+  intent: ['labeled_messages', 'created_at'],
+};
+
 export class TrainingJobRepository {
   constructor(private readonly ds: DataSource) {}
 
@@ -115,6 +123,19 @@ export class TrainingJobRepository {
     const existing = await this.byIdempotencyKey(j.idempotencyKey!);
     if (!existing) throw new Error(`training job with idempotency key ${j.idempotencyKey} conflicted but cannot be found`);
     return { job: existing, created: false };
+  }
+
+  /**
+   * Rows of `kind`'s training data in [from, to) (what the snapshot exporter would write), counted
+   * up to `atMost` so a large table costs no more than a few index probes.
+   */
+  async trainingRows(kind: ModelKind, from: Date | null, to: Date, atMost: number): Promise<number> {
+    const [table, column] = TRAINING_TABLE[kind];
+    const rows = (await this.ds.query(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${table} WHERE ($1::timestamptz IS NULL OR ${column} >= $1) AND ${column} < $2 LIMIT $3) x`,
+      [from, to, atMost],
+    )) as { n: number }[];
+    return rows[0]!.n;
   }
 
   async byId(id: string): Promise<TrainingJobRecord | null> {

@@ -45,12 +45,23 @@ export function isBulkOnly(doc: DocumentNode): boolean {
   );
 }
 
+/** Postgres text cannot hold U+0000: refused here with the argument's name instead of failing in SQL. */
+function nulRejected(where: string): RequestRejected {
+  return new RequestRejected(400, 'BAD_USER_INPUT', `Invalid input: ${where}: must not contain a NUL character (U+0000)`);
+}
+
 export function checkDocumentStrings(doc: DocumentNode, limits: GuardLimits): void {
+  // Argument and input-object field names down to the current literal, e.g. ["filter", "text"].
+  const at: string[] = [];
+  const named = { enter: (n: { name: { value: string } }) => void at.push(n.name.value), leave: () => void at.pop() };
   visit(doc, {
+    Argument: named,
+    ObjectField: named,
     StringValue(node) {
       if (node.value.length > limits.maxStringLength) {
         throw new RequestRejected(400, 'BAD_USER_INPUT', `a string argument exceeds ${limits.maxStringLength} characters`);
       }
+      if (node.value.includes('\0')) throw nulRejected(at.join('.') || 'a string literal');
     },
     ListValue(node) {
       if (node.values.length > limits.maxListLength) {
@@ -69,11 +80,15 @@ export function checkVariables(variables: unknown, limits: GuardLimits, bulk: bo
       if (v.length > limits.maxStringLength) {
         throw new RequestRejected(400, 'BAD_USER_INPUT', `variable ${path} exceeds ${limits.maxStringLength} characters`);
       }
+      if (v.includes('\0')) throw nulRejected(path);
     } else if (Array.isArray(v)) {
       if (v.length > maxList) throw new RequestRejected(400, 'BAD_USER_INPUT', `variable ${path} has more than ${maxList} items`);
       v.forEach((x, i) => walk(x, `${path}[${i}]`, depth + 1));
     } else if (v !== null && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`, depth + 1);
+      for (const [k, x] of Object.entries(v)) {
+        if (k.includes('\0')) throw nulRejected(`${path} (a key)`);
+        walk(x, `${path}.${k}`, depth + 1);
+      }
     }
   };
   if (variables !== null && typeof variables === 'object') {

@@ -20,10 +20,11 @@ class ConfigError(ValueError):
     pass
 
 
-def hp(default, *, min=None, max=None, choices=None, help="", arch=False):
+def hp(default, *, min=None, max=None, choices=None, items=None, help="", arch=False):
     """A config field. `arch=True` marks keys that change the weights' shapes:
-    fine-tuning from a base artifact requires them to equal the base's values."""
-    meta = {"min": min, "max": max, "choices": choices, "help": help, "arch": arch}
+    fine-tuning from a base artifact requires them to equal the base's values.
+    `items`: a str field holding a comma list, each of whose (at least one) items is one of these."""
+    meta = {"min": min, "max": max, "choices": choices, "items": items, "help": help, "arch": arch}
     if isinstance(default, list):
         return dataclasses.field(default_factory=lambda: list(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -39,7 +40,7 @@ def spec(cls) -> dict:
     for f in dataclasses.fields(cls):
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
         entry = {"type": _TYPE_NAMES[hints[f.name]], "default": default}
-        for k in ("min", "max", "choices"):
+        for k in ("min", "max", "choices", "items"):
             if f.metadata.get(k) is not None:
                 entry[k] = f.metadata[k]
         if f.metadata.get("arch"):
@@ -67,6 +68,11 @@ def _check_scalar(name, value, typ, meta):
             raise ConfigError(f"{name}: expected str, got {value!r}")
     if meta.get("choices") is not None and value not in meta["choices"]:
         raise ConfigError(f"{name}: {value!r} not in {meta['choices']}")
+    if meta.get("items") is not None:
+        listed = [t.strip() for t in value.split(",") if t.strip()]
+        bad = [t for t in listed if t not in meta["items"]]
+        if bad or not listed:
+            raise ConfigError(f"{name}: unknown item(s) {bad or [value]} (allowed: {', '.join(meta['items'])})")
     if meta.get("min") is not None and value < meta["min"]:
         raise ConfigError(f"{name}: {value} < min {meta['min']}")
     if meta.get("max") is not None and value > meta["max"]:
