@@ -75,7 +75,8 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
       apiKeys: services.apiKeys,
       makeContext: (principal, requestId) => createContext(services, logger, principal, requestId),
       logger,
-      maxTokens: config.security.maxTokens,
+      security: config.security,
+      limiter,
       hideSuggestions: config.nodeEnv === 'production',
     });
     const jobWorker = config.jobs.workerEnabled ? createJobWorker(db.dataSource, config, services, logger) : null;

@@ -14,7 +14,7 @@ import { type ModelVersionRecord, ModelVersionRepository } from '../inference/mo
 import { versionDir } from './artifact-store';
 import { JobEvents } from './job-events';
 import { loadHyperparameterSpecs, validateHyperparameters } from './hyperparameters';
-import { isTerminal, JOB_STATUSES, type JobStatus, type TrainingJobRecord } from './training-job';
+import { JOB_STATUSES, type JobStatus, type TrainingJobRecord } from './training-job';
 import { type JobFilter, TrainingJobRepository } from './training-job.repository';
 
 export interface StartFineTuning {
@@ -168,23 +168,14 @@ export class TrainingJobService {
 
   /**
    * The job now, then every change until it ends (subscriptions). Changes made in this process
-   * arrive at once; changes made by a worker elsewhere within `watchPollMs`.
+   * arrive at once; changes made by a worker elsewhere within `watchPollMs`. All watchers of a job
+   * share one read per change or poll, and return() on the iterator ends the watch at once.
    */
-  async watch(id: string): Promise<AsyncGenerator<TrainingJobRecord>> {
+  async watch(id: string): Promise<AsyncIterableIterator<TrainingJobRecord, undefined>> {
     const first = await this.repo.byId(id);
     if (!first) throw new NotFoundError('Training job', id);
-    const pollMs = this.opts.watchPollMs ?? 1000;
-    const { events, repo } = this;
-    return (async function* stream() {
-      let job = first;
-      yield job;
-      while (!isTerminal(job.status)) {
-        await events.nextChange(id, pollMs);
-        const next = await repo.byId(id);
-        if (!next) return;
-        if (next.updatedAt.getTime() !== job.updatedAt.getTime() || next.status !== job.status) yield next;
-        job = next;
-      }
-    })();
+    const { repo } = this;
+    // Through `repo` on each read (not a bound method), so a spy on repo.byId sees the polls.
+    return this.events.follow(id, first, { load: () => repo.byId(id), pollMs: this.opts.watchPollMs ?? 1000 });
   }
 }
