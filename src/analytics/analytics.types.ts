@@ -112,7 +112,8 @@ export class LatLng {
 @ObjectType()
 export class SpatialDistribution {
   @Field(() => AnalyticsMetric) metric!: Metric;
-  @Field(() => Float) total!: number;
+  @Field(() => Float, { nullable: true, description: 'Null when suppressed for partners (fewer than k users behind it).' })
+  total!: number | null;
   @Field(() => Int, { nullable: true }) users!: number | null;
   @Field(() => [RegionShare]) regions!: RegionShare[];
   @Field(() => LatLng, { nullable: true }) centroid!: LatLng | null;

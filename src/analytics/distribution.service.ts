@@ -41,7 +41,8 @@ export interface RegionShareData {
 
 export interface DistributionData {
   readonly metric: Metric;
-  readonly total: number;
+  /** Null when suppressed for the caller (fewer than k users behind it). */
+  readonly total: number | null;
   readonly users: number | null;
   readonly regions: RegionShareData[];
   /** Weighted centroid of located events; null without located events or when suppressed. */
@@ -130,7 +131,8 @@ export class DistributionService {
     }
     return {
       metric,
-      total: totalValue,
+      // Below k the total is one small group's activity: suppressed like every other number.
+      total: k === null || totalUsers >= k ? totalValue : null,
       users: k === null || totalUsers >= k ? totalUsers : null,
       regions: shares,
       centroid,

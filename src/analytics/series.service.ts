@@ -149,7 +149,8 @@ export class SeriesService {
     const main = await this.values(sel, input.bucket, kMin !== null);
     const hourly = input.bucket === 'HOUR' ? main : await this.values(clip(sel, 'HOUR'), 'HOUR', false);
     const daily = input.bucket === 'DAY' ? main : await this.values(clip(sel, 'DAY'), 'DAY', false);
-    const shown = main.map((p) => ({ ...p, value: kMin !== null && (p.users ?? 0) < kMin ? null : p.value }));
+    // A suppressed point publishes neither its value nor its user count (a count of 1 is a person).
+    const shown = main.map((p) => (kMin !== null && (p.users ?? 0) < kMin ? { ...p, value: null, users: null } : p));
 
     const full = shown.filter((p) => !p.partial);
     const visible = full.filter((p) => p.value !== null).map((p) => p.value!);

@@ -11,7 +11,7 @@ import { TextClassifierService } from '../nlp/text-classifier.service';
 import { BehaviorPredictionService } from '../predict/behavior-prediction.service';
 import { ProductLookup } from '../recommend/product-lookup';
 import { RecommendationService } from '../recommend/recommendation.service';
-import { TrendingService } from '../recommend/trending.service';
+import { MIN_RESTRICTED_RADIUS_KM, TrendingService } from '../recommend/trending.service';
 import { ModelRegistry } from './model-registry';
 
 export interface ServingServices {
@@ -32,7 +32,7 @@ export function createServingServices(ds: DataSource, config: Config, logger: Lo
     models,
     predictions: new BehaviorPredictionService(ds, models),
     recommendations: new RecommendationService(ds, models, products, new ReviewService(ds), text, ttl, logger),
-    trending: new TrendingService(ds, products, ttl),
+    trending: new TrendingService(ds, products, ttl, { minUsers: Math.max(2, config.kAnonymityMin), minRadiusKm: MIN_RESTRICTED_RADIUS_KM }),
     text,
     labeledMessages: new LabeledMessageService(ds, config.ingestMaxBatch),
   };

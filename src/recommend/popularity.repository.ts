@@ -108,8 +108,10 @@ export class PopularityRepository {
   }
 
   /** Most active products in (now − window, now] around `center`, with the previous window for comparison. */
-  async trending(center: GeoPoint, radiusKm: number, now: Date, windowMs: number, limit: number): Promise<TrendingRow[]> {
+  /** `minUsers`: only products with at least this many distinct users in the window (k-anonymity). */
+  async trending(center: GeoPoint, radiusKm: number, now: Date, windowMs: number, limit: number, minUsers = 1): Promise<TrendingRow[]> {
     const where = near(center, radiusKm, 5);
+    const k = `$${5 + where.params.length}`;
     const start = new Date(now.getTime() - windowMs);
     const rows = (await this.ds.query(
       `SELECT e.product_id::text AS product_id,
@@ -121,10 +123,10 @@ export class PopularityRepository {
        FROM events e
        WHERE e.product_id IS NOT NULL AND e.occurred_at <= $1 AND e.occurred_at > $3 AND ${where.sql}
        GROUP BY e.product_id
-       HAVING count(*) FILTER (WHERE e.occurred_at > $2) > 0
+       HAVING count(*) FILTER (WHERE e.occurred_at > $2) > 0 AND count(DISTINCT e.user_id) FILTER (WHERE e.occurred_at > $2) >= ${k}::int
        ORDER BY score DESC, e.product_id
        LIMIT $4`,
-      [now.toISOString(), start.toISOString(), new Date(start.getTime() - windowMs).toISOString(), limit, ...where.params],
+      [now.toISOString(), start.toISOString(), new Date(start.getTime() - windowMs).toISOString(), limit, ...where.params, minUsers],
     )) as { product_id: string; score: number; previous_score: number; events: number; purchases: number; users: number }[];
     return rows.map((r) => ({
       productId: r.product_id,

@@ -47,7 +47,9 @@ export class ProductSimilarityResolver {
 
 @Resolver(() => TrendingProduct)
 export class TrendingResolver {
-  @Query(() => [TrendingProduct], { description: 'Products with the most weighted activity near a point in the trailing window.' })
+  @Query(() => [TrendingProduct], {
+    description: 'Products with the most weighted activity near a point in the trailing window. For keys other than admin: only products with at least k distinct users (MERIDIAN_K_ANONYMITY), the window ends on a whole hour and the centre snaps to a 0.01° grid (docs/privacy.md).',
+  })
   async trending(
     @Ctx() ctx: Context,
     @Arg('near', () => GeoPointInput) near: GeoPointInput,
@@ -56,6 +58,7 @@ export class TrendingResolver {
     @Arg('first', () => Int, { nullable: true, description: '1–100. Defaults to 10.' }) first?: number,
     @Arg('at', () => Date, { nullable: true, description: 'End of the window; defaults to now.' }) at?: Date,
   ): Promise<TrendingProductData[]> {
-    return ctx.services.trending.trending({ near, radiusKm, window, first, at });
+    const trending = ctx.services.trending;
+    return trending.trending({ near, radiusKm, window, first, at }, trending.privacyFor(ctx.principal.role));
   }
 }

@@ -38,6 +38,24 @@ export interface TrendingProductData {
 
 export const MAX_TRENDING_RADIUS_KM = 500;
 
+/**
+ * What restricted callers (every key but admin: partners, frontend keys, anonymous ones) may ask
+ * and see (docs/privacy.md). A tiny radius around one person's position with a short window used
+ * to list that person's products with `users: 1`.
+ */
+export interface TrendingPrivacy {
+  /** A product is shown only when at least this many distinct users are behind it in the window. */
+  readonly minUsers: number;
+  /** Smallest radius, km; smaller ones are refused. */
+  readonly minRadiusKm: number;
+}
+
+/** The default floor on the radius for restricted callers, km. */
+export const MIN_RESTRICTED_RADIUS_KM = 2;
+/** Restricted callers' centres snap to this grid (degrees, ~1.1 km): no placing a circle on a doorstep. */
+const CENTER_GRID_DEG = 0.01;
+const HOUR_MS = 3_600_000;
+
 export class TrendingService {
   private readonly popularity: PopularityRepository;
   private readonly cache: TtlCache<string, TrendingRow[]>;
@@ -46,9 +64,16 @@ export class TrendingService {
     ds: DataSource,
     private readonly products: ProductLookup,
     cacheTtlMs: number,
+    /** The rule for every caller but admins. Defaults to k = 10 and a 2 km floor. */
+    private readonly restricted: TrendingPrivacy = { minUsers: 10, minRadiusKm: MIN_RESTRICTED_RADIUS_KM },
   ) {
     this.popularity = new PopularityRepository(ds);
     this.cache = new TtlCache(cacheTtlMs, 2_000);
+  }
+
+  /** What a caller of this role may see: admins in full, everyone else under the restricted rule. */
+  privacyFor(role: string): TrendingPrivacy | null {
+    return role === 'admin' ? null : this.restricted;
   }
 
   /** Drops cached results, which count users' events (called when a user is erased). */
@@ -56,23 +81,37 @@ export class TrendingService {
     this.cache.clear();
   }
 
-  async trending(args: TrendingArgs): Promise<TrendingProductData[]> {
+  /**
+   * `privacy` null: full access (admins). Otherwise the radius has a floor, the window ends on a
+   * whole hour, the centre snaps to a ~1 km grid and products need `minUsers` distinct users, so
+   * two nearby circles or cut times cannot isolate one person's activity.
+   */
+  async trending(args: TrendingArgs, privacy: TrendingPrivacy | null = null): Promise<TrendingProductData[]> {
     const issues = new IssueCollector();
     checkPoint(args.near, 'near', issues);
     const radiusKm = args.radiusKm ?? 5;
     if (!Number.isFinite(radiusKm) || radiusKm <= 0 || radiusKm > MAX_TRENDING_RADIUS_KM) {
       issues.add('radiusKm', `must be greater than 0 and at most ${MAX_TRENDING_RADIUS_KM}`);
+    } else if (privacy && radiusKm < privacy.minRadiusKm) {
+      issues.add('radiusKm', `must be at least ${privacy.minRadiusKm} (smaller areas could single out one person)`);
     }
     const first = checkFirst(args.first, issues);
-    const at = args.at ?? new Date();
+    let at = args.at ?? new Date();
+    let near = args.near;
+    if (privacy) {
+      at = new Date(Math.floor(at.getTime() / HOUR_MS) * HOUR_MS);
+      const snap = (x: number) => Math.round(x / CENTER_GRID_DEG) * CENTER_GRID_DEG;
+      near = { latitude: snap(near.latitude), longitude: snap(near.longitude) };
+    }
     if (!Number.isFinite(at.getTime())) issues.add('at', 'is not a valid time');
     const windowName = args.window ?? 'WEEK';
     if (!(windowName in TRENDING_WINDOWS)) issues.add('window', `must be one of ${Object.keys(TRENDING_WINDOWS).join(', ')}`);
     issues.throwIfAny();
 
-    const key = [args.near.latitude, args.near.longitude, radiusKm, windowName, first, Math.floor(at.getTime() / 1000)].join('|');
+    const minUsers = privacy?.minUsers ?? 1;
+    const key = [near.latitude, near.longitude, radiusKm, windowName, first, Math.floor(at.getTime() / 1000), minUsers].join('|');
     const rows = await this.cache.getOrLoad(key, () =>
-      this.popularity.trending(args.near, radiusKm, at, TRENDING_WINDOWS[windowName], first),
+      this.popularity.trending(near, radiusKm, at, TRENDING_WINDOWS[windowName], first, minUsers),
     );
     const products = await this.products.byIds(rows.map((r) => r.productId));
     return rows.flatMap((r, i) => {
