@@ -42,6 +42,12 @@ export interface TrainingJobServiceOptions {
 
 const MAX_SEED = 2 ** 31 - 1;
 
+/** The fewest rows of its training data a kind's trainer accepts (trainer/meridian_trainer/data.py). */
+const TRAINER_MIN_ROWS: Readonly<Record<ModelKind, number>> = { 'next-item': 1, behavior: 1, sentiment: 2, intent: 2 };
+const TRAINING_SOURCE: Readonly<Record<ModelKind, string>> = {
+  'next-item': 'events', behavior: 'events', sentiment: 'reviews', intent: 'labelled messages',
+};
+
 export class TrainingJobService {
   readonly repo: TrainingJobRepository;
   readonly events = new JobEvents();
@@ -75,6 +81,7 @@ export class TrainingJobService {
     if (from && Number.isNaN(from.getTime())) issues.add('input.dataWindow.from', 'is not a valid date');
     if (Number.isNaN(to.getTime())) issues.add('input.dataWindow.to', 'is not a valid date');
     else if (from && from >= to) issues.add('input.dataWindow', 'from must be before to');
+    else if (from && from > now) issues.add('input.dataWindow.from', 'is in the future: the window would hold no data');
     const seed = input.seed ?? 0;
     if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) issues.add('input.seed', `must be an integer in [0, ${MAX_SEED}]`);
     const hyperparameters = input.hyperparameters ?? {};
@@ -82,6 +89,16 @@ export class TrainingJobService {
     const baseHyper = base ? ((base.manifest.hyperparameters ?? null) as Record<string, unknown> | null) : null;
     for (const issue of validateHyperparameters(specs, kind, hyperparameters, 'input.hyperparameters', baseHyper)) issues.add(issue.path, issue.message);
     issues.throwIfAny();
+    // What the trainer would refuse minutes later is refused here, before anything is queued.
+    const rows = await this.repo.trainingRows(kind, from, to, TRAINER_MIN_ROWS[kind]);
+    if (rows < TRAINER_MIN_ROWS[kind]) {
+      issues.add('input.dataWindow', `holds ${rows} ${TRAINING_SOURCE[kind]}; the ${kind} trainer needs at least ${TRAINER_MIN_ROWS[kind]}`);
+    }
+    issues.throwIfAny();
+    if (this.opts.jobs.workerEnabled && !fs.existsSync(this.opts.jobs.trainerPython)) {
+      // A job here would be retried and dead-lettered with "spawn … ENOENT"; say what to do instead.
+      throw new DomainError(ErrorCode.SERVICE_UNAVAILABLE, 'The trainer environment is not installed on this server: run npm run setup:trainer');
+    }
 
     const { job, created } = await this.repo.insert({
       kind,

@@ -203,3 +203,15 @@ describe('analytics areas are bounded before any SQL runs', () => {
     expect(r.body.errors).toBeUndefined();
   });
 });
+
+describe('startFineTuning without a trainer environment', () => {
+  const bare = useTestApp({ MERIDIAN_TRAINER_PYTHON: '/nonexistent/meridian-trainer/.venv/bin/python' });
+
+  it('is refused with what to run, and nothing is queued', async () => {
+    const r = await gql(bare.app, `mutation { startFineTuning(input: { modelKind: NEXT_ITEM, fromScratch: true }) { id } }`);
+    expect(r.body.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+    expect(r.body.errors?.[0]?.message).toContain('npm run setup:trainer');
+    const [{ n }] = await bare.db.dataSource.query(`SELECT count(*)::int AS n FROM training_jobs`);
+    expect(n).toBe(0);
+  });
+});
