@@ -102,6 +102,17 @@ export class ApiKeyService {
     return n;
   }
 
+  /**
+   * Of these key ids, the ones not revoked (nor deleted), read from the table itself: one query,
+   * no cache, no last_used_at write. Open WebSockets re-check their keys with it, so a revocation
+   * by another process is seen without emptying the cache HTTP requests rely on.
+   */
+  async unrevoked(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = (await this.ds.query(`SELECT id::text AS id FROM api_keys WHERE id = ANY($1::bigint[]) AND revoked_at IS NULL`, [ids])) as { id: string }[];
+    return new Set(rows.map((r) => r.id));
+  }
+
   /** The principal for a presented key, or null when it is unknown or revoked. */
   async authenticate(presented: string): Promise<Principal | null> {
     const hash = sha256(presented);

@@ -1,9 +1,10 @@
 /**
  * Keeps a revoked key from living on in open WebSockets: every `everyMs` the key of each
- * authenticated socket is authenticated again (once per distinct key) and the sockets of a key
- * that no longer authenticates as an admin are closed with 4403 Forbidden. ApiKeyService's
- * lookup cache is cleared first, so a key revoked by another process sharing the database is
- * seen within one period plus one query, not when its cache entry expires. A check that fails
+ * authenticated socket is checked against the api_keys table (one query for all keys, bypassing
+ * ApiKeyService's lookup cache, which HTTP requests keep using) and the sockets of a key that was
+ * revoked or deleted are closed with 4403 Forbidden. A key revoked by another process sharing the
+ * database is seen within one period plus one query. MERIDIAN_ADMIN_KEY (keyId null) lives as long
+ * as the configuration does. A check that fails
  * (database unreachable) leaves the sockets open and is logged: a database blip should not drop
  * every subscriber, and the next period checks again.
  */
@@ -14,8 +15,7 @@ import type { Logger } from '../common/logger';
 
 export interface KeyedSocket {
   readonly socket: WebSocket;
-  /** The key presented at connection_init. */
-  readonly key: string;
+  /** The api_keys id of the key presented at connection_init (null: MERIDIAN_ADMIN_KEY). */
   readonly keyId: string | null;
 }
 
@@ -51,12 +51,11 @@ export class KeyRevalidator {
     this.running = true;
     try {
       const byKey = new Map<string, KeyedSocket[]>();
-      for (const s of this.sockets) byKey.set(s.key, [...(byKey.get(s.key) ?? []), s]);
-      this.apiKeys.clearCache();
-      for (const [key, group] of byKey) {
-        const principal = await this.apiKeys.authenticate(key);
-        if (principal?.role === 'admin') continue;
-        this.log.info({ keyId: group[0]?.keyId, sockets: group.length }, 'closing the websockets of a revoked key');
+      for (const s of this.sockets) if (s.keyId !== null) byKey.set(s.keyId, [...(byKey.get(s.keyId) ?? []), s]);
+      const live = await this.apiKeys.unrevoked([...byKey.keys()]);
+      for (const [keyId, group] of byKey) {
+        if (live.has(keyId)) continue;
+        this.log.info({ keyId, sockets: group.length }, 'closing the websockets of a revoked key');
         for (const s of group) {
           this.sockets.delete(s);
           s.socket.close(CloseCode.Forbidden, 'API key revoked');

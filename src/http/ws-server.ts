@@ -114,7 +114,7 @@ export function attachGraphQLWs(server: http.Server, opts: WsServerOptions): WsS
       // Returning false closes the socket with 4403 Forbidden (also when it was evicted meanwhile).
       if (!key || !principal || principal.role !== 'admin' || !sockets.has(ctx.extra.socket)) return false;
       ctx.extra.principal = principal;
-      ctx.extra.keyed = { socket: ctx.extra.socket, key, keyId: principal.keyId };
+      ctx.extra.keyed = { socket: ctx.extra.socket, keyId: principal.keyId };
       revalidator.add(ctx.extra.keyed);
       pending.delete(ctx.extra.socket);
       return true;
