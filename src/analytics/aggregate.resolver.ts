@@ -10,7 +10,7 @@ import { AggregateInput, CorrelationInput, DistributionInput, HotspotInput, Time
 import { AggregateCell, CorrelationPair, DemandForecast, Hotspot, SpatialDistribution, TimeSeries } from './analytics.types';
 import { selectedFields } from './selection';
 
-const access = (ctx: Context) => ctx.services.analytics.accessFor(ctx.principal.role);
+const access = (ctx: Context) => ctx.services.analytics.accessFor(ctx.principal);
 
 @Resolver()
 export class AnalyticsResolver {

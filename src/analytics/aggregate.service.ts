@@ -15,6 +15,7 @@ import { bucketCount } from './buckets';
 import { cellPolygon, h3ToInt, intToH3, MAX_RESOLUTION, MIN_RESOLUTION, ROLLUP_RESOLUTION } from './cells';
 import { kindCodes } from './kinds';
 import { minUsers } from './privacy';
+import { alignSelection, type Publication } from './publication';
 import { isRegionUserGrain, regionUsersSql, wholeBuckets } from './region-users';
 import type { RegionRollups } from './region-rollups';
 import { COUNT_COLUMNS, type CountColumn } from './rollup';
@@ -55,9 +56,13 @@ export class AggregateService {
     opts: AggregateOptions = {},
     now = new Date(),
   ): Promise<AggregateCellData[]> {
-    const q = await normalizeAggregate(this.ds, input, now);
+    const asked = await normalizeAggregate(this.ds, input, now);
+    const q = access?.publication ? { ...asked, ...alignSelection(asked, asked.bucket) } : asked;
     const k = minUsers(access);
-    const answer = await this.answer(q, { withUsers: opts.withUsers || q.metric === 'USERS' || k !== null });
+    const answer = await this.answer(q, {
+      withUsers: opts.withUsers || q.metric === 'USERS' || k !== null,
+      publication: access?.publication ?? null,
+    });
     const kept = answer.rows.filter((r) => k === null || (r.users ?? 0) >= k);
     const shapes = opts.withGeometry ? await this.geometries(answer.grid, q, kept) : null;
     return kept.map((r) => ({
@@ -69,8 +74,13 @@ export class AggregateService {
     }));
   }
 
-  /** Counts (and users when asked) per cell and bucket for a validated query. */
-  async answer(q: AggregateQuery, opts: { withUsers: boolean; limit?: number }): Promise<Answer> {
+  /**
+   * Counts (and users when asked) per cell and bucket for a validated query. With a publication
+   * (restricted callers, on an aligned query) the answer is charged to the key's privacy budget
+   * first and every row gets its noise (publication.ts).
+   */
+  async answer(q: AggregateQuery, opts: { withUsers: boolean; limit?: number; publication?: Publication | null }): Promise<Answer> {
+    const noise = opts.publication ? await opts.publication.charge() : null;
     const grid = await this.resolveGrid(q);
     const space = await this.space(q, grid);
     const plan: Plan = { q, grid, space };
@@ -104,6 +114,11 @@ export class AggregateService {
       );
     }
     if (opts.withUsers) await this.addUsers(plan, result, res10);
+    if (noise) {
+      // Rows depend on everything but the range, which is whole buckets (except one 'ALL' bucket).
+      const shape = JSON.stringify([grid, q.area, q.types, q.categoryIds, q.productIds, q.bucket, q.bucket === 'ALL' ? [q.from, q.to] : null]);
+      for (const r of result) noise.perturb(`${shape}|${r.cell}|${r.bucket.getTime()}`, r);
+    }
     return { query: q, grid, rows: result };
   }
 

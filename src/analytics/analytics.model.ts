@@ -5,6 +5,7 @@
 import type { BoundingBox, GeoPoint } from '../common/geo';
 import type { EventTypeName } from '../events/event.entity';
 import type { Bucket } from './buckets';
+import type { Publication } from './publication';
 
 export type Metric = 'EVENTS' | 'USERS' | 'PURCHASES' | 'REVENUE' | 'CONVERSION';
 export const METRICS: readonly Metric[] = ['EVENTS', 'USERS', 'PURCHASES', 'REVENUE', 'CONVERSION'];
@@ -79,6 +80,8 @@ export interface AggregateCellData {
  */
 export interface AnalyticsAccess {
   readonly kAnonymity: number | null;
+  /** Aligned units, noise and a budget (publication.ts); null or absent: exact answers. */
+  readonly publication?: Publication | null;
 }
 
 export const FULL_ACCESS: AnalyticsAccess = Object.freeze({ kAnonymity: null });

@@ -9,12 +9,15 @@ import type { AnalyticsAccess } from './analytics.model';
 import { DistributionService } from './distribution.service';
 import { HotspotService } from './hotspot.service';
 import { ProfileService } from './profile.service';
+import { PrivacyLedger } from './publication';
 import { RegionRollups } from './region-rollups';
 import { SeriesService } from './series.service';
 
 export interface AnalyticsOptions {
   /** k for restricted callers (config kAnonymityMin, MERIDIAN_K_ANONYMITY). Defaults to 10. */
   readonly kAnonymityMin?: number;
+  /** Noise and budgets of partner answers (config dp). Defaults to ε 1 per answer, 100 per key per day, revenue sensitivity 500. */
+  readonly dp?: { readonly epsilon: number; readonly budgetPerDay: number; readonly revenueSensitivity: number };
 }
 
 export class AnalyticsService {
@@ -25,9 +28,12 @@ export class AnalyticsService {
   readonly distribution: DistributionService;
   readonly profile: ProfileService;
   private readonly kAnonymityMin: number;
+  private readonly ledger: PrivacyLedger;
 
   constructor(ds: DataSource, opts: AnalyticsOptions = {}) {
     this.kAnonymityMin = opts.kAnonymityMin ?? 10;
+    const dp = opts.dp ?? { epsilon: 1, budgetPerDay: 100, revenueSensitivity: 500 };
+    this.ledger = new PrivacyLedger(ds, { epsilon: dp.epsilon, revenueSensitivity: dp.revenueSensitivity }, dp.budgetPerDay);
     this.regions = new RegionRollups(ds);
     this.aggregate = new AggregateService(ds, this.regions);
     this.series = new SeriesService(ds, this.aggregate);
@@ -36,13 +42,17 @@ export class AnalyticsService {
     this.profile = new ProfileService(ds);
   }
 
-  /** The access of a partner client: cells under the configured k are suppressed. */
-  partnerAccess(): AnalyticsAccess {
-    return { kAnonymity: this.kAnonymityMin };
+  /**
+   * The access of a partner client: cells under the configured k are suppressed; with a key id,
+   * answers are also published on aligned units with noise charged to that key's budget
+   * (without one: k-anonymity alone, for tools and tests of the threshold).
+   */
+  partnerAccess(keyId: string | null = null): AnalyticsAccess {
+    return { kAnonymity: this.kAnonymityMin, publication: keyId === null ? null : this.ledger.publicationFor(keyId) };
   }
 
-  /** What a caller of this role may see: partners are k-anonymized, everyone else reads in full. */
-  accessFor(role: string): AnalyticsAccess | null {
-    return role === 'partner' ? this.partnerAccess() : null;
+  /** What a caller may see: partners get published answers, everyone else reads in full. */
+  accessFor(principal: { readonly role: string; readonly keyId: string | null }): AnalyticsAccess | null {
+    return principal.role === 'partner' ? this.partnerAccess(principal.keyId ?? 'config') : null;
   }
 }

@@ -86,7 +86,8 @@ export class Hotspot {
   @Field() cellId!: string;
   @Field(() => Date, { nullable: true }) bucketStart!: Date | null;
   @Field(() => Float) value!: number;
-  @Field(() => Float) neighbourhoodValue!: number;
+  @Field(() => Float, { nullable: true, description: 'Null when suppressed for partners (part of it rests on fewer than k users).' })
+  neighbourhoodValue!: number | null;
   @Field(() => Float) zScore!: number;
   @Field(() => Float) pValue!: number;
   @Field(() => HotspotClassification) classification!: HotspotClass;

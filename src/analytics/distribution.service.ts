@@ -15,6 +15,7 @@ import type { AnalyticsAccess, Metric } from './analytics.model';
 import { type AggregateQuery, normalizeSelection, renamePaths } from './aggregate.query';
 import { intToH3 } from './cells';
 import { minUsers } from './privacy';
+import { alignSelection } from './publication';
 import { rows } from './sql';
 
 export interface DistributionInputData {
@@ -69,7 +70,7 @@ export class DistributionService {
     const metric = input.metric ?? 'PURCHASES';
     if (!['EVENTS', 'PURCHASES', 'REVENUE'].includes(metric)) issues.add('input.metric', 'must be EVENTS, PURCHASES or REVENUE');
     issues.throwIfAny();
-    const sel = await normalizeSelection(
+    const asked = await normalizeSelection(
       this.ds,
       {
         metric,
@@ -82,9 +83,11 @@ export class DistributionService {
     ).catch((err: unknown) => {
       throw renamePaths(err, { 'input.filter.productIds[0]': 'input.productId', 'input.filter.categoryIds[0]': 'input.categoryId' });
     });
+    const pub = access?.publication ?? null;
+    const sel = pub ? alignSelection(asked, 'ALL') : asked;
     const k = minUsers(access);
     const base: AggregateQuery = { ...sel, bucket: 'ALL', grid: { kind: 'none' } };
-    const [total] = (await this.aggregates.answer(base, { withUsers: true })).rows;
+    const [total] = (await this.aggregates.answer(base, { withUsers: true, publication: pub })).rows;
     const totalValue = total ? (metricValue(base, total) ?? 0) : 0;
     const totalUsers = total?.users ?? 0;
 
@@ -97,7 +100,7 @@ export class DistributionService {
     if (regionIds.length) {
       const byRegion = await this.aggregates.answer(
         { ...base, grid: { kind: 'regions', regionKind: input.regionKind ?? null } },
-        { withUsers: k !== null },
+        { withUsers: k !== null, publication: pub },
       );
       const meta = new Map(regionIds.map((r) => [r.id, r]));
       for (const r of byRegion.rows) {
@@ -113,7 +116,7 @@ export class DistributionService {
     let dispersionKm: number | null = null;
     let medianDistanceKm: number | null = null;
     if (k === null || totalUsers >= k) {
-      const cells = await this.aggregates.answer({ ...base, grid: { kind: 'h3', resolution: 9 } }, { withUsers: false, limit: MAX_CELLS });
+      const cells = await this.aggregates.answer({ ...base, grid: { kind: 'h3', resolution: 9 } }, { withUsers: false, limit: MAX_CELLS, publication: pub });
       const pts = cells.rows
         .map((r) => {
           const [lat, lng] = cellToLatLng(intToH3(r.cell));

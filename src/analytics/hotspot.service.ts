@@ -16,6 +16,7 @@ import { type Bucket, BUCKETS, bucketStarts } from './buckets';
 import { cellPolygon, h3ToInt, intToH3, MIN_RESOLUTION, ROLLUP_RESOLUTION } from './cells';
 import { benjaminiHochberg, giStarIndexed } from './hotspots';
 import { minUsers } from './privacy';
+import { alignSelection } from './publication';
 import { rows, Sql } from './sql';
 
 export type HotspotClass = 'HOT' | 'COLD' | 'NOT_SIGNIFICANT';
@@ -38,7 +39,8 @@ export interface HotspotData {
   readonly bucketStart: Date | null;
   readonly value: number;
   /** Sum of values over the cell's neighbourhood (itself included). */
-  readonly neighbourhoodValue: number;
+  /** Null when suppressed for the caller (its hidden part rests on fewer than k users). */
+  readonly neighbourhoodValue: number | null;
   readonly zScore: number;
   readonly pValue: number;
   readonly classification: HotspotClass;
@@ -99,11 +101,13 @@ export class HotspotService {
       issues.add('input.metric', 'hot spots need an additive metric: EVENTS, PURCHASES or REVENUE');
     }
     issues.throwIfAny();
-    const sel = await normalizeSelection(this.ds, input, now);
+    const pub = access?.publication ?? null;
+    const asked = await normalizeSelection(this.ds, input, now);
+    const sel = pub ? alignSelection(asked, input.bucket ?? 'ALL') : asked;
     if (input.bucket) checkBucketCount(sel.from, sel.to, input.bucket, 'input');
     const k = minUsers(access);
     const q: AggregateQuery = { ...sel, bucket: input.bucket ?? 'ALL', grid: { kind: 'h3', resolution: res ?? null } };
-    const answer = await this.aggregates.answer(q, { withUsers: k !== null, limit: MAX_STUDY });
+    const answer = await this.aggregates.answer(q, { withUsers: k !== null, limit: MAX_STUDY, publication: pub });
 
     const buckets = input.bucket ? bucketStarts(sel.from, sel.to, input.bucket) : [sel.from];
     const T = buckets.length;
@@ -141,27 +145,37 @@ export class HotspotService {
       }
       return around;
     });
-    const stats = giStarIndexed(x, (i) => {
+    const neighbours = (i: number): number[] => {
       const c = Math.floor(i / T);
       const t = i % T;
       if (!input.bucket) return rings[c]!;
       const out: number[] = [];
       for (const dt of [0, -1, 1]) if (t + dt >= 0 && t + dt < T) for (const n of rings[c]!) out.push(n * T + t + dt);
       return out;
-    });
+    };
+    const stats = giStarIndexed(x, neighbours);
+    // A location under k users is not shown; nor is a neighbourhood whose hidden part (the sum of
+    // such neighbours) rests on 1..k-1 users, since it and the shown cells would give it away.
+    const hidden = (j: number) => k !== null && x[j]! > 0 && users[j]! < k;
+    const hiddenNeighbourhood = (i: number): boolean => {
+      if (k === null) return false;
+      let n = 0;
+      for (const j of neighbours(i)) if (hidden(j)) n += users[j]!;
+      return n > 0 && n < k;
+    };
     const significant = benjaminiHochberg(stats.map((st) => st.p), alpha);
     const out: HotspotData[] = [];
     stats.forEach((st, i) => {
       const classification: HotspotClass = significant[i] ? (st.z > 0 ? 'HOT' : 'COLD') : 'NOT_SIGNIFICANT';
       if ((input.onlySignificant ?? true) && classification === 'NOT_SIGNIFICANT') return;
       // Restricted callers never see a cell resting on fewer than k users (zero cells have none to reveal).
-      if (k !== null && x[i]! > 0 && users[i]! < k) return;
+      if (hidden(i)) return;
       const c = cells[Math.floor(i / T)]!;
       out.push({
         cellId: c,
         bucketStart: input.bucket ? buckets[i % T]! : null,
         value: x[i]!,
-        neighbourhoodValue: st.neighbourhoodSum,
+        neighbourhoodValue: hiddenNeighbourhood(i) ? null : st.neighbourhoodSum,
         zScore: st.z,
         pValue: st.p,
         classification,

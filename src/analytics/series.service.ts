@@ -13,6 +13,7 @@ import type { AnalyticsAccess, Metric, SelectionData } from './analytics.model';
 import { type AggregateQuery, checkBucketCount, normalizeSelection, renamePaths, type Selection } from './aggregate.query';
 import { type Bucket, bucketStarts, DAY_MS, HOUR_MS, nextBucket } from './buckets';
 import { minUsers } from './privacy';
+import { alignSelection, type Publication } from './publication';
 import { twoSidedP } from './hotspots';
 import {
   backtest, type Backtest, dominantPeriod, fitSeasonal, forecast, type LagCorrelation, laggedCorrelation, linearTrend,
@@ -143,10 +144,12 @@ export class SeriesService {
   async timeSeries(input: TimeSeriesInputData, access: AnalyticsAccess | null, now = new Date()): Promise<TimeSeriesData> {
     const k = input.anomalyThreshold ?? 3.5;
     if (!Number.isFinite(k) || k <= 0 || k > 20) throw ValidationError.of('input.anomalyThreshold', 'must be in (0, 20]');
-    const sel = await normalizeSelection(this.ds, input, now);
+    const pub = access?.publication ?? null;
+    const asked = await normalizeSelection(this.ds, input, now);
+    const sel = pub ? alignSelection(asked, input.bucket) : asked;
     checkBucketCount(sel.from, sel.to, input.bucket, 'input');
     const kMin = minUsers(access);
-    const main = await this.values(sel, input.bucket, kMin !== null);
+    const main = await this.values(sel, input.bucket, kMin !== null, undefined, pub);
     const hourly = input.bucket === 'HOUR' ? main : await this.values(clip(sel, 'HOUR'), 'HOUR', false);
     const daily = input.bucket === 'DAY' ? main : await this.values(clip(sel, 'DAY'), 'DAY', false);
     // A suppressed point publishes neither its value nor its user count (a count of 1 is a person).
@@ -245,8 +248,10 @@ export class SeriesService {
         now,
         `input.series[${i}]`,
       );
-      checkBucketCount(sel.from, sel.to, input.bucket, 'input');
-      const pts = (await this.values(sel, input.bucket, kMin !== null)).filter((p) => !p.partial);
+      const pub = access?.publication ?? null;
+      const published = pub ? alignSelection(sel, input.bucket, `input.series[${i}]`) : sel;
+      checkBucketCount(published.from, published.to, input.bucket, 'input');
+      const pts = (await this.values(published, input.bucket, kMin !== null, undefined, pub)).filter((p) => !p.partial);
       if (kMin !== null && pts.some((p) => (p.users ?? 0) < kMin)) {
         throw ValidationError.of(`input.series[${i}]`, `has buckets with fewer than ${kMin} users; use a larger bucket or area`);
       }
@@ -294,7 +299,8 @@ export class SeriesService {
       throw renamePaths(err, { 'input.where.regionIds[0]': 'region', 'input.filter.categoryIds[0]': 'category' });
     });
     const kMin = minUsers(access);
-    const pts = await this.values(sel, 'DAY', kMin !== null, 'units');
+    // asOf is a whole day and the history whole days: the selection is aligned already.
+    const pts = await this.values(sel, 'DAY', kMin !== null, 'units', access?.publication ?? null);
     if (kMin !== null && pts.reduce((a, p) => a + (p.users ?? 0), 0) < kMin) {
       throw ValidationError.of('region', `fewer than ${kMin} buyers in this region and category; no forecast is shown`);
     }
@@ -324,9 +330,10 @@ export class SeriesService {
     bucket: Bucket,
     withUsers: boolean,
     column?: 'units',
+    publication: Publication | null = null,
   ): Promise<{ bucketStart: Date; value: number | null; users: number | null; partial: boolean }[]> {
     const q: AggregateQuery = { ...sel, bucket, grid: { kind: 'none' } };
-    const answer = await this.aggregates.answer(q, { withUsers: withUsers || sel.metric === 'USERS' });
+    const answer = await this.aggregates.answer(q, { withUsers: withUsers || sel.metric === 'USERS', publication });
     const by = new Map(answer.rows.map((r) => [r.bucket.getTime(), r]));
     const empty = sel.metric === 'CONVERSION' ? null : 0;
     return bucketStarts(sel.from, sel.to, bucket).map((start) => {

@@ -9,6 +9,8 @@ export enum ErrorCode {
   FORBIDDEN = 'FORBIDDEN',
   UNAUTHENTICATED = 'UNAUTHENTICATED',
   RATE_LIMITED = 'RATE_LIMITED',
+  /** A partner key spent its daily differential-privacy budget (docs/privacy.md). */
+  PRIVACY_BUDGET_EXHAUSTED = 'PRIVACY_BUDGET_EXHAUSTED',
   MODEL_UNAVAILABLE = 'MODEL_UNAVAILABLE',
   /** A model artifact failed verification (hash, ONNX load, inputs/outputs, sample run). */
   MODEL_ARTIFACT_INVALID = 'MODEL_ARTIFACT_INVALID',

@@ -59,6 +59,8 @@ export interface Config {
   readonly modelArtifactsDir: string;
   /** Partners see only cells with at least this many distinct users (MERIDIAN_K_ANONYMITY). Defaults to 10. */
   readonly kAnonymityMin: number;
+  /** Differential privacy of partner analytics (docs/privacy.md). */
+  readonly dp: DpConfig;
   /** The built web console served at /console/. Defaults to ./dist/console. */
   readonly consoleDir: string;
   /** ONNX inference runtime and serving (src/inference, src/recommend). */
@@ -170,6 +172,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     maxIngestBodyBytes: int(env, 'MAX_INGEST_BODY_BYTES', 8 << 20, 1024, 1 << 30),
     modelArtifactsDir: installPath(env.MERIDIAN_MODEL_ARTIFACTS, cwd, 'model-artifacts'),
     kAnonymityMin: int(env, 'MERIDIAN_K_ANONYMITY', 10, 1, 1_000_000),
+    dp: dpConfig(env),
     consoleDir: installPath(env.MERIDIAN_CONSOLE_DIR, cwd, 'dist/console'),
     inference: inferenceConfig(env),
     jobs: jobsConfig(env, cwd),
@@ -228,6 +231,22 @@ export interface JobsConfig {
   readonly trainerDir: string;
   /** Python that runs `-m meridian_trainer` (MERIDIAN_TRAINER_PYTHON). Defaults to <trainerDir>/.venv/bin/python. */
   readonly trainerPython: string;
+}
+
+export interface DpConfig {
+  /** ε of the Laplace noise on every value of one partner answer, charged to the key's budget (MERIDIAN_DP_EPSILON). Defaults to 1. */
+  readonly epsilon: number;
+  /** ε a partner key may spend per UTC day (MERIDIAN_DP_BUDGET_PER_DAY). Defaults to 100. */
+  readonly budgetPerDay: number;
+  /** One purchase's revenue for the revenue noise, currency units (MERIDIAN_DP_REVENUE_SENSITIVITY). Defaults to 500. */
+  readonly revenueSensitivity: number;
+}
+
+function dpConfig(env: Env): DpConfig {
+  const epsilon = num(env, 'MERIDIAN_DP_EPSILON', 1, 0.01, 100);
+  const budgetPerDay = num(env, 'MERIDIAN_DP_BUDGET_PER_DAY', 100, 0.01, 1_000_000);
+  if (budgetPerDay < epsilon) throw new ConfigError(`MERIDIAN_DP_BUDGET_PER_DAY (${budgetPerDay}) must be at least MERIDIAN_DP_EPSILON (${epsilon})`);
+  return Object.freeze({ epsilon, budgetPerDay, revenueSensitivity: num(env, 'MERIDIAN_DP_REVENUE_SENSITIVITY', 500, 0.01, 1_000_000) });
 }
 
 function jobsConfig(env: Env, cwd: string): JobsConfig {

@@ -6,7 +6,7 @@
 import { gql, useTestApp } from '../helpers/app';
 import { bearer, createKey } from '../helpers/keys';
 
-const t = useTestApp({ PARTNER_ALLOWLIST_ONLY: 'false' });
+const t = useTestApp({ PARTNER_ALLOWLIST_ONLY: 'false', MERIDIAN_DP_BUDGET_PER_DAY: '20' });
 
 const SPOT = { latitude: 4.123, longitude: 12.345 }; // nobody else in the seeded data is near it
 const stamp = Date.now();
@@ -75,11 +75,80 @@ describe('partner analytics', () => {
   it('suppresses spatialDistribution.total below k', async () => {
     const partner = bearer(await createKey(t.app, 'PARTNER'));
     const q = `query($i: DistributionInput!) { spatialDistribution(input: $i) { total users } }`;
-    const input = { productId: products[0], metric: 'EVENTS', ...range() };
+    const day = Math.floor(when.getTime() / 86_400_000) * 86_400_000;
+    const input = { productId: products[0], metric: 'EVENTS', from: new Date(day).toISOString(), to: new Date(day + 86_400_000).toISOString() };
     const admin = await gql(t.app, q, { i: input });
     expect(admin.body.data!.spatialDistribution).toEqual({ total: 1, users: 1 });
     const r = await gql(t.app, q, { i: input }, partner);
     expect(r.body.errors).toBeUndefined();
     expect(r.body.data!.spatialDistribution).toEqual({ total: null, users: null });
+  });
+});
+
+describe('differencing partner answers', () => {
+  const Q = `query($i: AggregateInput!) { aggregates(input: $i) { bucketStart value users } }`;
+  const CENTRE = { latitude: -23.55, longitude: -46.63 }; // São Paulo: many shoppers in the demo data
+  let week: number;
+  let day: number;
+
+  beforeAll(async () => {
+    // The week with the most shoppers within 10 km, and one person's hour at 21:30 on its Wednesday.
+    const [{ w }] = await t.db.dataSource.query(
+      `SELECT (extract(epoch FROM date_trunc('week', occurred_at, 'UTC')) * 1000)::float8 AS w FROM events
+       WHERE ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography, 10000)
+       GROUP BY 1 ORDER BY count(DISTINCT user_id) DESC LIMIT 1`,
+      [CENTRE.longitude, CENTRE.latitude],
+    );
+    week = Number(w);
+    day = week + 2 * 86_400_000;
+    const [{ id: userId }] = await t.db.dataSource.query(`SELECT id::text AS id FROM users ORDER BY id DESC LIMIT 1`);
+    const at = new Date(day + 21.5 * 3_600_000).toISOString();
+    const events = products.map((productId, i) => ({ idempotencyKey: `hour-${stamp}-${i}`, userId, productId, type: 'VIEW', occurredAt: at, location: CENTRE }));
+    expect((await gql(t.app, `mutation($e: [EventInput!]!) { ingestEvents(events: $e) { accepted } }`, { e: events })).body.data!.ingestEvents.accepted).toBe(4);
+  });
+
+  const input = (toHour: number) => ({
+    metric: 'EVENTS', bucket: 'WEEK', where: { near: CENTRE, radiusKm: 10 },
+    from: new Date(week - 4 * 7 * 86_400_000).toISOString(), to: new Date(day + toHour * 3_600_000).toISOString(),
+  });
+  const total = (cells: { value: number }[]) => cells.reduce((a, c) => a + c.value, 0);
+
+  it('lets an admin see the hour (the attack works on exact answers)', async () => {
+    const diff = total((await gql(t.app, Q, { i: input(22) })).body.data!.aggregates) - total((await gql(t.app, Q, { i: input(21) })).body.data!.aggregates);
+    expect(diff).toBeGreaterThanOrEqual(4);
+  });
+
+  it('gives a partner the same answer for both cut times: the hour cannot be isolated', async () => {
+    const partner = bearer(await createKey(t.app, 'PARTNER'));
+    const a = await gql(t.app, Q, { i: input(22) }, partner);
+    const b = await gql(t.app, Q, { i: input(21) }, partner);
+    expect(a.body.errors).toBeUndefined();
+    expect(a.body.data!.aggregates.length).toBeGreaterThan(0);
+    expect(b.body.data).toEqual(a.body.data);
+    // whole weeks only: the last published bucket is the week before the cut
+    const last = Math.max(...(a.body.data!.aggregates as { bucketStart: string }[]).map((c) => Date.parse(c.bucketStart)));
+    expect(last).toBe(week - 7 * 86_400_000);
+  });
+
+  it('publishes noisy values, the same for every key and every repeat (no averaging)', async () => {
+    const whole = { ...input(0), to: new Date(week + 7 * 86_400_000).toISOString() };
+    const exact = (await gql(t.app, Q, { i: whole })).body.data!.aggregates as { bucketStart: string; value: number }[];
+    const p1 = bearer(await createKey(t.app, 'PARTNER'));
+    const p2 = bearer(await createKey(t.app, 'PARTNER'));
+    const one = (await gql(t.app, Q, { i: whole }, p1)).body.data!.aggregates as { bucketStart: string; value: number }[];
+    expect((await gql(t.app, Q, { i: whole }, p2)).body.data!.aggregates).toEqual(one);
+    expect((await gql(t.app, Q, { i: whole }, p1)).body.data!.aggregates).toEqual(one);
+    const byDay = new Map(exact.map((c) => [c.bucketStart, c.value]));
+    const errors = one.map((c) => c.value - byDay.get(c.bucketStart)!);
+    expect(errors.some((e) => e !== 0)).toBe(true); // noise is there
+    for (const e of errors) expect(Math.abs(e)).toBeLessThan(25); // and calibrated (Laplace(1): |x| > 25 has p ~ 1e-11)
+  });
+
+  it('refuses answers once a key has spent its daily budget', async () => {
+    const partner = bearer(await createKey(t.app, 'PARTNER'));
+    const codes: (string | undefined)[] = [];
+    for (let i = 0; i < 21; i++) codes.push((await gql(t.app, Q, { i: input(22) }, partner)).body.errors?.[0]?.extensions?.code);
+    expect(codes.slice(0, 20)).toEqual(Array(20).fill(undefined));
+    expect(codes[20]).toBe('PRIVACY_BUDGET_EXHAUSTED');
   });
 });
