@@ -1,4 +1,6 @@
 /** A tiny positional-parameter builder: values go in `params`, SQL gets `$n` placeholders. */
+import { timedQuery } from '../db/statement-timeout';
+
 export interface Queryable {
   query(sql: string, params?: unknown[]): Promise<unknown>;
 }
@@ -34,7 +36,8 @@ export function compact(text: string, params: readonly unknown[]): { text: strin
   return { text: out, params: kept };
 }
 
+/** Runs a compacted statement under the request's statement timeout (db/statement-timeout.ts). */
 export async function rows<T>(db: Queryable, sql: string, params: unknown[] = []): Promise<T[]> {
   const c = compact(sql, params);
-  return (await db.query(c.text, c.params)) as T[];
+  return (await timedQuery(db, c.text, c.params)) as T[];
 }

@@ -11,6 +11,8 @@ export enum ErrorCode {
   RATE_LIMITED = 'RATE_LIMITED',
   /** A partner key spent its daily differential-privacy budget (docs/privacy.md). */
   PRIVACY_BUDGET_EXHAUSTED = 'PRIVACY_BUDGET_EXHAUSTED',
+  /** A statement ran past the caller's role limit (STATEMENT_TIMEOUT_<ROLE>_MS) and was cancelled. */
+  QUERY_TIMEOUT = 'QUERY_TIMEOUT',
   MODEL_UNAVAILABLE = 'MODEL_UNAVAILABLE',
   /** A model artifact failed verification (hash, ONNX load, inputs/outputs, sample run). */
   MODEL_ARTIFACT_INVALID = 'MODEL_ARTIFACT_INVALID',

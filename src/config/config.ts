@@ -76,6 +76,12 @@ export interface RoleLimitConfig {
   readonly costPerMinute: number;
   /** Concurrent requests per key. */
   readonly concurrency: number;
+  /**
+   * Statement timeout of the analytics and trending reads of one request, ms; 0 is none
+   * (STATEMENT_TIMEOUT_<ROLE>_MS). Defaults to admin 0, frontend 5000, partner 10000. Real Postgres
+   * only: the embedded database cannot interrupt a statement, but runs off the event loop.
+   */
+  readonly statementTimeoutMs: number;
 }
 
 export interface SecurityConfig {
@@ -188,9 +194,21 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       partnerAllowListOnly: bool(env, 'PARTNER_ALLOWLIST_ONLY', true),
       metricsPublic: bool(env, 'MERIDIAN_METRICS_PUBLIC', false),
       limits: {
-        admin: { costPerMinute: int(env, 'RATE_LIMIT_ADMIN_COST', 5_000_000, 1, 1e12), concurrency: int(env, 'RATE_LIMIT_ADMIN_CONCURRENCY', 64, 1, 10_000) },
-        frontend: { costPerMinute: int(env, 'RATE_LIMIT_FRONTEND_COST', 300_000, 1, 1e12), concurrency: int(env, 'RATE_LIMIT_FRONTEND_CONCURRENCY', 16, 1, 10_000) },
-        partner: { costPerMinute: int(env, 'RATE_LIMIT_PARTNER_COST', 60_000, 1, 1e12), concurrency: int(env, 'RATE_LIMIT_PARTNER_CONCURRENCY', 4, 1, 10_000) },
+        admin: {
+          costPerMinute: int(env, 'RATE_LIMIT_ADMIN_COST', 5_000_000, 1, 1e12),
+          concurrency: int(env, 'RATE_LIMIT_ADMIN_CONCURRENCY', 64, 1, 10_000),
+          statementTimeoutMs: int(env, 'STATEMENT_TIMEOUT_ADMIN_MS', 0, 0, 86_400_000),
+        },
+        frontend: {
+          costPerMinute: int(env, 'RATE_LIMIT_FRONTEND_COST', 300_000, 1, 1e12),
+          concurrency: int(env, 'RATE_LIMIT_FRONTEND_CONCURRENCY', 16, 1, 10_000),
+          statementTimeoutMs: int(env, 'STATEMENT_TIMEOUT_FRONTEND_MS', 5_000, 0, 86_400_000),
+        },
+        partner: {
+          costPerMinute: int(env, 'RATE_LIMIT_PARTNER_COST', 60_000, 1, 1e12),
+          concurrency: int(env, 'RATE_LIMIT_PARTNER_CONCURRENCY', 4, 1, 10_000),
+          statementTimeoutMs: int(env, 'STATEMENT_TIMEOUT_PARTNER_MS', 10_000, 0, 86_400_000),
+        },
       },
     },
   };

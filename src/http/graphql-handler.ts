@@ -17,6 +17,7 @@ import {
   checkDocumentStrings, checkVariables, isBulkOnly, parseBounded, RequestRejected,
 } from '../security/request-guards';
 import { ApqCache } from '../security/apq';
+import { withStatementTimeout } from '../db/statement-timeout';
 import { PayloadTooLargeError, readBody } from './body';
 import { sendJson } from './respond';
 
@@ -79,10 +80,12 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps) {
       const resolved = await guard(body, search, principal, rawLength);
       const headers = new HeaderMap();
       for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
-      const result = await apollo.executeHTTPGraphQLRequest({
-        httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: resolved.search, body: resolved.body },
-        context: async () => deps.makeContext(principal, requestId),
-      });
+      const result = await withStatementTimeout(s.limits[principal.role].statementTimeoutMs, () =>
+        apollo.executeHTTPGraphQLRequest({
+          httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: resolved.search, body: resolved.body },
+          context: async () => deps.makeContext(principal, requestId),
+        }),
+      );
       for (const [k, v] of result.headers) res.setHeader(k, v);
       res.statusCode = result.status ?? 200;
       if (result.body.kind === 'complete') {

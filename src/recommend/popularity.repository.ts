@@ -3,6 +3,7 @@
  * pre-filter), over a time window, optionally only at the request's hour of week. Weights: view 1,
  * favorite 2, cart 3, purchase 5 (search events carry no product).
  */
+import { timedQuery } from '../db/statement-timeout';
 import type { DataSource } from 'typeorm';
 import { degreesCovering, type GeoPoint } from '../common/geo';
 
@@ -113,7 +114,8 @@ export class PopularityRepository {
     const where = near(center, radiusKm, 5);
     const k = `$${5 + where.params.length}`;
     const start = new Date(now.getTime() - windowMs);
-    const rows = (await this.ds.query(
+    const rows = (await timedQuery(
+      this.ds,
       `SELECT e.product_id::text AS product_id,
               coalesce(sum(${EVENT_WEIGHT_SQL}) FILTER (WHERE e.occurred_at > $2), 0)::float8 AS score,
               coalesce(sum(${EVENT_WEIGHT_SQL}) FILTER (WHERE e.occurred_at <= $2), 0)::float8 AS previous_score,
