@@ -40,6 +40,10 @@ export class ReviewService {
     if (filter.userId != null && !isNumericId(filter.userId)) issues.add('filter.userId', 'is not a valid id');
     if (filter.createdAt) checkTimeRange(filter.createdAt, 'filter.createdAt', issues);
     if (filter.text != null && filter.text.length > MAX_NAME_LENGTH) issues.add('filter.text', 'is too long');
+    for (const k of ['minRating', 'maxRating'] as const) {
+      const v = filter[k];
+      if (v != null && (!Number.isInteger(v) || v < 1 || v > 5)) issues.add(`filter.${k}`, 'must be an integer from 1 to 5');
+    }
     issues.throwIfAny();
 
     const qb = this.ds.getRepository(ReviewEntity).createQueryBuilder('r');
