@@ -168,6 +168,13 @@ export async function eraseUserFromRollups(db: { query(sql: string, params?: unk
       GROUP BY ${keys.map((_, i) => i + 1).join(', ')})`;
     const on = keys.map((k, i) => `t.${k} = x.k${i}`).join(' AND ');
     const xcols = `${keys.map((_, i) => `k${i}`).join(', ')}, ${COLS}`;
+    // Lock the rows in key order first, the order ingestion's upserts take them in, so an erasure
+    // running beside an ingestion batch waits for it instead of deadlocking with it.
+    await db.query(
+      `WITH ${source}, ${x.replace('x AS (', `x(${xcols}) AS (`)}
+       SELECT 1 FROM ${r.table} t JOIN x ON ${on} ORDER BY ${keys.map((k) => `t.${k}`).join(', ')} FOR UPDATE OF t`,
+      [userId],
+    );
     await db.query(
       `WITH ${source}, ${x.replace('x AS (', `x(${xcols}) AS (`)}
        UPDATE ${r.table} t SET ${COUNT_COLUMNS.map((c) => `${c} = t.${c} - x.${c}`).join(', ')} FROM x WHERE ${on}`,
