@@ -7,6 +7,7 @@ import 'reflect-metadata';
 import { runAnalyticsBench } from './analytics';
 import { runIngestBench } from './ingest';
 import { runServingBench } from './serving';
+import { runSoakBench } from './soak';
 
 interface Bench {
   name: string;
@@ -17,6 +18,7 @@ const benches: Bench[] = [
   { name: 'ingest', run: (quick) => runIngestBench({ events: quick ? 100_000 : 1_000_000, concurrency: 2 }) },
   { name: 'analytics', run: (quick) => runAnalyticsBench({ quick }) },
   { name: 'serving', run: (quick) => runServingBench({ quick }) },
+  { name: 'soak', run: (quick) => runSoakBench({ quick }) },
 ];
 
 async function main(): Promise<void> {
