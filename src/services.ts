@@ -51,6 +51,8 @@ export function createServices(ds: DataSource, config: Config, logger: Logger): 
     audit: new AuditService(ds),
     persistedOperations: new PersistedOperationService(ds),
     privacy,
-    analytics: new AnalyticsService(ds, { kAnonymityMin: config.kAnonymityMin, dp: config.dp }),
+    analytics: new AnalyticsService(ds, {
+      kAnonymityMin: config.kAnonymityMin, dp: config.dp, concurrency: config.analyticsConcurrency, queueMs: config.analyticsQueueMs,
+    }),
   };
 }

@@ -18,34 +18,34 @@ export class AnalyticsResolver {
   @Query(() => [AggregateCell], { description: 'One value per spatial cell × time bucket (at most 10,000).' })
   async aggregates(@Ctx() ctx: Context, @Arg('input', () => AggregateInput) input: AggregateInput, @Info() info: GraphQLResolveInfo) {
     const fields = selectedFields(info);
-    return ctx.services.analytics.aggregate.aggregates(input, access(ctx), {
-      withGeometry: fields.has('geometry'),
-      withUsers: fields.has('users'),
-    });
+    return ctx.services.analytics.limited(() =>
+      ctx.services.analytics.aggregate.aggregates(input, access(ctx), { withGeometry: fields.has('geometry'), withUsers: fields.has('users') }),
+    );
   }
 
   @Authorized(Rule.PARTNER)
   @Query(() => TimeSeries, { description: 'A series over one area with trend, seasonality, anomalies; forecast(horizon) on demand.' })
   async timeSeries(@Ctx() ctx: Context, @Arg('input', () => TimeSeriesInput) input: TimeSeriesInput) {
-    return ctx.services.analytics.series.timeSeries(input, access(ctx));
+    return ctx.services.analytics.limited(() => ctx.services.analytics.series.timeSeries(input, access(ctx)));
   }
 
   @Authorized(Rule.PARTNER)
   @Query(() => [Hotspot], { description: 'Getis-Ord Gi* hot and cold spots over an H3 grid, optionally per time bucket.' })
   async hotspots(@Ctx() ctx: Context, @Arg('input', () => HotspotInput) input: HotspotInput, @Info() info: GraphQLResolveInfo) {
-    return ctx.services.analytics.hotspot.hotspots(input, access(ctx), { withGeometry: selectedFields(info).has('geometry') });
+    const withGeometry = selectedFields(info).has('geometry');
+    return ctx.services.analytics.limited(() => ctx.services.analytics.hotspot.hotspots(input, access(ctx), { withGeometry }));
   }
 
   @Authorized(Rule.PARTNER)
   @Query(() => SpatialDistribution, { description: 'Where a product or category sells: shares by region, centroid, dispersion.' })
   async spatialDistribution(@Ctx() ctx: Context, @Arg('input', () => DistributionInput) input: DistributionInput) {
-    return ctx.services.analytics.distribution.distribution(input, access(ctx));
+    return ctx.services.analytics.limited(() => ctx.services.analytics.distribution.distribution(input, access(ctx)));
   }
 
   @Authorized(Rule.PARTNER)
   @Query(() => [CorrelationPair], { description: 'Lagged correlation between every pair of region/category series.' })
   async correlation(@Ctx() ctx: Context, @Arg('input', () => CorrelationInput) input: CorrelationInput) {
-    return ctx.services.analytics.series.correlation(input, access(ctx));
+    return ctx.services.analytics.limited(() => ctx.services.analytics.series.correlation(input, access(ctx)));
   }
 
   @Authorized(Rule.PARTNER)
@@ -57,6 +57,8 @@ export class AnalyticsResolver {
     @Arg('horizon', () => Int, { description: 'Days ahead, 1–90.' }) horizon: number,
     @Arg('asOf', () => Date, { nullable: true, description: 'Forecast from this day. Defaults to today.' }) asOf?: Date,
   ) {
-    return ctx.services.analytics.series.demandForecast({ regionId: region, categoryId: category, horizon, asOf }, access(ctx));
+    return ctx.services.analytics.limited(() =>
+      ctx.services.analytics.series.demandForecast({ regionId: region, categoryId: category, horizon, asOf }, access(ctx)),
+    );
   }
 }

@@ -14,6 +14,7 @@ import { geoAreaSql } from './area';
 import { bucketCount } from './buckets';
 import { cellPolygon, h3ToInt, intToH3, MAX_RESOLUTION, MIN_RESOLUTION, ROLLUP_RESOLUTION } from './cells';
 import { kindCodes } from './kinds';
+import { timeSlicer } from '../common/time-slicer';
 import { minUsers } from './privacy';
 import { alignSelection, type Publication } from './publication';
 import { isRegionUserGrain, regionUsersSql, wholeBuckets } from './region-users';
@@ -117,7 +118,11 @@ export class AggregateService {
     if (noise) {
       // Rows depend on everything but the range, which is whole buckets (except one 'ALL' bucket).
       const shape = JSON.stringify([grid, q.area, q.types, q.categoryIds, q.productIds, q.bucket, q.bucket === 'ALL' ? [q.from, q.to] : null]);
-      for (const r of result) noise.perturb(`${shape}|${r.cell}|${r.bucket.getTime()}`, r);
+      const slice = timeSlicer();
+      for (const r of result) {
+        noise.perturb(`${shape}|${r.cell}|${r.bucket.getTime()}`, r);
+        if (slice.due()) await slice.pause();
+      }
     }
     return { query: q, grid, rows: result };
   }

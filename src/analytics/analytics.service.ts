@@ -4,6 +4,7 @@
  * full access); the Security layer decides which callers are restricted.
  */
 import type { DataSource } from 'typeorm';
+import { ConcurrencyGate } from '../common/concurrency-gate';
 import { AggregateService } from './aggregate.service';
 import type { AnalyticsAccess } from './analytics.model';
 import { DistributionService } from './distribution.service';
@@ -18,6 +19,10 @@ export interface AnalyticsOptions {
   readonly kAnonymityMin?: number;
   /** Noise and budgets of partner answers (config dp). Defaults to ε 1 per answer, 100 per key per day, revenue sensitivity 500. */
   readonly dp?: { readonly epsilon: number; readonly budgetPerDay: number; readonly revenueSensitivity: number };
+  /** Operations answered at once (config analyticsConcurrency); others queue. Defaults to 1. */
+  readonly concurrency?: number;
+  /** Longest an operation waits for its turn, ms (config analyticsQueueMs). Defaults to 30000. */
+  readonly queueMs?: number;
 }
 
 export class AnalyticsService {
@@ -29,9 +34,12 @@ export class AnalyticsService {
   readonly profile: ProfileService;
   private readonly kAnonymityMin: number;
   private readonly ledger: PrivacyLedger;
+  /** Every public analytics operation runs through it (resolvers, via `limited`). */
+  private readonly gate: ConcurrencyGate;
 
   constructor(ds: DataSource, opts: AnalyticsOptions = {}) {
     this.kAnonymityMin = opts.kAnonymityMin ?? 10;
+    this.gate = new ConcurrencyGate(opts.concurrency ?? 1, opts.queueMs ?? 30_000, 'analytics');
     const dp = opts.dp ?? { epsilon: 1, budgetPerDay: 100, revenueSensitivity: 500 };
     this.ledger = new PrivacyLedger(ds, { epsilon: dp.epsilon, revenueSensitivity: dp.revenueSensitivity }, dp.budgetPerDay);
     this.regions = new RegionRollups(ds);
@@ -40,6 +48,11 @@ export class AnalyticsService {
     this.hotspot = new HotspotService(ds, this.aggregate);
     this.distribution = new DistributionService(ds, this.aggregate);
     this.profile = new ProfileService(ds);
+  }
+
+  /** Runs one analytics operation when its turn comes (at most `concurrency` at once in this process). */
+  limited<T>(operation: () => Promise<T>): Promise<T> {
+    return this.gate.run(operation);
   }
 
   /**

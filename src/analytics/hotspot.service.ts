@@ -14,7 +14,8 @@ import { type Area, type AggregateQuery, checkBucketCount, normalizeSelection } 
 import { geoAreaSql } from './area';
 import { type Bucket, BUCKETS, bucketStarts } from './buckets';
 import { cellPolygon, h3ToInt, intToH3, MIN_RESOLUTION, ROLLUP_RESOLUTION } from './cells';
-import { benjaminiHochberg, giStarIndexed } from './hotspots';
+import { benjaminiHochberg, giStarIndexedSliced } from './hotspots';
+import { timeSlicer } from '../common/time-slicer';
 import { minUsers } from './privacy';
 import { alignSelection } from './publication';
 import { rows, Sql } from './sql';
@@ -120,8 +121,13 @@ export class HotspotService {
     });
     // Study area: cells with data and their rings (observed zeros), inside the query area.
     const disk = (c: string) => cachedDisk(c, ring);
+    // Tens of thousands of cells: the loops below yield the event loop every few ms.
+    const slice = timeSlicer();
     const study = new Set<string>();
-    for (const c of dataCells.keys()) for (const n of disk(c)) study.add(n);
+    for (const c of dataCells.keys()) {
+      for (const n of disk(c)) study.add(n);
+      if (slice.due()) await slice.pause();
+    }
     if (study.size * T > MAX_STUDY) {
       throw ValidationError.of('input.h3Resolution', `the study area has more than ${MAX_STUDY} cells × buckets; use a coarser resolution`);
     }
@@ -137,14 +143,16 @@ export class HotspotService {
       x[i] = metricValue(q, r) ?? 0;
       users[i] = r.users ?? 0;
     });
-    const rings = cells.map((c) => {
+    const rings: number[][] = [];
+    for (const c of cells) {
       const around: number[] = [];
       for (const n of disk(c)) {
         const at = cellIndex.get(n);
         if (at !== undefined) around.push(at);
       }
-      return around;
-    });
+      rings.push(around);
+      if (slice.due()) await slice.pause();
+    }
     const neighbours = (i: number): number[] => {
       const c = Math.floor(i / T);
       const t = i % T;
@@ -153,7 +161,7 @@ export class HotspotService {
       for (const dt of [0, -1, 1]) if (t + dt >= 0 && t + dt < T) for (const n of rings[c]!) out.push(n * T + t + dt);
       return out;
     };
-    const stats = giStarIndexed(x, neighbours);
+    const stats = await giStarIndexedSliced(x, neighbours, slice);
     // A location under k users is not shown; nor is a neighbourhood whose hidden part (the sum of
     // such neighbours) rests on 1..k-1 users, since it and the shown cells would give it away.
     const hidden = (j: number) => k !== null && x[j]! > 0 && users[j]! < k;
@@ -165,11 +173,12 @@ export class HotspotService {
     };
     const significant = benjaminiHochberg(stats.map((st) => st.p), alpha);
     const out: HotspotData[] = [];
-    stats.forEach((st, i) => {
+    for (const [i, st] of stats.entries()) {
+      if (slice.due()) await slice.pause();
       const classification: HotspotClass = significant[i] ? (st.z > 0 ? 'HOT' : 'COLD') : 'NOT_SIGNIFICANT';
-      if ((input.onlySignificant ?? true) && classification === 'NOT_SIGNIFICANT') return;
+      if ((input.onlySignificant ?? true) && classification === 'NOT_SIGNIFICANT') continue;
       // Restricted callers never see a cell resting on fewer than k users (zero cells have none to reveal).
-      if (hidden(i)) return;
+      if (hidden(i)) continue;
       const c = cells[Math.floor(i / T)]!;
       out.push({
         cellId: c,
@@ -181,7 +190,7 @@ export class HotspotService {
         classification,
         geometry: opts.withGeometry ? cellPolygon(c) : null,
       });
-    });
+    }
     return out.sort((a, b) => b.zScore - a.zScore || (a.cellId < b.cellId ? -1 : 1));
   }
 

@@ -29,31 +29,51 @@ export interface GiStarIndexed {
   readonly p: number;
 }
 
+/** Mean and standard deviation of the whole study area, shared by every location's Gi*. */
+function moments(x: Float64Array): { xbar: number; s: number } {
+  let sum = 0;
+  let sumSq = 0;
+  for (let i = 0; i < x.length; i++) {
+    sum += x[i]!;
+    sumSq += x[i]! * x[i]!;
+  }
+  const xbar = sum / x.length;
+  return { xbar, s: Math.sqrt(Math.max(0, sumSq / x.length - xbar * xbar)) };
+}
+
+function giStarAt(x: Float64Array, around: ArrayLike<number>, m: { xbar: number; s: number }): GiStarIndexed {
+  const n = x.length;
+  const wsum = around.length;
+  let local = 0;
+  for (let k = 0; k < wsum; k++) local += x[around[k]!]!;
+  const denom = m.s * Math.sqrt((n * wsum - wsum * wsum) / (n - 1));
+  const z = denom > 0 ? (local - m.xbar * wsum) / denom : 0;
+  return { neighbourhoodSum: local, neighbours: wsum, z, p: twoSidedP(z) };
+}
+
 /**
  * Gi* over locations 0..n−1 with values `x`; `neighbours(i)` lists the indices around i, itself
  * included, each once (indices outside the study area must not appear). No strings, no maps: the
  * hot-spot service runs it over tens of thousands of cells × buckets per request.
  */
 export function giStarIndexed(x: Float64Array, neighbours: (i: number) => ArrayLike<number>): GiStarIndexed[] {
-  const n = x.length;
-  if (n < 3) return Array.from(x, (v) => ({ neighbourhoodSum: v, neighbours: 1, z: 0, p: 1 }));
-  let sum = 0;
-  let sumSq = 0;
-  for (let i = 0; i < n; i++) {
-    sum += x[i]!;
-    sumSq += x[i]! * x[i]!;
-  }
-  const xbar = sum / n;
-  const s = Math.sqrt(Math.max(0, sumSq / n - xbar * xbar));
-  const out = new Array<GiStarIndexed>(n);
-  for (let i = 0; i < n; i++) {
-    const around = neighbours(i);
-    const wsum = around.length;
-    let local = 0;
-    for (let k = 0; k < wsum; k++) local += x[around[k]!]!;
-    const denom = s * Math.sqrt((n * wsum - wsum * wsum) / (n - 1));
-    const z = denom > 0 ? (local - xbar * wsum) / denom : 0;
-    out[i] = { neighbourhoodSum: local, neighbours: wsum, z, p: twoSidedP(z) };
+  if (x.length < 3) return Array.from(x, (v) => ({ neighbourhoodSum: v, neighbours: 1, z: 0, p: 1 }));
+  const m = moments(x);
+  return Array.from({ length: x.length }, (_, i) => giStarAt(x, neighbours(i), m));
+}
+
+/** giStarIndexed, yielding the event loop whenever `slice` says the budget is used (server requests). */
+export async function giStarIndexedSliced(
+  x: Float64Array,
+  neighbours: (i: number) => ArrayLike<number>,
+  slice: { due(): boolean; pause(): Promise<void> },
+): Promise<GiStarIndexed[]> {
+  if (x.length < 3) return giStarIndexed(x, neighbours);
+  const m = moments(x);
+  const out = new Array<GiStarIndexed>(x.length);
+  for (let i = 0; i < x.length; i++) {
+    out[i] = giStarAt(x, neighbours(i), m);
+    if (slice.due()) await slice.pause();
   }
   return out;
 }

@@ -61,6 +61,13 @@ export interface Config {
   readonly kAnonymityMin: number;
   /** Differential privacy of partner analytics (docs/privacy.md). */
   readonly dp: DpConfig;
+  /**
+   * Analytics operations (aggregates, timeSeries, hotspots, …) running at once in this process
+   * (MERIDIAN_ANALYTICS_CONCURRENCY); others queue. Defaults to the CPU count − 1, at least 1.
+   */
+  readonly analyticsConcurrency: number;
+  /** Longest an analytics operation waits for its turn before SERVICE_UNAVAILABLE, ms (MERIDIAN_ANALYTICS_QUEUE_MS). Defaults to 30000. */
+  readonly analyticsQueueMs: number;
   /** The built web console served at /console/. Defaults to ./dist/console. */
   readonly consoleDir: string;
   /** ONNX inference runtime and serving (src/inference, src/recommend). */
@@ -179,6 +186,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     modelArtifactsDir: installPath(env.MERIDIAN_MODEL_ARTIFACTS, cwd, 'model-artifacts'),
     kAnonymityMin: int(env, 'MERIDIAN_K_ANONYMITY', 10, 1, 1_000_000),
     dp: dpConfig(env),
+    analyticsConcurrency: int(env, 'MERIDIAN_ANALYTICS_CONCURRENCY', Math.max(1, os.availableParallelism() - 1), 1, 1024),
+    analyticsQueueMs: int(env, 'MERIDIAN_ANALYTICS_QUEUE_MS', 30_000, 0, 600_000),
     consoleDir: installPath(env.MERIDIAN_CONSOLE_DIR, cwd, 'dist/console'),
     inference: inferenceConfig(env),
     jobs: jobsConfig(env, cwd),

@@ -1,6 +1,6 @@
 /** Pure units: time-series math, Gi*, FDR, buckets and range planning. No database. */
 import { bucketStarts, floorBucket, planSegments } from '../../src/analytics/buckets';
-import { benjaminiHochberg, erfc, getisOrdGiStar, twoSidedP } from '../../src/analytics/hotspots';
+import { benjaminiHochberg, erfc, getisOrdGiStar, giStarIndexed, giStarIndexedSliced, twoSidedP } from '../../src/analytics/hotspots';
 import {
   autocorrelation, backtest, dominantPeriod, fitSeasonal, laggedCorrelation, linearTrend, mase, robustAnomalies,
   seasonalNaive, trendPercentChange,
@@ -105,6 +105,14 @@ describe('Getis-Ord Gi*', () => {
     expect(e.p).toBeCloseTo(twoSidedP(expected), 12);
     expect(e.z).toBeGreaterThan(0);
     expect(getisOrdGiStar(values, nb).find((g) => g.key === 'a')!.z).toBeLessThan(0);
+  });
+  it('gives the same statistics when computed in slices that yield the event loop', async () => {
+    const x = Float64Array.from({ length: 5000 }, (_, i) => 50 + 40 * noise(i));
+    const around = (i: number) => [i - 1, i, i + 1].filter((j) => j >= 0 && j < x.length);
+    let pauses = 0;
+    const everyTenth = { n: 0, due: () => ++everyTenth.n % 10 === 0, pause: async () => void pauses++ };
+    expect(await giStarIndexedSliced(x, around, everyTenth)).toEqual(giStarIndexed(x, around));
+    expect(pauses).toBe(500);
   });
   it('erfc is accurate in the tail', () => {
     expect(erfc(0)).toBeCloseTo(1, 6);

@@ -36,7 +36,11 @@ const IDS = ['1', '2', '0', '-1', 'abc', '99999999999999999999', '1e3', ' 1', '1
 const INTS = [0, 1, -1, 7, 100, 101, 2 ** 31 - 1, -(2 ** 31), 10_000];
 const FLOATS = [0, 1, -1, 0.5, 1e-300, 1e308, -1e308, 90.0001, -180.5, 12345.678, 1e15];
 const DATES = ['2026-04-01T00:00:00Z', '0001-01-01T00:00:00Z', '9999-12-31T23:59:59Z', 'not a date', '2026-02-30T00:00:00Z', '1969-12-31T23:59:59Z', '2026-05-01T12:00:00+14:00', ''];
-const JSONS = [{}, { __proto__: { admin: true } }, { constructor: 1 }, { epochs: 1e9 }, { a: 'x\u0000' }, { nested: { deep: [1, 2, { x: null }] } }];
+// "__proto__" as an own key (a literal would set the prototype, and JSON.stringify would drop it).
+const JSONS: readonly Record<string, unknown>[] = [
+  {}, JSON.parse('{"__proto__": {"admin": true}}') as Record<string, unknown>, { constructor: 1 }, { epochs: 1e9 }, { a: 'x\u0000' },
+  { nested: { deep: [1, 2, { x: null }] } },
+];
 const GEOJSON = [
   { type: 'Polygon', coordinates: [[[-46.7, -23.6], [-46.5, -23.6], [-46.5, -23.4], [-46.7, -23.6]]] },
   { type: 'Polygon', coordinates: [[[0, 0], [1e9, 0], [0, 1], [0, 0]]] },
