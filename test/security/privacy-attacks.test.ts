@@ -118,13 +118,16 @@ describe('differencing partner answers', () => {
     expect(diff).toBeGreaterThanOrEqual(4);
   });
 
-  it('gives a partner the same answer for both cut times: the hour cannot be isolated', async () => {
+  it('gives a partner the same answer for both cut times and for a nudged circle: the hour cannot be isolated', async () => {
     const partner = bearer(await createKey(t.app, 'PARTNER'));
     const a = await gql(t.app, Q, { i: input(22) }, partner);
     const b = await gql(t.app, Q, { i: input(21) }, partner);
     expect(a.body.errors).toBeUndefined();
     expect(a.body.data!.aggregates.length).toBeGreaterThan(0);
     expect(b.body.data).toEqual(a.body.data);
+    // a sliver more radius or a nudged centre is the same aligned area, so the same answer
+    const nudged = { ...input(22), where: { near: { latitude: CENTRE.latitude + 0.002, longitude: CENTRE.longitude - 0.003 }, radiusKm: 10.3 } };
+    expect((await gql(t.app, Q, { i: nudged }, partner)).body.data).toEqual(a.body.data);
     // whole weeks only: the last published bucket is the week before the cut
     const last = Math.max(...(a.body.data!.aggregates as { bucketStart: string }[]).map((c) => Date.parse(c.bucketStart)));
     expect(last).toBe(week - 7 * 86_400_000);
