@@ -25,6 +25,14 @@ export async function freshDatabase(name: string): Promise<string> {
   return databaseUrl(name);
 }
 
+/** Drops a benchmark's database when it is done (errors ignored: it may be gone already). */
+export async function dropDatabase(name: string): Promise<void> {
+  const c = new Client({ connectionString: adminUrl() });
+  await c.connect();
+  await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined);
+  await c.end();
+}
+
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));

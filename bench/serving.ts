@@ -24,7 +24,7 @@ import { type InferenceMetricsSnapshot, ModelRegistry } from '../src/inference/m
 import { type Feeds, int64 } from '../src/inference/tensor';
 import { WorkerPool } from '../src/inference/worker-pool';
 import { loadConfig } from '../src/config/config';
-import { BENCH_ADMIN_KEY, freshDatabase, markdownTable, ROOT, startServer, summarize } from './bench-utils';
+import { BENCH_ADMIN_KEY, dropDatabase, freshDatabase, markdownTable, ROOT, startServer, summarize } from './bench-utils';
 
 const CONCURRENCY = 32;
 const RECS = `query($id: ID!) { user(id: $id) { recommendations(first: 10) { product { id name } score reason } } }`;
@@ -401,10 +401,7 @@ export async function runServingBench({ quick }: { quick: boolean }): Promise<st
     ].join('\n');
   } finally {
     await server.stop();
-    const c = new Client({ connectionString: url.replace(`/${dbName}`, '/postgres') });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
-    await c.end();
+    await dropDatabase(dbName);
   }
 }
 

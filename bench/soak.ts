@@ -27,7 +27,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Client } from 'pg';
 import { intOption, parseArgs } from '../src/tools/cli-args';
-import { BENCH_ADMIN_KEY, freshDatabase, markdownTable, percentile, startServer } from './bench-utils';
+import { BENCH_ADMIN_KEY, dropDatabase, freshDatabase, markdownTable, percentile, startServer } from './bench-utils';
 import type { AnalyticsCount, FrontendIdentity, NormalJob, NormalResult, StressJob, StressResult } from './soak-worker';
 
 export interface SoakOptions {
@@ -255,10 +255,7 @@ export async function runSoakBench(opts: SoakOptions = {}): Promise<string> {
     });
   } finally {
     await server.stop();
-    const c = new Client({ connectionString: dbUrl.replace(`/${DB_NAME}`, '/postgres') });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS "${DB_NAME}" WITH (FORCE)`).catch(() => undefined);
-    await c.end();
+    await dropDatabase(DB_NAME);
   }
 }
 

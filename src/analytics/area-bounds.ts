@@ -6,9 +6,9 @@
  * leaving `where` out asks for everything and reads the rollups directly.
  */
 import type { IssueCollector } from '../common/errors';
-import type { BoundingBox } from '../common/geo';
+import { type BoundingBox, EARTH_RADIUS_M } from '../common/geo';
 
-const EARTH_RADIUS_KM = 6371.0088;
+const EARTH_RADIUS_KM = EARTH_RADIUS_M / 1000;
 /** A tenth of the Earth's surface, km². */
 export const MAX_AREA_KM2 = 50_000_000;
 export const MAX_POLYGON_VERTICES = 10_000;

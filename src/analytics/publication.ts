@@ -2,7 +2,7 @@
  * How analytics answers are published to restricted callers (partners), so that no two answers
  * can be subtracted to recover one person's activity (docs/privacy.md):
  * - aligned units only: the time range shrinks to whole buckets (no cut at 21:00 vs 22:00), a
- *   `near` centre snaps to a 0.01° grid with a radius of at least MIN_RADIUS_KM in whole km, a
+ *   `near` centre snaps to the public 0.01° grid with a radius of at least MIN_PUBLIC_RADIUS_KM in whole km, a
  *   bbox grows to the 0.01° grid, and free-form polygons are refused (region ids serve instead);
  * - every answer is charged ε to the key's daily budget, and every published number carries
  *   Laplace noise (dp-noise.ts), before the k-anonymity threshold is applied to the noisy users.
@@ -10,18 +10,14 @@
  */
 import type { DataSource } from 'typeorm';
 import { DomainError, ErrorCode, ValidationError } from '../common/errors';
+import { MIN_PUBLIC_RADIUS_KM, PUBLIC_GRID_DEG, snapToPublicGrid } from '../common/geo';
 import type { Area, Selection } from './aggregate.query';
 import { type Bucket, floorBucket, nextBucket } from './buckets';
 import { DpNoise, type NoiseParams } from './dp-noise';
 
-/** Smallest `near` radius for restricted callers, km (the same floor as trending). */
-export const MIN_RADIUS_KM = 2;
-const GRID_DEG = 0.01;
 
+/** One key's publication: each answer is paid for from its budget. */
 export interface Publication {
-  /** The API key whose budget pays for the answers. */
-  readonly keyId: string;
-  readonly noise: NoiseParams;
   /** Charges ε for one answer (throws PRIVACY_BUDGET_EXHAUSTED) and returns the noise source. */
   charge(): Promise<DpNoise>;
 }
@@ -37,7 +33,7 @@ export class PrivacyLedger {
   ) {}
 
   publicationFor(keyId: string): Publication {
-    return { keyId, noise: this.noise, charge: () => this.charge(keyId) };
+    return { charge: () => this.charge(keyId) };
   }
 
   private async charge(keyId: string, now = new Date()): Promise<DpNoise> {
@@ -76,8 +72,8 @@ export function alignSelection(sel: Selection, bucket: Bucket | 'ALL', path = 'i
 
 function alignArea(area: Area | null, path: string): Area | null {
   if (!area) return null;
-  const down = (x: number) => Math.floor(x / GRID_DEG) * GRID_DEG;
-  const up = (x: number) => Math.ceil(x / GRID_DEG) * GRID_DEG;
+  const down = (x: number) => Math.floor(x / PUBLIC_GRID_DEG) * PUBLIC_GRID_DEG;
+  const up = (x: number) => Math.ceil(x / PUBLIC_GRID_DEG) * PUBLIC_GRID_DEG;
   switch (area.kind) {
     case 'regions':
       return area;
@@ -95,9 +91,8 @@ function alignArea(area: Area | null, path: string): Area | null {
     }
     case 'radius': {
       const km = area.meters / 1000;
-      if (km < MIN_RADIUS_KM) throw ValidationError.of(`${path}.radiusKm`, `must be at least ${MIN_RADIUS_KM} for partner keys`);
-      const snap = (x: number) => Math.round(x / GRID_DEG) * GRID_DEG;
-      return { kind: 'radius', center: { latitude: snap(area.center.latitude), longitude: snap(area.center.longitude) }, meters: Math.round(km) * 1000 };
+      if (km < MIN_PUBLIC_RADIUS_KM) throw ValidationError.of(`${path}.radiusKm`, `must be at least ${MIN_PUBLIC_RADIUS_KM} for partner keys`);
+      return { kind: 'radius', center: snapToPublicGrid(area.center), meters: Math.round(km) * 1000 };
     }
   }
 }

@@ -9,6 +9,7 @@
  */
 import { type Bucket, bucketSql, floorBucket, nextBucket } from './buckets';
 import { kindCode, MERGE_KINDS } from './kinds';
+import type { Queryable } from '../db/queryable';
 
 type Grain = Extract<Bucket, 'DAY' | 'WEEK' | 'MONTH'>;
 const TABLE: Readonly<Record<Grain, string>> = {
@@ -55,7 +56,7 @@ export function regionUsersDailyInsert(source: string): string {
 }
 
 /** Region rebuild, after regionUsersDailyInsert: weekly and monthly rows from the daily ones, then every counter. */
-export async function deriveRegionUsers(db: { query(sql: string, params?: unknown[]): Promise<unknown> }, id: string): Promise<void> {
+export async function deriveRegionUsers(db: Queryable, id: string): Promise<void> {
   for (const g of ['WEEK', 'MONTH'] as const) {
     await db.query(
       `INSERT INTO ${TABLE[g]} (region_id, bucket, user_id, kinds)
@@ -74,7 +75,7 @@ export async function deriveRegionUsers(db: { query(sql: string, params?: unknow
 }
 
 /** Right to erasure: the user's membership rows go, and each counter they added goes down by one. */
-export async function eraseUserFromRegionUsers(db: { query(sql: string, params?: unknown[]): Promise<unknown> }, userId: string): Promise<void> {
+export async function eraseUserFromRegionUsers(db: Queryable, userId: string): Promise<void> {
   for (const g of GRAINS) {
     await db.query(
       `WITH gone AS (DELETE FROM ${TABLE[g]} WHERE user_id = $1 RETURNING region_id, bucket)

@@ -9,6 +9,7 @@
  */
 import type { EventTypeName } from '../events/event.entity';
 import { bucketSql } from './buckets';
+import type { Queryable } from '../db/queryable';
 import { directoryRow } from './cells';
 import { kindCode, MERGE_KINDS } from './kinds';
 import { eraseUserFromRegionUsers, regionUserCtes } from './region-users';
@@ -157,7 +158,7 @@ export function rollupCtes(p: number): string {
  * transaction, before the events are deleted (it reads them); deleteUser runs it as the erasure
  * registry's `rollups` hook (src/privacy/erasure-registry.ts). Rows left with no events are removed.
  */
-export async function eraseUserFromRollups(db: { query(sql: string, params?: unknown[]): Promise<unknown> }, userId: string): Promise<void> {
+export async function eraseUserFromRollups(db: Queryable, userId: string): Promise<void> {
   const source = `ev AS (
     SELECT ${EV_COLUMNS}
     FROM events i LEFT JOIN products p ON p.id = i.product_id LEFT JOIN analytics_cells c ON c.h3_r9 = i.h3_r9

@@ -233,6 +233,7 @@ export class SeriesService {
     if (!Number.isInteger(maxLag) || maxLag < 0 || maxLag > 60) issues.add('input.maxLag', 'must be an integer from 0 to 60');
     issues.throwIfAny();
     const kMin = minUsers(access);
+    const pub = access?.publication ?? null;
     const series: { label: string; values: number[] }[] = [];
     for (const [i, s] of input.series.entries()) {
       const sel = await normalizeSelection(
@@ -248,7 +249,6 @@ export class SeriesService {
         now,
         `input.series[${i}]`,
       );
-      const pub = access?.publication ?? null;
       const published = pub ? alignSelection(sel, input.bucket, `input.series[${i}]`) : sel;
       checkBucketCount(published.from, published.to, input.bucket, 'input');
       const pts = (await this.values(published, input.bucket, kMin !== null, undefined, pub)).filter((p) => !p.partial);

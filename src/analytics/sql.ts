@@ -1,9 +1,8 @@
 /** A tiny positional-parameter builder: values go in `params`, SQL gets `$n` placeholders. */
+import type { Queryable } from '../db/queryable';
 import { timedQuery } from '../db/statement-timeout';
 
-export interface Queryable {
-  query(sql: string, params?: unknown[]): Promise<unknown>;
-}
+export type { Queryable } from '../db/queryable';
 
 export class Sql {
   readonly params: unknown[] = [];

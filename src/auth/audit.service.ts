@@ -4,6 +4,7 @@
  */
 import type { DataSource } from 'typeorm';
 import type { Principal } from './principal';
+import type { Queryable } from '../db/queryable';
 
 export interface AuditEntry {
   readonly id: string;
@@ -58,7 +59,7 @@ export const ERASED = '(erased user)';
  * audit details (e.g. createApiKey's input) that names the user is replaced by ERASED. deleteUser's
  * own entry is written after the erasure and keeps the id: the record that the erasure happened.
  */
-export async function scrubUserFromAuditLog(db: { query(sql: string, params?: unknown[]): Promise<unknown> }, userId: string): Promise<void> {
+export async function scrubUserFromAuditLog(db: Queryable, userId: string): Promise<void> {
   // GraphQL ID arguments arrive as strings, or as numbers when a client sent an integer.
   const rows = (await db.query(
     `SELECT id, details FROM audit_log

@@ -15,6 +15,20 @@ export interface BoundingBox {
 
 export const EARTH_RADIUS_M = 6_371_008.8;
 
+/**
+ * The aligned units answers to restricted callers are published on (docs/privacy.md): circles of
+ * at least MIN_PUBLIC_RADIUS_KM around centres on a PUBLIC_GRID_DEG grid (~1.1 km), so no circle
+ * can be placed on one person's doorstep or differ from another by a sliver.
+ */
+export const PUBLIC_GRID_DEG = 0.01;
+export const MIN_PUBLIC_RADIUS_KM = 2;
+
+/** `p` moved to the nearest node of the public grid. */
+export function snapToPublicGrid(p: GeoPoint): GeoPoint {
+  const snap = (x: number) => Math.round(x / PUBLIC_GRID_DEG) * PUBLIC_GRID_DEG;
+  return { latitude: snap(p.latitude), longitude: snap(p.longitude) };
+}
+
 export function checkPoint(p: GeoPoint, path: string, issues: IssueCollector): void {
   if (!Number.isFinite(p.latitude) || p.latitude < -90 || p.latitude > 90) {
     issues.add(`${path}.latitude`, 'must be a number between -90 and 90');

@@ -12,10 +12,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DomainError, ErrorCode } from '../common/errors';
+import type { Queryable } from './queryable';
 
-export interface Queryable {
-  query(sql: string, params?: unknown[]): Promise<unknown>;
-}
 
 /** A DataSource-like object that can open a transaction (TypeORM's DataSource). */
 interface Transactional extends Queryable {
@@ -30,7 +28,7 @@ export function withStatementTimeout<T>(ms: number, fn: () => Promise<T>): Promi
 }
 
 /** The limit in force for the current request, ms, or 0. */
-export function currentStatementTimeout(): number {
+function currentStatementTimeout(): number {
   return scope.getStore()?.ms ?? 0;
 }
 

@@ -8,6 +8,7 @@
  * into the analytics rollups, so aggregates see an event as soon as its batch commits.
  */
 import { latLngToCell } from 'h3-js';
+import type { Queryable } from '../db/queryable';
 import { rollupCtes, rollupParams } from '../analytics/rollup';
 import type { EventTypeName } from './event.entity';
 
@@ -25,9 +26,7 @@ export interface EventRow {
   readonly query: string | null;
 }
 
-export interface Queryable {
-  query(sql: string, params?: unknown[]): Promise<unknown>;
-}
+export type { Queryable } from '../db/queryable';
 
 /** H3 resolution-9 cell of a point as a signed 64-bit integer string (fits Postgres bigint). */
 export function h3r9(latitude: number, longitude: number): string {

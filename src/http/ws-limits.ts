@@ -18,6 +18,7 @@ import {
 import type { Principal } from '../auth/principal';
 import type { SecurityConfig } from '../config/config';
 import { operationCost } from '../security/query-cost';
+import { chargeCost } from '../security/cost-budget';
 import type { RateLimiter } from '../security/rate-limiter';
 import { checkDocumentStrings, checkVariables, type GuardLimits, parseBounded, RequestRejected } from '../security/request-guards';
 import { documentLimitRules } from '../security/validation-rules';
@@ -36,9 +37,6 @@ export interface Checked {
 const refuse = (code: string, message: string, extensions: Record<string, unknown> = {}): GraphQLError[] => [
   new GraphQLError(message, { extensions: { code, ...extensions } }),
 ];
-
-/** The key a principal's rate state is kept under: the same as cost-limit.plugin.ts uses. */
-export const rateKey = (p: Principal): string => `key:${p.keyId ?? 'env-admin'}`;
 
 export class OperationLimits {
   private readonly rules: readonly ValidationRule[];
@@ -77,15 +75,8 @@ export class OperationLimits {
     if (operation.operation !== 'subscription') {
       return refuse('BAD_REQUEST', 'Only subscriptions are served over WebSocket: send queries and mutations as HTTP POST');
     }
-    const cost = operationCost(this.schema, document, operation, variables);
-    const max = this.security.maxCost;
-    if (cost > max) {
-      return refuse('COST_LIMIT_EXCEEDED', `Operation cost ${cost} exceeds the maximum of ${max}; ask for smaller pages or fewer nested lists`, { cost, maxCost: max });
-    }
-    const verdict = this.limiter.spend(rateKey(principal), cost, this.security.limits[principal.role]);
-    if (!verdict.ok) {
-      return refuse('RATE_LIMITED', `Rate limit: ${verdict.reason}; retry after ${verdict.retryAfterSeconds}s`, { retryAfterSeconds: verdict.retryAfterSeconds });
-    }
+    const refused = chargeCost(operationCost(this.schema, document, operation, variables), principal, this.security, this.limiter);
+    if (refused) return refuse(refused.code, refused.message, refused.extensions);
     return { document, operation };
   }
 }

@@ -29,8 +29,8 @@ import type { Logger } from '../common/logger';
 import type { SecurityConfig } from '../config/config';
 import type { Context } from '../graphql/context';
 import { createErrorFormatter } from '../graphql/error-mapper';
-import type { RateLimiter } from '../security/rate-limiter';
-import { OperationLimits, rateKey, SubscriptionCaps } from './ws-limits';
+import { rateKey, type RateLimiter } from '../security/rate-limiter';
+import { OperationLimits, SubscriptionCaps } from './ws-limits';
 import { type KeyedSocket, KeyRevalidator } from './ws-revalidate';
 
 export interface WsServerOptions {

@@ -11,7 +11,8 @@ import { TextClassifierService } from '../nlp/text-classifier.service';
 import { BehaviorPredictionService } from '../predict/behavior-prediction.service';
 import { ProductLookup } from '../recommend/product-lookup';
 import { RecommendationService } from '../recommend/recommendation.service';
-import { MIN_RESTRICTED_RADIUS_KM, TrendingService } from '../recommend/trending.service';
+import { MIN_PUBLIC_RADIUS_KM } from '../common/geo';
+import { TrendingService } from '../recommend/trending.service';
 import { ModelRegistry } from './model-registry';
 
 export interface ServingServices {
@@ -32,7 +33,7 @@ export function createServingServices(ds: DataSource, config: Config, logger: Lo
     models,
     predictions: new BehaviorPredictionService(ds, models),
     recommendations: new RecommendationService(ds, models, products, new ReviewService(ds), text, ttl, logger),
-    trending: new TrendingService(ds, products, ttl, { minUsers: Math.max(2, config.kAnonymityMin), minRadiusKm: MIN_RESTRICTED_RADIUS_KM }),
+    trending: new TrendingService(ds, products, ttl, { minUsers: Math.max(2, config.kAnonymityMin), minRadiusKm: MIN_PUBLIC_RADIUS_KM }),
     text,
     labeledMessages: new LabeledMessageService(ds, config.ingestMaxBatch),
   };

@@ -14,11 +14,8 @@
 import { REGION_USER_TABLES } from '../analytics/region-users';
 import { COUNT_ROLLUPS, eraseUserFromRollups } from '../analytics/rollup';
 import { scrubUserFromAuditLog } from '../auth/audit.service';
+import type { Queryable } from '../db/queryable';
 
-/** A connection or transaction (an EntityManager in deleteUser). */
-export interface Queryable {
-  query(sql: string, params?: unknown[]): Promise<unknown>;
-}
 
 /** Run inside the deletion transaction, before any row is deleted (hooks may read the user's events). */
 export type ErasureHook = (db: Queryable, userId: string) => Promise<void>;

@@ -7,7 +7,7 @@ import type { DataSource } from 'typeorm';
 import type { ProductEntity } from '../catalog/product.entity';
 import type { ProductLookup } from './product-lookup';
 import { IssueCollector } from '../common/errors';
-import { checkPoint, type GeoPoint } from '../common/geo';
+import { checkPoint, type GeoPoint, MIN_PUBLIC_RADIUS_KM, snapToPublicGrid } from '../common/geo';
 import { TtlCache } from '../inference/ttl-cache';
 import { PopularityRepository, type TrendingRow } from './popularity.repository';
 import { checkFirst } from './recommendation.service';
@@ -50,10 +50,6 @@ export interface TrendingPrivacy {
   readonly minRadiusKm: number;
 }
 
-/** The default floor on the radius for restricted callers, km. */
-export const MIN_RESTRICTED_RADIUS_KM = 2;
-/** Restricted callers' centres snap to this grid (degrees, ~1.1 km): no placing a circle on a doorstep. */
-const CENTER_GRID_DEG = 0.01;
 const HOUR_MS = 3_600_000;
 
 export class TrendingService {
@@ -65,7 +61,7 @@ export class TrendingService {
     private readonly products: ProductLookup,
     cacheTtlMs: number,
     /** The rule for every caller but admins. Defaults to k = 10 and a 2 km floor. */
-    private readonly restricted: TrendingPrivacy = { minUsers: 10, minRadiusKm: MIN_RESTRICTED_RADIUS_KM },
+    private readonly restricted: TrendingPrivacy = { minUsers: 10, minRadiusKm: MIN_PUBLIC_RADIUS_KM },
   ) {
     this.popularity = new PopularityRepository(ds);
     this.cache = new TtlCache(cacheTtlMs, 2_000);
@@ -100,8 +96,7 @@ export class TrendingService {
     let near = args.near;
     if (privacy) {
       at = new Date(Math.floor(at.getTime() / HOUR_MS) * HOUR_MS);
-      const snap = (x: number) => Math.round(x / CENTER_GRID_DEG) * CENTER_GRID_DEG;
-      near = { latitude: snap(near.latitude), longitude: snap(near.longitude) };
+      near = snapToPublicGrid(near);
     }
     if (!Number.isFinite(at.getTime())) issues.add('at', 'is not a valid time');
     const windowName = args.window ?? 'WEEK';

@@ -17,6 +17,11 @@ interface Bucket {
   inFlight: number;
 }
 
+/** The key a principal's limits are kept under, for HTTP and WebSocket alike. */
+export function rateKey(p: { readonly keyId: string | null }): string {
+  return `key:${p.keyId ?? 'env-admin'}`;
+}
+
 export type Admission = { ok: true } | { ok: false; retryAfterSeconds: number; reason: string };
 
 export class RateLimiter {

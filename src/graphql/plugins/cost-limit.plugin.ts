@@ -6,6 +6,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import type { SecurityConfig } from '../../config/config';
+import { chargeCost } from '../../security/cost-budget';
 import { operationCost } from '../../security/query-cost';
 import type { RateLimiter } from '../../security/rate-limiter';
 import type { Context } from '../context';
@@ -18,21 +19,12 @@ export function costLimitPlugin(security: SecurityConfig, limiter: RateLimiter):
           if (!operation) return; // Apollo has already answered "operation not found"
           const cost = operationCost(schema, document, operation, request.variables ?? {});
           response.http.headers.set('x-query-cost', String(cost));
-          if (cost > security.maxCost) {
-            throw new GraphQLError(`Operation cost ${cost} exceeds the maximum of ${security.maxCost}; ask for smaller pages or fewer nested lists`, {
-              extensions: { code: 'COST_LIMIT_EXCEEDED', cost, maxCost: security.maxCost, http: { status: 400 } },
-            });
-          }
-          const p = contextValue.principal;
-          const verdict = limiter.spend(`key:${p.keyId ?? 'env-admin'}`, cost, security.limits[p.role]);
-          if (!verdict.ok) {
-            throw new GraphQLError(`Rate limit: ${verdict.reason}; retry after ${verdict.retryAfterSeconds}s`, {
-              extensions: {
-                code: 'RATE_LIMITED',
-                retryAfterSeconds: verdict.retryAfterSeconds,
-                http: { status: 429, headers: new Map([['retry-after', String(verdict.retryAfterSeconds)]]) },
-              },
-            });
+          const refused = chargeCost(cost, contextValue.principal, security, limiter);
+          if (refused) {
+            const http = refused.retryAfterSeconds
+              ? { status: refused.status, headers: new Map([['retry-after', String(refused.retryAfterSeconds)]]) }
+              : { status: refused.status };
+            throw new GraphQLError(refused.message, { extensions: { code: refused.code, ...refused.extensions, http } });
           }
         },
       };
