@@ -22,6 +22,7 @@ import { silentLogger } from '../src/common/logger';
 import { createDataSource } from '../src/db/data-source';
 import { DEMO_SEED, seedDemo } from '../src/demo/seed-demo';
 import { EventService } from '../src/events/event.service';
+import { rollupFold } from '../src/analytics/rollup';
 import { intOption, parseArgs } from '../src/tools/cli-args';
 import { adminUrl, databaseUrl, markdownTable, summarize } from './bench-utils';
 
@@ -59,7 +60,7 @@ export async function runAnalyticsBench(opts: AnalyticsBenchOptions = {}): Promi
   const ds = await openBenchDatabase(name, events, log);
   try {
     const analytics = new AnalyticsService(ds);
-    const ingest = new EventService(ds, { maxBatch: 5000, futureSkewSeconds: 300 });
+    const ingest = new EventService(ds, { maxBatch: 5000, futureSkewSeconds: 300 }, rollupFold);
     const ids = await lookups(ds);
     const t0 = Date.now();
     const rebuilt = await analytics.regions.ensureFresh(ids.cities);

@@ -1,58 +1,74 @@
-/** The service container: built once at start, shared by resolvers, tools, jobs and benchmarks. */
+/**
+ * The service container, composed at the root: every service is built here, once, and shared by
+ * resolvers (src/api.ts), tools, jobs and benchmarks. Cross-domain needs are ports wired here:
+ * ingestion folds events into the analytics rollups (events/event.writer.ts InsertFold), erasure
+ * reaches analytics and the audit log (privacy/erasure-registry.ts ErasurePart) and clears every
+ * cache that may hold a user's data, and each model-backed domain registers its model kind with
+ * the runtime (inference/kind-spec.ts).
+ */
 import type { DataSource } from 'typeorm';
-import type { Config } from './config/config';
-import type { Logger } from './common/logger';
+import { analyticsErasure } from './analytics/analytics.erasure';
+import { AnalyticsService } from './analytics/analytics.service';
+import { rollupFold } from './analytics/rollup';
 import { ApiKeyService } from './auth/api-key.service';
-import { AuditService } from './auth/audit.service';
+import { AuditService, auditErasure } from './auth/audit.service';
 import { ProductService } from './catalog/product.service';
 import { RegionService } from './catalog/region.service';
 import { ReviewService } from './catalog/review.service';
 import { UserService } from './catalog/user.service';
+import { MIN_PUBLIC_RADIUS_KM } from './common/geo';
+import type { Logger } from './common/logger';
+import type { Config } from './config/config';
 import { EventService } from './events/event.service';
-import { createServingServices, type ServingServices } from './inference/serving-services';
-import { createJobServices, type JobServices } from './jobs/job-services';
+import { ModelRegistry } from './inference/model-registry';
+import { TrainingJobService } from './jobs/training-job.service';
+import { LabeledMessageService } from './nlp/labeled-message.service';
+import { TextClassifierService } from './nlp/text-classifier.service';
+import { BehaviorPredictionService } from './predict/behavior-prediction.service';
+import { erasureRegistry } from './privacy/erasure-registry';
 import { PrivacyService } from './privacy/privacy.service';
+import { ProductLookup } from './recommend/product-lookup';
+import { RecommendationService } from './recommend/recommendation.service';
+import { TrendingService } from './recommend/trending.service';
 import { PersistedOperationService } from './security/persisted-operation.service';
-import { AnalyticsService } from './analytics/analytics.service';
 
-export interface Services extends ServingServices, JobServices {
-  readonly users: UserService;
-  readonly products: ProductService;
-  readonly reviews: ReviewService;
-  readonly regions: RegionService;
-  readonly events: EventService;
-  readonly apiKeys: ApiKeyService;
-  readonly audit: AuditService;
-  readonly persistedOperations: PersistedOperationService;
-  readonly privacy: PrivacyService;
-  readonly analytics: AnalyticsService;
-}
+export type Services = ReturnType<typeof createServices>;
 
-export function createServices(ds: DataSource, config: Config, logger: Logger): Services {
+export function createServices(ds: DataSource, config: Config, logger: Logger) {
+  const ttl = config.inference.cacheTtlMs;
   const apiKeys = new ApiKeyService(ds, config.security.adminKey);
-  const serving = createServingServices(ds, config, logger);
-  // Every in-memory cache that may hold a user's credentials or aggregates over their data:
-  // deleteUser clears them once the erasure commits (the tables: privacy/erasure-registry.ts).
-  const privacy = new PrivacyService(ds, [
+  const reviews = new ReviewService(ds);
+  const models = new ModelRegistry(ds, { inference: config.inference, artifactsDir: config.modelArtifactsDir }, logger);
+  const productLookup = new ProductLookup(ds, ttl);
+  const text = new TextClassifierService(ds, models, ttl);
+  const recommendations = new RecommendationService(ds, models, productLookup, reviews, text, ttl, logger);
+  const trending = new TrendingService(ds, productLookup, ttl, { minUsers: Math.max(2, config.kAnonymityMin), minRadiusKm: MIN_PUBLIC_RADIUS_KM });
+  const privacy = new PrivacyService(ds, erasureRegistry([analyticsErasure, auditErasure]), [
+    // Every in-memory cache that may hold a user's credentials or aggregates over their data.
     () => apiKeys.clearCache(),
-    () => serving.trending.clearCache(),
-    () => serving.recommendations.clearCaches(),
-    () => serving.text.clearCaches(),
+    () => trending.clearCache(),
+    () => recommendations.clearCaches(),
+    () => text.clearCaches(),
   ]);
   return {
     users: new UserService(ds),
     products: new ProductService(ds),
-    reviews: new ReviewService(ds),
+    reviews,
     regions: new RegionService(ds),
-    events: new EventService(ds, { maxBatch: config.ingestMaxBatch, futureSkewSeconds: config.futureSkewSeconds }),
-    ...serving,
-    ...createJobServices(ds, config, logger),
+    events: new EventService(ds, { maxBatch: config.ingestMaxBatch, futureSkewSeconds: config.futureSkewSeconds }, rollupFold),
+    analytics: new AnalyticsService(ds, {
+      kAnonymityMin: config.kAnonymityMin, dp: config.dp, concurrency: config.analyticsConcurrency, queueMs: config.analyticsQueueMs,
+    }),
+    models,
+    predictions: new BehaviorPredictionService(ds, models),
+    recommendations,
+    trending,
+    text,
+    labeledMessages: new LabeledMessageService(ds, config.ingestMaxBatch),
+    trainingJobs: new TrainingJobService(ds, { jobs: config.jobs, artifactsDir: config.modelArtifactsDir }, logger.child({ component: 'jobs' })),
     apiKeys,
     audit: new AuditService(ds),
     persistedOperations: new PersistedOperationService(ds),
     privacy,
-    analytics: new AnalyticsService(ds, {
-      kAnonymityMin: config.kAnonymityMin, dp: config.dp, concurrency: config.analyticsConcurrency, queueMs: config.analyticsQueueMs,
-    }),
-  };
+  } as const;
 }

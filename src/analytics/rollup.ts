@@ -190,3 +190,6 @@ export async function eraseUserFromRollups(db: Queryable, userId: string): Promi
   await eraseUserFromRegionUsers(db, userId);
   await db.query(`DELETE FROM analytics_user_hourly WHERE user_id = $1`, [userId]);
 }
+
+/** The rollups as an InsertFold of events/event.writer.ts (wired in src/services.ts): live ingestion keeps them exact. */
+export const rollupFold = { ctes: rollupCtes, params: rollupParams } as const;

@@ -79,3 +79,18 @@ function scrub(value: unknown, userId: string): unknown {
     Object.entries(value).map(([k, v]) => [k, (k === 'userId' || k === 'user_id') && String(v) === userId ? ERASED : scrub(v, userId)]),
   );
 }
+
+/** How a user's erasure reaches the audit log (an ErasurePart of privacy/erasure-registry.ts, wired in src/services.ts). */
+export const auditErasure = {
+  name: 'auditLog',
+  hook: scrubUserFromAuditLog,
+  stores: [
+    {
+      table: 'audit_log',
+      userColumn: null,
+      retained:
+        'the entry of the deleteUser call itself (target = the erased id) is kept as the record that the erasure ' +
+        'happened; every other mention of the id as a user (details …userId) is replaced',
+    },
+  ],
+} as const;

@@ -14,7 +14,7 @@ import {
   whereInTimeRange, whereWithinBox, whereWithinRadius,
 } from '../db/query-filters';
 import { EVENT_TYPES, EventEntity, type EventTypeName } from './event.entity';
-import { insertEvents } from './event.writer';
+import { type InsertFold, insertEvents } from './event.writer';
 
 export interface EventInputData {
   readonly idempotencyKey: string;
@@ -84,6 +84,8 @@ export class EventService {
   constructor(
     private readonly ds: DataSource,
     private readonly limits: IngestLimits,
+    /** The derived tables every stored batch is folded into (the analytics rollups). */
+    private readonly fold: InsertFold,
   ) {}
 
   async ingest(events: readonly EventInputData[], now = new Date()): Promise<IngestResultData> {
@@ -109,6 +111,7 @@ export class EventService {
         price: e.price ?? (e.productId ? prices.get(e.productId) : null) ?? null,
         query: e.query ?? null,
       })),
+      this.fold,
     );
     const inserted = new Set(stored);
     // A key is a duplicate when it was stored before or repeats within this batch; each is listed once.

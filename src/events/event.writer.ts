@@ -5,11 +5,11 @@
  * (the demo seeder) use insertEventsOnly and then rebuild the rollups once.
  *
  * The same statement folds the inserted rows (only those: duplicates are never counted twice)
- * into the analytics rollups, so aggregates see an event as soon as its batch commits.
+ * into the tables derived from events (an InsertFold: the analytics rollups, wired in
+ * src/services.ts), so aggregates see an event as soon as its batch commits.
  */
 import { latLngToCell } from 'h3-js';
 import type { Queryable } from '../db/queryable';
-import { rollupCtes, rollupParams } from '../analytics/rollup';
 import type { EventTypeName } from './event.entity';
 
 export interface EventRow {
@@ -27,6 +27,14 @@ export interface EventRow {
 }
 
 export type { Queryable } from '../db/queryable';
+
+/** Keeps tables derived from events exact: folds each inserted batch in, in the insert's own statement. */
+export interface InsertFold {
+  /** CTEs reading `ins` (the inserted rows: idempotency_key, user_id, product_id, type, occurred_at, location, h3_r9, quantity, price), parameters numbered from `firstParam`. */
+  ctes(firstParam: number): string;
+  /** Their parameters, given the rows' resolution-9 cells. */
+  params(h3r9: readonly (string | null)[]): unknown[];
+}
 
 /** H3 resolution-9 cell of a point as a signed 64-bit integer string (fits Postgres bigint). */
 export function h3r9(latitude: number, longitude: number): string {
@@ -65,16 +73,16 @@ function eventParams(rows: readonly EventRow[]): { params: unknown[]; h3: (strin
 }
 
 /** Inserts rows; returns the idempotency keys actually stored (the rest were duplicates). */
-export async function insertEvents(db: Queryable, rows: readonly EventRow[]): Promise<string[]> {
+export async function insertEvents(db: Queryable, rows: readonly EventRow[], fold: InsertFold): Promise<string[]> {
   if (rows.length === 0) return [];
   const { params, h3 } = eventParams(rows);
   const inserted = (await db.query(
     `WITH ins AS (
        ${INSERT_EVENTS}
        RETURNING idempotency_key, user_id, product_id, type, occurred_at, location, h3_r9, quantity, price),
-     ${rollupCtes(13)}
+     ${fold.ctes(13)}
      SELECT idempotency_key FROM ins`,
-    [...params, ...rollupParams(h3)],
+    [...params, ...fold.params(h3)],
   )) as { idempotency_key: string }[];
   return inserted.map((r) => r.idempotency_key);
 }

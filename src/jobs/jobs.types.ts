@@ -1,18 +1,10 @@
-/** GraphQL types of fine-tuning jobs and model versions (admin only). */
+/** GraphQL types of fine-tuning jobs (admin only); model versions: inference/model-version.types.ts. */
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Connection } from '../graphql/connection';
 import { JSONObjectScalar } from '../graphql/scalars';
-import type { ModelKind as Kind, ModelStatus } from '../inference/model-kind';
+import type { ModelKind as Kind } from '../inference/model-kind';
+import { ModelKind, ModelVersion } from '../inference/model-version.types';
 import type { JobStatus } from './training-job';
-
-export const ModelKind = { NEXT_ITEM: 'next-item', BEHAVIOR: 'behavior', SENTIMENT: 'sentiment', INTENT: 'intent' } as const satisfies Record<string, Kind>;
-registerEnumType(ModelKind, { name: 'ModelKind', description: 'The models Meridian trains and serves.' });
-
-export const ModelVersionStatus = { CANDIDATE: 'candidate', ACTIVE: 'active', ARCHIVED: 'archived' } as const satisfies Record<string, ModelStatus>;
-registerEnumType(ModelVersionStatus, {
-  name: 'ModelVersionStatus',
-  description: 'CANDIDATE: registered, not serving; ACTIVE: serving (one per kind); ARCHIVED: served before.',
-});
 
 export const TrainingJobStatus = {
   QUEUED: 'queued',
@@ -28,23 +20,6 @@ registerEnumType(TrainingJobStatus, {
   name: 'TrainingJobStatus',
   description: 'QUEUED → EXPORTING (data snapshot) → TRAINING → EVALUATING (against the active version) → REGISTERING → SUCCEEDED; or FAILED / CANCELLED.',
 });
-
-@ObjectType({ description: 'A verified model artifact recorded in the registry.' })
-export class ModelVersion {
-  @Field(() => ID) id!: string;
-  @Field(() => ModelKind) kind!: Kind;
-  @Field({ description: 'The trainer\'s version name: <UTC time>-<model sha256 prefix>.' }) version!: string;
-  @Field(() => ModelVersionStatus) status!: ModelStatus;
-  @Field(() => JSONObjectScalar, { description: 'Test metrics the trainer reported (names per kind, e.g. ndcg@10).' })
-  metrics!: Record<string, unknown>;
-  @Field({ description: 'sha256 of model.onnx.' }) sha256!: string;
-  @Field(() => ID, { nullable: true, description: 'The training job that produced it; null for shipped baselines.' })
-  sourceJobId!: string | null;
-  @Field() createdAt!: Date;
-  @Field(() => Date, { nullable: true }) activatedAt!: Date | null;
-  @Field(() => ID, { nullable: true, description: 'The version that was active before this one was promoted (rollback target).' })
-  previousActiveId!: string | null;
-}
 
 @ObjectType({ description: 'A fine-tuning job: its request, live progress and outcome.' })
 export class TrainingJob {

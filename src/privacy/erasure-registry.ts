@@ -1,54 +1,56 @@
 /**
  * Every store that can hold a user's data, and how deleteUser erases the user from it.
  *
- * Contract: every table with a column naming a user (`user_id`, `*_user_id`, and `users.id`) has
- * an entry here; test/security/erasure.test.ts compares this list with information_schema, so a
- * new table cannot be forgotten. deleteUser (privacy.service.ts) runs, inside its transaction,
- * every hook of ERASURE_HOOKS, then deletes the rows of every 'delete' entry in list order
- * (referencing tables before `users`). Aggregates without a user column (the count rollups,
- * region user counters) are listed too, under the hook that keeps them exact.
+ * Privacy owns the rows it deletes itself (events, reviews, API keys, the user row). Stores other
+ * domains derive from them (analytics rollups, the audit log) are erased by those domains' hooks,
+ * handed in as ErasureParts where the services are composed (src/services.ts): privacy imports no
+ * other domain.
  *
- * In-memory caches are not tables: services.ts hands PrivacyService the clear methods of every
- * cache that may hold aggregates over users, called after the erasure commits.
+ * Contract: every table with a column naming a user (`user_id`, `*_user_id`, and `users.id`) has
+ * an entry; test/security/erasure.test.ts compares the composed registry with information_schema,
+ * so a new table cannot be forgotten. deleteUser (privacy.service.ts) runs, inside its
+ * transaction, every part's hook, then deletes the rows of every 'delete' entry in list order
+ * (referencing tables before `users`). Aggregates without a user column (the count rollups, region
+ * user counters) are listed too, under the hook that keeps them exact.
+ *
+ * In-memory caches are not tables: PrivacyService is handed the clear methods of every cache that
+ * may hold aggregates over users, called after the erasure commits.
  */
-import { REGION_USER_TABLES } from '../analytics/region-users';
-import { COUNT_ROLLUPS, eraseUserFromRollups } from '../analytics/rollup';
-import { scrubUserFromAuditLog } from '../auth/audit.service';
 import type { Queryable } from '../db/queryable';
-
 
 /** Run inside the deletion transaction, before any row is deleted (hooks may read the user's events). */
 export type ErasureHook = (db: Queryable, userId: string) => Promise<void>;
 
-export const ERASURE_HOOKS = {
-  /** Decrements every count rollup by the user's events and removes the user's per-user rollup rows. */
-  rollups: eraseUserFromRollups,
-  /** Replaces the user's id where audit details name it (see AUDIT_RETAINED). */
-  auditLog: scrubUserFromAuditLog,
-} satisfies Record<string, ErasureHook>;
-export type ErasureHookName = keyof typeof ERASURE_HOOKS;
+/** What another domain contributes: a hook and the stores it erases the user from. */
+export interface ErasurePart {
+  readonly name: string;
+  readonly hook: ErasureHook;
+  /** userColumn null: an aggregate with no user column, kept exact by the hook. `retained`: what stays, and why. */
+  readonly stores: readonly { readonly table: string; readonly userColumn: string | null; readonly retained?: string }[];
+}
 
 export type StoreErasure =
   /** deleteUser deletes the rows whose `userColumn` is the user. */
   | { readonly table: string; readonly userColumn: string; readonly how: 'delete' }
-  /** A hook erases the user (userColumn null: an aggregate with no user column, kept exact by the hook). */
-  | { readonly table: string; readonly userColumn: string | null; readonly how: 'hook'; readonly hook: ErasureHookName; readonly retained?: string };
+  /** A hook erases the user. */
+  | { readonly table: string; readonly userColumn: string | null; readonly how: 'hook'; readonly hook: string; readonly retained?: string };
 
-const AUDIT_RETAINED =
-  'the entry of the deleteUser call itself (target = the erased id) is kept as the record that the erasure ' +
-  'happened; every other mention of the id as a user (details …userId) is replaced';
+export interface ErasureRegistry {
+  readonly hooks: readonly ErasureHook[];
+  readonly stores: readonly StoreErasure[];
+}
 
-export const ERASURE_REGISTRY: readonly StoreErasure[] = [
-  ...COUNT_ROLLUPS.map((r) => ({ table: r.table, userColumn: null, how: 'hook', hook: 'rollups' }) as const),
-  { table: 'analytics_user_hourly', userColumn: 'user_id', how: 'hook', hook: 'rollups' },
-  // Region user rows and counters: eraseUserFromRollups calls eraseUserFromRegionUsers.
-  ...REGION_USER_TABLES.map(
-    (table) => ({ table, userColumn: table === 'analytics_region_user_counts' ? null : 'user_id', how: 'hook', hook: 'rollups' }) as const,
-  ),
-  { table: 'audit_log', userColumn: null, how: 'hook', hook: 'auditLog', retained: AUDIT_RETAINED },
-  // Deleted in this order: the rows referencing users first, the user row (personal data) last.
+/** Deleted in this order: the rows referencing users first, the user row (personal data) last. */
+const DELETED_ROWS: readonly StoreErasure[] = [
   { table: 'events', userColumn: 'user_id', how: 'delete' },
   { table: 'reviews', userColumn: 'user_id', how: 'delete' },
   { table: 'api_keys', userColumn: 'user_id', how: 'delete' },
   { table: 'users', userColumn: 'id', how: 'delete' },
 ];
+
+export function erasureRegistry(parts: readonly ErasurePart[]): ErasureRegistry {
+  return {
+    hooks: parts.map((p) => p.hook),
+    stores: [...parts.flatMap((p) => p.stores.map((s) => ({ ...s, how: 'hook' as const, hook: p.name }))), ...DELETED_ROWS],
+  };
+}

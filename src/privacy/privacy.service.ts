@@ -9,7 +9,7 @@
 import type { DataSource } from 'typeorm';
 import { NotFoundError, ValidationError } from '../common/errors';
 import { isNumericId } from '../db/query-filters';
-import { ERASURE_HOOKS, ERASURE_REGISTRY } from './erasure-registry';
+import type { ErasureRegistry } from './erasure-registry';
 
 export interface DeletedUser {
   readonly userId: string;
@@ -21,6 +21,8 @@ export interface DeletedUser {
 export class PrivacyService {
   constructor(
     private readonly ds: DataSource,
+    /** Every store holding a user's data (composed in src/services.ts). */
+    readonly registry: ErasureRegistry,
     /** Clear methods of the caches that may hold the user's data or aggregates over it; called after the commit. */
     private readonly clearCaches: readonly (() => void)[] = [],
   ) {}
@@ -34,9 +36,9 @@ export class PrivacyService {
       await em.query(`LOCK TABLE events IN ROW EXCLUSIVE MODE`);
       const found = (await em.query(`SELECT id FROM users WHERE id = $1 FOR UPDATE`, [id])) as unknown[];
       if (found.length === 0) throw new NotFoundError('User', id);
-      for (const hook of Object.values(ERASURE_HOOKS)) await hook(em, id);
+      for (const hook of this.registry.hooks) await hook(em, id);
       const deleted = new Map<string, number>();
-      for (const store of ERASURE_REGISTRY) {
+      for (const store of this.registry.stores) {
         if (store.how !== 'delete') continue;
         const rows = (await em.query(
           `WITH d AS (DELETE FROM ${store.table} WHERE ${store.userColumn} = $1 RETURNING 1) SELECT count(*)::int AS n FROM d`,

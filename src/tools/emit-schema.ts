@@ -2,7 +2,8 @@
 import 'reflect-metadata';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createSchema, printSortedSchema } from '../graphql/schema';
+import { createSchema } from '../api';
+import { printSortedSchema } from '../graphql/schema';
 
 export const SCHEMA_FILE = path.resolve(__dirname, '../../..', 'schema/schema.graphql');
 

@@ -10,7 +10,7 @@ import { createLogger } from '../common/logger';
 import { loadConfigOrExit, runMain, stopOnSignals } from '../common/process-lifecycle';
 import { ConfigError } from '../config/config';
 import { openDatabase } from '../db/database';
-import { createJobWorker } from '../jobs/job-services';
+import { createJobWorker } from '../jobs/job-worker.factory';
 import { createServices } from '../services';
 
 async function main(): Promise<void> {

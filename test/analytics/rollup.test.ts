@@ -9,7 +9,7 @@ import type { Database } from '../../src/db/database';
 import { EventService } from '../../src/events/event.service';
 import { intToH3 } from '../../src/analytics/cells';
 import { RegionRollups } from '../../src/analytics/region-rollups';
-import { eraseUserFromRollups } from '../../src/analytics/rollup';
+import { eraseUserFromRollups, rollupFold } from '../../src/analytics/rollup';
 import { rebuildRollups } from '../../src/analytics/rollup-rebuild';
 import { UserService } from '../../src/catalog/user.service';
 import { openTestDatabase } from '../helpers/db';
@@ -21,7 +21,7 @@ let productId: string;
 
 beforeAll(async () => {
   db = await openTestDatabase();
-  events = new EventService(db.dataSource, { maxBatch: 5000, futureSkewSeconds: 300 });
+  events = new EventService(db.dataSource, { maxBatch: 5000, futureSkewSeconds: 300 }, rollupFold);
   const regions = new RegionRollups(db.dataSource);
   await regions.ensureFresh(await regions.ids('city'));
   [{ id: userId }] = await db.dataSource.query(`SELECT id FROM users ORDER BY id LIMIT 1`);

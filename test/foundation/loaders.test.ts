@@ -1,5 +1,5 @@
 import type { App } from '../../src/app';
-import { createLoaders } from '../../src/graphql/context';
+import { createLoaders } from '../../src/api';
 import type { Database } from '../../src/db/database';
 import { gql, startTestApp } from '../helpers/app';
 import { openTestDatabase } from '../helpers/db';

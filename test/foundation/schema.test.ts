@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { GraphQLEnumType, GraphQLInputObjectType, GraphQLObjectType } from 'graphql';
-import { createSchema, printSortedSchema } from '../../src/graphql/schema';
+import { createSchema } from '../../src/api';
+import { printSortedSchema } from '../../src/graphql/schema';
 
 describe('schema/schema.graphql', () => {
   it('matches the schema emitted from the code (run `npm run schema:emit` when this fails)', async () => {

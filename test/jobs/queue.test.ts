@@ -11,7 +11,7 @@ import { silentLogger } from '../../src/common/logger';
 import { ModelVersionRepository } from '../../src/inference/model-version.repository';
 import type { Database } from '../../src/db/database';
 import type { JobRunner, RunResult, TrainerTask } from '../../src/jobs/job-runner';
-import { createJobWorker } from '../../src/jobs/job-services';
+import { createJobWorker } from '../../src/jobs/job-worker.factory';
 import type { JobWorker } from '../../src/jobs/job-worker';
 import type { TrainingJobRepository } from '../../src/jobs/training-job.repository';
 import type { StartFineTuning } from '../../src/jobs/training-job.service';

@@ -10,7 +10,7 @@ import type { App } from '../../src/app';
 import { silentLogger } from '../../src/common/logger';
 import type { Database } from '../../src/db/database';
 import { ModelVersionRepository } from '../../src/inference/model-version.repository';
-import { createJobWorker } from '../../src/jobs/job-services';
+import { createJobWorker } from '../../src/jobs/job-worker.factory';
 import type { JobWorker } from '../../src/jobs/job-worker';
 import type { TrainingJobRecord } from '../../src/jobs/training-job';
 import type { StartFineTuning } from '../../src/jobs/training-job.service';

@@ -1,5 +1,5 @@
 import { parse, type OperationDefinitionNode } from 'graphql';
-import { createSchema } from '../../src/graphql/schema';
+import { createSchema } from '../../src/api';
 import { operationCost } from '../../src/security/query-cost';
 
 async function cost(query: string, variables: Record<string, unknown> = {}): Promise<number> {

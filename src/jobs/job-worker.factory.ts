@@ -1,6 +1,5 @@
 /**
- * Builds the jobs part of the service container (the job service every process has) and a job
- * worker (the server when MERIDIAN_JOB_WORKER is on, or src/tools/worker.ts), plus the
+ * Builds a job worker (the server when MERIDIAN_JOB_WORKER is on, or src/tools/worker.ts), plus the
  * `meridian_jobs{status}` gauge for /metrics.
  */
 import path from 'node:path';
@@ -17,16 +16,6 @@ import { LocalProcessRunner } from './local-process.runner';
 import { TrainingJobService } from './training-job.service';
 import { TrainingPipeline } from './training-pipeline';
 
-export interface JobServices {
-  readonly trainingJobs: TrainingJobService;
-}
-
-export function createJobServices(ds: DataSource, config: Config, logger: Logger): JobServices {
-  return {
-    trainingJobs: new TrainingJobService(ds, { jobs: config.jobs, artifactsDir: config.modelArtifactsDir }, logger.child({ component: 'jobs' })),
-  };
-}
-
 export interface WorkerOptions {
   /** Another runner (tests, or a Ray/Kubernetes runner); defaults to the local process runner. */
   readonly runner?: JobRunner;
@@ -42,7 +31,7 @@ export function jobPaths(config: Config): { jobsDir: string; modelsDir: string }
 export function createJobWorker(
   ds: DataSource,
   config: Config,
-  services: JobServices & { readonly models: ModelRegistry },
+  services: { readonly trainingJobs: TrainingJobService; readonly models: ModelRegistry },
   logger: Logger,
   opts: WorkerOptions = {},
 ): JobWorker {

@@ -5,8 +5,8 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { Rule } from '../auth/auth-checker';
 import type { Context } from '../graphql/context';
-import type { ModelKind as Kind } from '../inference/model-kind';
-import { ModelKind, ModelVersion } from './jobs.types';
+import type { ModelKind as Kind } from './model-kind';
+import { ModelKind, ModelVersion } from './model-version.types';
 
 @Resolver(() => ModelVersion)
 export class ModelVersionResolver {
