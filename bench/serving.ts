@@ -24,6 +24,7 @@ import { type InferenceMetricsSnapshot, ModelRegistry } from '../src/inference/m
 import { type Feeds, int64 } from '../src/inference/tensor';
 import { WorkerPool } from '../src/inference/worker-pool';
 import { loadConfig } from '../src/config/config';
+import { modelKinds } from '../src/services';
 import { BENCH_ADMIN_KEY, dropDatabase, freshDatabase, markdownTable, ROOT, startServer, summarize } from './bench-utils';
 
 const CONCURRENCY = 32;
@@ -310,7 +311,7 @@ export async function runServingBench({ quick }: { quick: boolean }): Promise<st
     man.version = `${man.version}-bench`;
     fs.writeFileSync(path.join(candidateDir, 'manifest.json'), JSON.stringify(man));
     const config = loadConfig({ MERIDIAN_LOAD_MODELS: 'false', MERIDIAN_INFERENCE_WORKERS: '1' });
-    const registry = new ModelRegistry(ds, { inference: config.inference, artifactsDir: path.join(ROOT, 'model-artifacts') }, silentLogger());
+    const registry = new ModelRegistry(ds, { inference: config.inference, artifactsDir: path.join(ROOT, 'model-artifacts') }, silentLogger(), modelKinds);
     await registry.start();
     const candidate = await registry.register('next-item', candidateDir);
     await registry.stop();

@@ -20,25 +20,44 @@ import { MIN_PUBLIC_RADIUS_KM } from './common/geo';
 import type { Logger } from './common/logger';
 import type { Config } from './config/config';
 import { EventService } from './events/event.service';
+import type { KindSpecs } from './inference/kind-spec';
 import { ModelRegistry } from './inference/model-registry';
 import { TrainingJobService } from './jobs/training-job.service';
 import { LabeledMessageService } from './nlp/labeled-message.service';
 import { TextClassifierService } from './nlp/text-classifier.service';
+import { textKind } from './nlp/text.kind';
 import { BehaviorPredictionService } from './predict/behavior-prediction.service';
+import { behaviorKind } from './predict/behavior.kind';
 import { erasureRegistry } from './privacy/erasure-registry';
 import { PrivacyService } from './privacy/privacy.service';
 import { ProductLookup } from './recommend/product-lookup';
+import { nextItemKind } from './recommend/next-item.kind';
 import { RecommendationService } from './recommend/recommendation.service';
 import { TrendingService } from './recommend/trending.service';
 import { PersistedOperationService } from './security/persisted-operation.service';
 
 export type Services = ReturnType<typeof createServices>;
 
+/** The model kinds, each registered with the runtime by its domain: a new model-backed capability adds its line here. */
+export const modelKinds: KindSpecs = {
+  'next-item': nextItemKind,
+  behavior: behaviorKind,
+  sentiment: textKind('sentiment'),
+  intent: textKind('intent'),
+};
+
+/** What a standalone job worker needs (src/tools/worker.ts): the registry, to verify, record and promote, and the job queue. */
+export function createWorkerServices(ds: DataSource, config: Config, logger: Logger) {
+  const models = new ModelRegistry(ds, { inference: config.inference, artifactsDir: config.modelArtifactsDir }, logger, modelKinds);
+  const trainingJobs = new TrainingJobService(ds, models, { jobs: config.jobs, artifactsDir: config.modelArtifactsDir }, logger.child({ component: 'jobs' }));
+  return { models, trainingJobs } as const;
+}
+
 export function createServices(ds: DataSource, config: Config, logger: Logger) {
   const ttl = config.inference.cacheTtlMs;
   const apiKeys = new ApiKeyService(ds, config.security.adminKey);
   const reviews = new ReviewService(ds);
-  const models = new ModelRegistry(ds, { inference: config.inference, artifactsDir: config.modelArtifactsDir }, logger);
+  const { models, trainingJobs } = createWorkerServices(ds, config, logger);
   const productLookup = new ProductLookup(ds, ttl);
   const text = new TextClassifierService(ds, models, ttl);
   const recommendations = new RecommendationService(ds, models, productLookup, reviews, text, ttl, logger);
@@ -65,7 +84,7 @@ export function createServices(ds: DataSource, config: Config, logger: Logger) {
     trending,
     text,
     labeledMessages: new LabeledMessageService(ds, config.ingestMaxBatch),
-    trainingJobs: new TrainingJobService(ds, { jobs: config.jobs, artifactsDir: config.modelArtifactsDir }, logger.child({ component: 'jobs' })),
+    trainingJobs,
     apiKeys,
     audit: new AuditService(ds),
     persistedOperations: new PersistedOperationService(ds),

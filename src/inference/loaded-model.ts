@@ -5,15 +5,15 @@
  * the last queued batch has run.
  */
 import { ModelUnavailableError } from './inference.errors';
-import type { ModelAssets } from './model-assets';
-import type { Manifest } from './manifest';
 import { ModelMetrics } from './inference.metrics';
 import { type BatcherOptions, MicroBatcher } from './micro-batcher';
+import type { AssetsOf, ManifestOf, ModelKind } from './model-kind';
 import type { ModelVersionRecord } from './model-version.repository';
 import type { Feeds } from './tensor';
 import type { WorkerPool } from './worker-pool';
 
-export class LoadedModel {
+/** A loaded version of kind K: its manifest and assets are typed by the kind's domain (ModelTypes). */
+export class LoadedModel<K extends ModelKind = ModelKind> {
   readonly metrics: ModelMetrics;
   private readonly batcher: MicroBatcher;
   private leases = 0;
@@ -23,8 +23,8 @@ export class LoadedModel {
 
   constructor(
     public record: ModelVersionRecord,
-    readonly manifest: Manifest,
-    readonly assets: ModelAssets,
+    readonly manifest: ManifestOf<K>,
+    readonly assets: AssetsOf<K>,
     readonly artifactDir: string,
     private sessionId: number,
     provider: string,

@@ -2,9 +2,15 @@
  * The model registry: which version of each kind serves, and the only owner of ONNX sessions.
  *
  * - register(kind, dir) verifies an artifact (artifact-verifier.ts) and records it as a candidate;
+ * - registerAndPromote(kind, dir, …) does that and, if the caller decides so, activates the same
+ *   loaded session (a fine-tuning job: one verification, one ONNX load);
  * - promote(id) loads and verifies the version, activates it in the database, then swaps it in;
  * - rollback(kind) does the same for the version that was active before;
- * - use(kind, fn) lends the serving version to a request for the duration of fn.
+ * - use(kind, fn) lends the serving version to a request for the duration of fn, typed by kind;
+ * - versionById / activeVersion / versionBySourceJob / list: the recorded versions, for jobs.
+ *
+ * The runtime knows model kinds only by name: each domain registers its KindSpec (kind-spec.ts) at
+ * the root, and the registry runs it at verification and hands its typed results to `use`.
  *
  * A swap replaces the serving pointer in one synchronous step: requests that already hold a lease
  * finish on the old session, new ones get the new one, and the old session is released when its
@@ -19,9 +25,11 @@ import type { DataSource } from 'typeorm';
 import { DomainError, ErrorCode, NotFoundError, ValidationError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { InferenceConfig } from '../config/config';
+import { memoryMb, type ProcessMemoryMb } from '../observability/process-metrics';
 import {
   checkSampleOutputs, checkSessionIo, type ReadArtifact, readArtifact, sampleFeeds, VerificationError,
 } from './artifact-verifier';
+import type { KindSpec, KindSpecs } from './kind-spec';
 import { ModelArtifactError, ModelUnavailableError } from './inference.errors';
 import type { ModelMetricsSnapshot } from './inference.metrics';
 import { LoadedModel } from './loaded-model';
@@ -40,6 +48,11 @@ export interface RegisterOptions {
   readonly sourceJobId?: string | null;
 }
 
+export interface RegisterAndPromoteOptions extends RegisterOptions {
+  /** Asked once the version is recorded as a candidate; true activates it (the verified session, not a reload). */
+  readonly promoteIf: (candidate: ModelVersionRecord) => Promise<boolean>;
+}
+
 export interface InferenceMetricsSnapshot {
   readonly providers: readonly string[];
   readonly sessionsPerWorker: readonly number[];
@@ -54,7 +67,7 @@ export interface InferenceMetricsSnapshot {
    * V8 heap that JS objects own (external, of which array buffers: model assets, tensors). The
    * rest of the resident set is native: onnxruntime sessions in the workers, allocator pools.
    */
-  readonly memoryMb: { readonly rss: number; readonly heapUsed: number; readonly heapTotal: number; readonly external: number; readonly arrayBuffers: number };
+  readonly memoryMb: ProcessMemoryMb;
 }
 
 export class ModelRegistry {
@@ -73,6 +86,8 @@ export class ModelRegistry {
     ds: DataSource,
     private readonly opts: RegistryOptions,
     private readonly logger: Logger,
+    /** One spec per kind, from the domains (src/services.ts). */
+    private readonly kinds: KindSpecs,
   ) {
     this.repo = new ModelVersionRepository(ds);
     this.pool = new WorkerPool(
@@ -203,9 +218,56 @@ export class ModelRegistry {
     return this.repo.list(kind);
   }
 
+  /**
+   * Verifies an artifact directory and records it as a candidate, then asks `promoteIf`; on true the
+   * version is activated and swapped in with the session verification loaded (no second load).
+   * Idempotent per source job: a job's existing version is returned as it is.
+   */
+  registerAndPromote(kind: ModelKind, artifactDir: string, opts: RegisterAndPromoteOptions): Promise<ModelVersionRecord> {
+    return this.serialized(async () => {
+      if (opts.sourceJobId) {
+        const existing = await this.repo.bySourceJob(opts.sourceJobId);
+        if (existing) return existing;
+      }
+      const { record, loaded } = await this.verifyAndRecord(kind, artifactDir, opts.sourceJobId ?? null, true);
+      if (!loaded) return record;
+      let promote: boolean;
+      try {
+        promote = await opts.promoteIf(record);
+      } catch (err) {
+        await loaded.retire();
+        throw err;
+      }
+      if (!promote) {
+        await loaded.retire();
+        return record;
+      }
+      return this.activateLoaded(loaded, 'current');
+    });
+  }
+
+  /** Steps 1–3 of verification (files, hashes, opset, the kind's checks): the parsed artifact, nothing recorded or loaded. */
+  checkArtifact<K extends ModelKind>(kind: K, dir: string, expectedSha?: string): ReadArtifact<K> {
+    return readArtifact(dir, this.spec(kind), expectedSha);
+  }
+
+  versionById(id: string): Promise<ModelVersionRecord | null> {
+    return this.repo.byId(id);
+  }
+
+  /** The version the database says is active (this process may still be swapping it in). */
+  activeVersion(kind: ModelKind): Promise<ModelVersionRecord | null> {
+    return this.repo.active(kind);
+  }
+
+  versionBySourceJob(jobId: string): Promise<ModelVersionRecord | null> {
+    return this.repo.bySourceJob(jobId);
+  }
+
   /** Lends the serving version of `kind` to `fn`; a swap during fn does not release it under fn. */
-  async use<T>(kind: ModelKind, fn: (model: LoadedModel) => Promise<T>): Promise<T> {
-    const model = this.serving.get(kind);
+  async use<K extends ModelKind, T>(kind: K, fn: (model: LoadedModel<K>) => Promise<T>): Promise<T> {
+    // Installed under its kind by install(), so the entry for K is a LoadedModel<K>.
+    const model = this.serving.get(kind) as LoadedModel<K> | undefined;
     if (!model) {
       const why = this.state === 'started' ? (this.unavailable.get(kind) ?? 'no model version is loaded') : 'the inference runtime is not running';
       throw new ModelUnavailableError(kind, why);
@@ -267,7 +329,11 @@ export class ModelRegistry {
 
   private async activateAndSwap(record: ModelVersionRecord, previous: 'current' | 'keep'): Promise<ModelVersionRecord> {
     if (record.status === 'active' && this.serving.get(record.kind)?.record.id === record.id) return record;
-    const loaded = await this.load(record);
+    return this.activateLoaded(await this.load(record), previous);
+  }
+
+  private async activateLoaded(loaded: LoadedModel, previous: 'current' | 'keep'): Promise<ModelVersionRecord> {
+    const record = loaded.record;
     let activated: ModelVersionRecord;
     try {
       activated = await this.repo.activate(record.id, previous);
@@ -279,6 +345,10 @@ export class ModelRegistry {
     this.install(loaded);
     this.logger.info({ kind: record.kind, version: record.version, id: record.id }, 'model version swapped in');
     return activated;
+  }
+
+  private spec<K extends ModelKind>(kind: K): KindSpec<K> {
+    return this.kinds[kind] as KindSpec<K>;
   }
 
   /** The atomic swap: one Map.set; the previous version retires in the background. */
@@ -321,7 +391,7 @@ export class ModelRegistry {
   private async verify(kind: ModelKind, dir: string, expectedSha?: string): Promise<{ artifact: ReadArtifact; session: SessionInfo }> {
     let artifact: ReadArtifact;
     try {
-      artifact = readArtifact(dir, kind, expectedSha);
+      artifact = readArtifact(dir, this.spec(kind), expectedSha);
     } catch (err) {
       throw new ModelArtifactError(dir, errMessage(err));
     }
@@ -334,7 +404,7 @@ export class ModelRegistry {
     try {
       checkSessionIo(artifact.manifest, session.inputs, session.outputs);
       const { outputs } = await this.pool.run(session.id, sampleFeeds(artifact.manifest));
-      checkSampleOutputs(artifact.manifest, outputs);
+      checkSampleOutputs(this.spec(kind), artifact.manifest, outputs);
     } catch (err) {
       await this.pool.unload(session.id).catch(() => undefined);
       const reason = err instanceof VerificationError ? err.message : `sample run failed: ${errMessage(err)}`;
@@ -379,7 +449,7 @@ export class ModelRegistry {
     for (const model of this.serving.values()) {
       if (!lost.has(model.session)) continue;
       try {
-        const artifact = readArtifact(model.artifactDir, model.record.kind, model.record.sha256);
+        const artifact = readArtifact(model.artifactDir, this.spec(model.record.kind), model.record.sha256);
         const session = await this.pool.load(artifact.modelBytes);
         model.replaceSession(session.id, session.provider);
         this.logger.info({ kind: model.record.kind, version: model.version }, 'model session reloaded after a worker crash');
@@ -394,10 +464,4 @@ export class ModelRegistry {
 
 function errMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-function memoryMb(): InferenceMetricsSnapshot['memoryMb'] {
-  const m = process.memoryUsage();
-  const mb = (b: number) => Math.round((b / 1048576) * 10) / 10;
-  return { rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) };
 }

@@ -1,73 +1,21 @@
 /**
- * The body of an inference worker thread: it owns ONNX Runtime sessions and runs them, so
- * `session.run()` (synchronous native work) never blocks the server's event loop.
- *
- * `sessionWorkerMain` is serialised with Function#toString and started with `eval: true`
- * (worker-pool.ts), so the same code runs from the tsc build and under ts-jest without a build
- * step. It must therefore be self-contained: no imports, no references to module scope; it
- * loads onnxruntime-node from the absolute path passed in workerData.
+ * An inference worker thread: it owns ONNX Runtime sessions and runs them, so `session.run()`
+ * (synchronous native work) never blocks the server's event loop. worker-pool.ts starts it from
+ * its compiled file (dist/src/inference/session-worker.js), so stack traces keep file and line.
  */
-import type * as Ort from 'onnxruntime-node';
+import { type MessagePort, parentPort } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import type { ValueMeta, WorkerReply, WorkerRequest } from './session-worker.protocol';
 import type { TensorData } from './tensor';
 
-export interface WorkerInit {
-  /** require.resolve('onnxruntime-node') in the parent. */
-  readonly ortPath: string;
-}
+function main(port: MessagePort): void {
+  const sessions = new Map<number, ort.InferenceSession>();
 
-export interface ValueMeta {
-  readonly name: string;
-  readonly type: string | null;
-  readonly shape: readonly (number | string)[];
-}
-
-export type WorkerRequest =
-  | {
-      readonly op: 'load';
-      readonly req: number;
-      readonly session: number;
-      readonly bytes: Uint8Array;
-      readonly providers: readonly string[];
-      readonly threads: number;
-      readonly cpuMemArena: boolean;
-    }
-  | {
-      readonly op: 'run';
-      readonly req: number;
-      readonly session: number;
-      readonly feeds: Record<string, TensorData>;
-      readonly fetches: readonly string[] | null;
-    }
-  | { readonly op: 'unload'; readonly req: number; readonly session: number };
-
-export type WorkerReply =
-  | {
-      readonly op: 'loaded';
-      readonly req: number;
-      readonly provider: string;
-      /** Set when the requested providers failed and the session fell back to CPU. */
-      readonly fallbackReason: string | null;
-      readonly inputs: ValueMeta[];
-      readonly outputs: ValueMeta[];
-    }
-  | { readonly op: 'result'; readonly req: number; readonly outputs: Record<string, TensorData>; readonly runMs: number }
-  | { readonly op: 'unloaded'; readonly req: number }
-  | { readonly op: 'error'; readonly req: number; readonly message: string };
-
-export function sessionWorkerMain(): void {
-  /* eslint-disable @typescript-eslint/no-require-imports -- this function runs as a standalone worker script */
-  const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
-  const ort = require((workerData as WorkerInit).ortPath) as typeof Ort;
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  if (!parentPort) throw new Error('sessionWorkerMain must run in a worker thread');
-  const port = parentPort;
-  const sessions = new Map<number, Ort.InferenceSession>();
-
-  const meta = (list: readonly Ort.InferenceSession.ValueMetadata[]): ValueMeta[] =>
+  const meta = (list: readonly ort.InferenceSession.ValueMetadata[]): ValueMeta[] =>
     list.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: null, shape: [] }));
 
   const create = async (bytes: Uint8Array, providers: readonly string[], threads: number, cpuMemArena: boolean) => {
-    const options = (eps: readonly string[]): Ort.InferenceSession.SessionOptions => ({
+    const options = (eps: readonly string[]): ort.InferenceSession.SessionOptions => ({
       executionProviders: eps,
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
@@ -98,7 +46,7 @@ export function sessionWorkerMain(): void {
       case 'run': {
         const session = sessions.get(msg.session);
         if (!session) throw new Error(`session ${msg.session} is not loaded in this worker`);
-        const feeds: Record<string, Ort.Tensor> = {};
+        const feeds: Record<string, ort.Tensor> = {};
         for (const [name, t] of Object.entries(msg.feeds)) feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
         const started = performance.now();
         const result = msg.fetches ? await session.run(feeds, [...msg.fetches]) : await session.run(feeds);
@@ -134,3 +82,6 @@ export function sessionWorkerMain(): void {
     );
   });
 }
+
+if (!parentPort) throw new Error('session-worker.js must run in a worker thread (worker-pool.ts starts it)');
+main(parentPort);

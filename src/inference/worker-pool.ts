@@ -4,9 +4,11 @@
  * providers come from config; when an accelerator cannot load, the worker falls back to CPU
  * explicitly, the pool logs it once and asks for CPU directly from then on.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../common/logger';
-import { sessionWorkerMain, type ValueMeta, type WorkerInit, type WorkerReply, type WorkerRequest } from './session-worker';
+import type { ValueMeta, WorkerReply, WorkerRequest } from './session-worker.protocol';
 import type { Feeds } from './tensor';
 
 export interface PoolOptions {
@@ -34,7 +36,16 @@ interface Slot {
   pending: Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>;
 }
 
-const WORKER_SOURCE = `(${sessionWorkerMain.toString()})()`;
+/**
+ * The compiled worker script: beside this file in the build, and from the build when this file runs
+ * as TypeScript (ts-jest), so the tests run the same script as the server (`npm test` builds first).
+ */
+function workerScript(): string {
+  const candidates = [path.join(__dirname, 'session-worker.js'), path.resolve(__dirname, '../../dist/src/inference/session-worker.js')];
+  const found = candidates.find((f) => fs.existsSync(f));
+  if (!found) throw new Error(`the inference worker script is not built (looked for ${candidates.join(', ')}): run npm run build`);
+  return found;
+}
 
 export class WorkerPool {
   private slots: Slot[] = [];
@@ -65,8 +76,7 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    const init: WorkerInit = { ortPath: require.resolve('onnxruntime-node') };
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: init });
+    const worker = new Worker(workerScript());
     // Referenced only while it owes a reply: an idle pool never keeps the process alive, but a
     // script awaiting a run or a load is not left hanging by an exiting event loop.
     worker.unref();

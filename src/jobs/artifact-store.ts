@@ -7,13 +7,15 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { readArtifact } from '../inference/artifact-verifier';
 import { MODEL_KINDS, type ModelKind } from '../inference/model-kind';
 import type { ModelVersionRecord } from '../inference/model-version.repository';
 
 const TEMP_PREFIX = '.tmp-job';
 
 export class ArtifactStoreError extends Error {}
+
+/** The registry's file checks (ModelRegistry.checkArtifact): throws unless `dir` holds the artifact with model sha256 `expectedSha`. */
+export type ArtifactCheck = (kind: ModelKind, dir: string, expectedSha: string) => unknown;
 
 /** A registered version's directory: relative paths (shipped baselines) resolve against `artifactsDir`. */
 export function versionDir(record: ModelVersionRecord, artifactsDir: string): string {
@@ -33,26 +35,30 @@ function fsyncPath(p: string): void {
 }
 
 export class ArtifactStore {
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    private readonly check: ArtifactCheck,
+  ) {}
 
   dirFor(kind: ModelKind, version: string): string {
     return path.join(this.root, kind, version);
   }
 
   /**
-   * Stores the artifact in `src` (already checked by the caller) and returns its final directory.
-   * Idempotent: a retry of the same job finds the verified directory and returns it.
+   * Stores the artifact in `src` (already checked by the caller: its manifest version and model
+   * sha256) and returns its final directory. Idempotent: a retry of the same job finds the verified
+   * directory and returns it.
    */
-  store(kind: ModelKind, src: string, jobId: string): string {
-    const artifact = readArtifact(src, kind);
-    const version = artifact.manifest.version;
+  store(kind: ModelKind, src: string, jobId: string, artifact: { readonly version: string; readonly sha256: string }): string {
+    const version = artifact.version;
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(version)) throw new ArtifactStoreError(`manifest version "${version}" is not a safe directory name`);
     const kindDir = path.join(this.root, kind);
     const target = path.join(kindDir, version);
     fs.mkdirSync(kindDir, { recursive: true });
     if (fs.existsSync(target)) {
       try {
-        if (readArtifact(target, kind, artifact.sha256)) return target;
+        this.check(kind, target, artifact.sha256);
+        return target;
       } catch {
         // A directory that does not verify is not ours to serve: set it aside and store afresh.
         fs.renameSync(target, path.join(kindDir, `${TEMP_PREFIX}${jobId}-replaced-${crypto.randomBytes(4).toString('hex')}`));
@@ -68,7 +74,7 @@ export class ArtifactStore {
         fsyncPath(dest);
       }
       // The copy must hash exactly like the manifest (and like what was checked in `src`).
-      readArtifact(tmp, kind, artifact.sha256);
+      this.check(kind, tmp, artifact.sha256);
       fs.renameSync(tmp, target);
       fsyncPath(kindDir);
       return target;

@@ -7,7 +7,6 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from '../common/logger';
 import type { Config } from '../config/config';
 import type { ModelRegistry } from '../inference/model-registry';
-import { ModelVersionRepository } from '../inference/model-version.repository';
 import type { GaugeSource } from '../observability/metrics';
 import { ArtifactStore } from './artifact-store';
 import type { JobRunner } from './job-runner';
@@ -42,10 +41,9 @@ export function createJobWorker(
   const pipeline = new TrainingPipeline({
     ds,
     repo: jobs.repo,
-    versions: new ModelVersionRepository(ds),
     models: services.models,
     runner,
-    store: new ArtifactStore(modelsDir),
+    store: new ArtifactStore(modelsDir, (kind, dir, sha) => services.models.checkArtifact(kind, dir, sha)),
     jobsDir,
     artifactsDir: config.modelArtifactsDir,
     promotionMargin: config.jobs.promotionMargin,

@@ -10,7 +10,8 @@ import type { Logger } from '../common/logger';
 import { type Page, pageSize } from '../common/pagination';
 import type { JobsConfig } from '../config/config';
 import { isModelKind, MODEL_KINDS, type ModelKind } from '../inference/model-kind';
-import { type ModelVersionRecord, ModelVersionRepository } from '../inference/model-version.repository';
+import type { ModelRegistry } from '../inference/model-registry';
+import type { ModelVersionRecord } from '../inference/model-version.repository';
 import { versionDir } from './artifact-store';
 import { JobEvents } from './job-events';
 import { loadHyperparameterSpecs, validateHyperparameters } from './hyperparameters';
@@ -51,15 +52,15 @@ const TRAINING_SOURCE: Readonly<Record<ModelKind, string>> = {
 export class TrainingJobService {
   readonly repo: TrainingJobRepository;
   readonly events = new JobEvents();
-  private readonly versions: ModelVersionRepository;
 
   constructor(
     ds: DataSource,
+    /** The registry's read side: a job's base version. */
+    private readonly versions: Pick<ModelRegistry, 'versionById' | 'activeVersion'>,
     private readonly opts: TrainingJobServiceOptions,
     private readonly logger: Logger,
   ) {
     this.repo = new TrainingJobRepository(ds);
-    this.versions = new ModelVersionRepository(ds);
   }
 
   async start(input: StartFineTuning, createdBy: string | null): Promise<TrainingJobRecord> {
@@ -127,7 +128,7 @@ export class TrainingJobService {
     }
     let base: ModelVersionRecord | null = null;
     if (input.baseVersionId) {
-      base = await this.versions.byId(input.baseVersionId);
+      base = await this.versions.versionById(input.baseVersionId);
       if (!base) {
         issues.add('input.baseVersionId', `model version ${input.baseVersionId} does not exist`);
         return null;
@@ -137,7 +138,7 @@ export class TrainingJobService {
         return null;
       }
     } else {
-      base = await this.versions.active(kind);
+      base = await this.versions.activeVersion(kind);
       if (!base) return null; // nothing to fine-tune from: the trainer starts from scratch
     }
     const files = (base.manifest.files ?? {}) as Record<string, { file?: unknown }>;

@@ -13,10 +13,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { Logger } from '../common/logger';
-import { readArtifact } from '../inference/artifact-verifier';
 import { ModelArtifactError } from '../inference/inference.errors';
 import type { ModelRegistry } from '../inference/model-registry';
-import type { ModelVersionRecord, ModelVersionRepository } from '../inference/model-version.repository';
+import type { ModelVersionRecord } from '../inference/model-version.repository';
 import { type ArtifactStore, versionDir } from './artifact-store';
 import { JobFailure, errMessage, trainerFailure } from './job-errors';
 import { AttemptAborted, type AbortReason, type JobRunner, type TrainerTask } from './job-runner';
@@ -30,7 +29,7 @@ import { TailBuffer, type TrainerEvent } from './trainer-output';
 export interface PipelineDeps {
   readonly ds: DataSource;
   readonly repo: TrainingJobRepository;
-  readonly versions: ModelVersionRepository;
+  /** Verifies, records, promotes, and answers which versions exist. */
   readonly models: ModelRegistry;
   readonly runner: JobRunner;
   readonly store: ArtifactStore;
@@ -89,7 +88,7 @@ export class TrainingPipeline {
     };
 
     try {
-      const existing = await d.versions.bySourceJob(job.id);
+      const existing = await d.models.versionBySourceJob(job.id);
       if (existing && job.comparison) {
         // A previous attempt registered the model and then died: finish its registration.
         await stage('registering', PROGRESS.registering);
@@ -104,12 +103,15 @@ export class TrainingPipeline {
 
       let candidateDir: string;
       let candidateMetrics: Record<string, unknown>;
+      /** What the artifact's files say (checked once here; the registry verifies it fully at registration). */
+      let candidate: { version: string; sha256: string; manifest: Readonly<Record<string, unknown>> };
       if (existing) {
         candidateDir = versionDir(existing, d.artifactsDir);
         candidateMetrics = existing.metrics;
+        candidate = { version: existing.version, sha256: existing.sha256, manifest: existing.manifest };
       } else {
         await stage('training', PROGRESS.trainingStart);
-        const base = job.baseVersionId ? await d.versions.byId(job.baseVersionId) : null;
+        const base = job.baseVersionId ? await d.models.versionById(job.baseVersionId) : null;
         if (job.baseVersionId && !base) throw new JobFailure(`base version ${job.baseVersionId} no longer exists`, false);
         candidateDir = path.join(dir, 'artifact');
         const task: TrainerTask = {
@@ -130,15 +132,16 @@ export class TrainingPipeline {
         candidateMetrics = r.done.metrics;
         try {
           // The registry's file checks (manifest, sha256 of every file, opset) before anything else reads it.
-          readArtifact(candidateDir, job.kind);
+          const a = d.models.checkArtifact(job.kind, candidateDir);
+          candidate = { version: a.manifest.version, sha256: a.sha256, manifest: a.manifest.raw };
         } catch (err) {
           throw new JobFailure(`the trainer's artifact was refused: ${errMessage(err)}`, false, r.stderrTail);
         }
       }
 
       await stage('evaluating', PROGRESS.evaluating);
-      const candidateHyper = (readArtifact(candidateDir, job.kind).manifest.raw.hyperparameters ?? {}) as Record<string, unknown>;
-      const active = await d.versions.active(job.kind);
+      const candidateHyper = (candidate.manifest.hyperparameters ?? {}) as Record<string, unknown>;
+      const active = await d.models.activeVersion(job.kind);
       let activeResult: ActiveResult | null = null;
       if (active && active.id !== existing?.id) {
         activeResult = await this.evaluateActive(job, active, snapshot, evaluationConfig(job.kind, candidateHyper), dir, signal);
@@ -150,30 +153,51 @@ export class TrainingPipeline {
       log.info({ comparison }, 'compared with the active version');
 
       await stage('registering', PROGRESS.registering);
+      if (existing) {
+        await this.finish(job, lease, existing, comparison, candidateMetrics, log);
+        return;
+      }
       let finalDir: string;
       try {
-        finalDir = existing ? candidateDir : d.store.store(job.kind, candidateDir, job.id);
+        finalDir = d.store.store(job.kind, candidateDir, job.id, candidate);
       } catch (err) {
         throw new JobFailure(`storing the artifact failed: ${errMessage(err)}`, false);
       }
+      // One verification and one ONNX load: the registry keeps the verified session and activates
+      // it when the gate says so (decided once the candidate is recorded, under the lease).
+      let promoted = false;
       let version: ModelVersionRecord;
       try {
-        version = existing ?? (await d.models.register(job.kind, finalDir, { sourceJobId: job.id }));
+        version = await d.models.registerAndPromote(job.kind, finalDir, {
+          sourceJobId: job.id,
+          promoteIf: async (registered) => {
+            log.info({ versionId: registered.id, version: registered.version }, 'model version registered');
+            promoted = await this.mayPromote(job, lease, registered, comparison);
+            return promoted;
+          },
+        });
       } catch (err) {
         // A bad model (ONNX does not load, wrong inputs, NaN outputs…) is refused and never served;
         // its stored copy goes too, so the store only holds registered models.
         if (err instanceof ModelArtifactError) {
-          if (!existing) fs.rmSync(finalDir, { recursive: true, force: true });
+          fs.rmSync(finalDir, { recursive: true, force: true });
           throw new JobFailure(errMessage(err), false);
         }
         throw err;
       }
-      log.info({ versionId: version.id, version: version.version }, 'model version registered');
+      if (promoted) log.info({ versionId: version.id, version: version.version }, 'model version promoted');
       await this.finish(job, lease, version, comparison, candidateMetrics, log);
     } finally {
       await progress.close();
       pruneAttemptDir(dir);
     }
+  }
+
+  /** The gate's decision for a recorded candidate; only the lease holder may swap models in (a presumed-dead worker must not). */
+  private async mayPromote(job: TrainingJobRecord, lease: string, version: ModelVersionRecord, comparison: Comparison): Promise<boolean> {
+    if (version.status !== 'candidate' || !promotionDecision(job.autoPromote, comparison).promote) return false;
+    if (!(await this.deps.repo.heartbeat(job.id, lease))) throw new AttemptAborted('lease-lost');
+    return true;
   }
 
   private async finish(
@@ -185,16 +209,12 @@ export class TrainingPipeline {
     log: Logger,
   ): Promise<void> {
     const d = this.deps;
-    let { promote, decision } = promotionDecision(job.autoPromote, comparison);
-    if (version.status !== 'candidate') {
-      // Promoted by an earlier attempt (or by an admin) already; never promote twice.
-      promote = false;
-      decision = comparison.decision ?? decision;
-    }
+    let { decision } = promotionDecision(job.autoPromote, comparison);
     let promoted = comparison.promoted === true || version.status === 'active';
-    if (promote) {
-      // Only the holder of the lease may swap models in (a presumed-dead worker must not).
-      if (!(await d.repo.heartbeat(job.id, lease))) throw new AttemptAborted('lease-lost');
+    if (version.status !== 'candidate') {
+      // Promoted already (at registration, by an earlier attempt, or by an admin); never promote twice.
+      decision = comparison.decision ?? decision;
+    } else if (await this.mayPromote(job, lease, version, comparison)) {
       await d.models.promote(version.id);
       promoted = true;
       log.info({ versionId: version.id, version: version.version }, 'model version promoted');

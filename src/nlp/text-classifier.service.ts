@@ -6,9 +6,9 @@
  */
 import type { DataSource } from 'typeorm';
 import { ValidationError } from '../common/errors';
-import type { TextManifest } from '../inference/manifest';
+import type { TextManifest } from './text.kind';
 import type { ModelRegistry } from '../inference/model-registry';
-import { TtlCache } from '../inference/ttl-cache';
+import { TtlCache } from '../common/ttl-cache';
 import { encodeTexts } from './text-encoding';
 
 export type TextKind = 'sentiment' | 'intent';

@@ -5,7 +5,7 @@
  */
 import type { DataSource } from 'typeorm';
 import { NotFoundError, ValidationError } from '../common/errors';
-import type { BehaviorManifest } from '../inference/manifest';
+import type { BehaviorManifest } from './behavior.kind';
 import type { ModelRegistry } from '../inference/model-registry';
 import { float32, int64 } from '../inference/tensor';
 import { behaviorFeatures } from './behavior-features';

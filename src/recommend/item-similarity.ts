@@ -1,5 +1,5 @@
 /** Cosine similarity between items of the next-item model's embedding table (rows are unit length). Pure. */
-import type { ItemEmbeddings } from '../inference/model-assets';
+import type { ItemEmbeddings } from './next-item.kind';
 
 export interface SimilarItem {
   readonly index: number;

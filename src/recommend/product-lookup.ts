@@ -9,7 +9,7 @@
 import type { DataSource } from 'typeorm';
 import { ProductEntity } from '../catalog/product.entity';
 import { isNumericId } from '../db/query-filters';
-import { TtlCache } from '../inference/ttl-cache';
+import { TtlCache } from '../common/ttl-cache';
 
 export class ProductLookup {
   private readonly cache: TtlCache<string, ProductEntity | null>;

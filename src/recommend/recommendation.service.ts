@@ -16,10 +16,9 @@ import type { RatingSummaryData, ReviewService } from '../catalog/review.service
 import { IssueCollector, NotFoundError } from '../common/errors';
 import { checkPoint, type GeoPoint } from '../common/geo';
 import type { Logger } from '../common/logger';
-import { TtlCache } from '../inference/ttl-cache';
+import { TtlCache } from '../common/ttl-cache';
 import type { LoadedModel } from '../inference/loaded-model';
-import type { NextItemManifest } from '../inference/manifest';
-import type { ItemEmbeddings, ItemVocabulary } from '../inference/model-assets';
+import type { ItemEmbeddings, ItemVocabulary, NextItemManifest } from './next-item.kind';
 import type { ModelRegistry } from '../inference/model-registry';
 import { type Feeds, int64 } from '../inference/tensor';
 import type { SentimentSummaryData, TextClassifierService } from '../nlp/text-classifier.service';

@@ -8,7 +8,7 @@ import type { ProductEntity } from '../catalog/product.entity';
 import type { ProductLookup } from './product-lookup';
 import { IssueCollector } from '../common/errors';
 import { checkPoint, type GeoPoint, MIN_PUBLIC_RADIUS_KM, snapToPublicGrid } from '../common/geo';
-import { TtlCache } from '../inference/ttl-cache';
+import { TtlCache } from '../common/ttl-cache';
 import { PopularityRepository, type TrendingRow } from './popularity.repository';
 import { checkFirst } from './recommendation.service';
 

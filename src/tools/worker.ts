@@ -11,7 +11,7 @@ import { loadConfigOrExit, runMain, stopOnSignals } from '../common/process-life
 import { ConfigError } from '../config/config';
 import { openDatabase } from '../db/database';
 import { createJobWorker } from '../jobs/job-worker.factory';
-import { createServices } from '../services';
+import { createWorkerServices } from '../services';
 
 async function main(): Promise<void> {
   const loaded = loadConfigOrExit((c) => {
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const config = Object.freeze({ ...loaded, inference: { ...loaded.inference, loadAtStart: false, modelSyncMs: 0, workers: 1 } });
   const logger = createLogger(config.logLevel, { role: 'job-worker' });
   const db = await openDatabase(config, logger);
-  const services = createServices(db.dataSource, config, logger);
+  const services = createWorkerServices(db.dataSource, config, logger);
   await services.models.start();
   const worker = createJobWorker(db.dataSource, config, services, logger);
   worker.start();

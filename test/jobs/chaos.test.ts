@@ -14,7 +14,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { App } from '../../src/app';
 import type { Database } from '../../src/db/database';
-import { readArtifact } from '../../src/inference/artifact-verifier';
 import { ModelVersionRepository } from '../../src/inference/model-version.repository';
 import { isTerminal, type JobStatus } from '../../src/jobs/training-job';
 import { startTestApp, TEST_ADMIN_KEY } from '../helpers/app';
@@ -186,12 +185,12 @@ it(`every job survives ${RUNS} SIGKILLs of its worker or server at random points
     const dir = path.resolve(ROOT, 'model-artifacts', v.artifact_path);
     expect(path.dirname(dir)).toBe(path.join(dataDir, 'models', 'next-item'));
     expect(path.basename(dir).startsWith('.')).toBe(false);
-    expect(() => readArtifact(dir, 'next-item', v.sha256)).not.toThrow();
+    expect(() => app.services.models.checkArtifact('next-item', dir, v.sha256)).not.toThrow();
   }
 
   // What serves verifies, and if it came from these jobs, from one that decided to promote it.
   const active = (await new ModelVersionRepository(db.dataSource).active('next-item'))!;
-  expect(() => readArtifact(path.resolve(ROOT, 'model-artifacts', active.artifactPath), 'next-item', active.sha256)).not.toThrow();
+  expect(() => app.services.models.checkArtifact('next-item', path.resolve(ROOT, 'model-artifacts', active.artifactPath), active.sha256)).not.toThrow();
   if (active.sourceJobId && ids.includes(active.sourceJobId)) {
     const owner = final.find((r) => r.id === active.sourceJobId)!;
     expect(owner.status).toBe('succeeded');

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Database } from '../../src/db/database';
-import type { BehaviorManifest } from '../../src/inference/manifest';
+import type { BehaviorManifest } from '../../src/predict/behavior.kind';
 import type { ModelRegistry } from '../../src/inference/model-registry';
 import { float32, int64 } from '../../src/inference/tensor';
 import { behaviorFeatures } from '../../src/predict/behavior-features';

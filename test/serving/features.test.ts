@@ -277,7 +277,7 @@ describe('serving caches', () => {
   }
 
   it('loads each missing key once for concurrent callers and expires entries after the TTL', async () => {
-    const { TtlCache } = await import('../../src/inference/ttl-cache');
+    const { TtlCache } = await import('../../src/common/ttl-cache');
     const cache = new TtlCache<string, number>(400);
     const loads: string[][] = [];
     const load = async (keys: string[]) => {
@@ -297,7 +297,7 @@ describe('serving caches', () => {
   });
 
   it('getMany refreshes ahead: hits past half the TTL are answered at once and reloaded together in the background', async () => {
-    const { TtlCache } = await import('../../src/inference/ttl-cache');
+    const { TtlCache } = await import('../../src/common/ttl-cache');
     const cache = new TtlCache<string, number>(1_000);
     const loads: string[][] = [];
     let gen = 0;
@@ -319,7 +319,7 @@ describe('serving caches', () => {
   }, 10_000);
 
   it('getMany gathers the keys that go stale across calls into one background reload', async () => {
-    const { TtlCache } = await import('../../src/inference/ttl-cache');
+    const { TtlCache } = await import('../../src/common/ttl-cache');
     const cache = new TtlCache<string, number>(1_000);
     const loads: string[][] = [];
     const load = async (keys: string[]) => {
@@ -341,7 +341,7 @@ describe('serving caches', () => {
   });
 
   it('getOrLoad refreshes ahead: past half the TTL a hit starts one background reload; nothing is served past the TTL', async () => {
-    const { TtlCache } = await import('../../src/inference/ttl-cache');
+    const { TtlCache } = await import('../../src/common/ttl-cache');
     const cache = new TtlCache<string, number>(1_000);
     let loads = 0;
     const load = async () => {
@@ -363,7 +363,7 @@ describe('serving caches', () => {
   }, 10_000);
 
   it('getOrLoad is single-flight: concurrent misses for one key share one load, a failed load is not cached', async () => {
-    const { TtlCache } = await import('../../src/inference/ttl-cache');
+    const { TtlCache } = await import('../../src/common/ttl-cache');
     const cache = new TtlCache<string, number>(1_000);
     let loads = 0;
     const load = async () => {

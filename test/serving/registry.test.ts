@@ -9,6 +9,7 @@ import { ErrorCode } from '../../src/common/errors';
 import type { Database } from '../../src/db/database';
 import { ModelArtifactError } from '../../src/inference/inference.errors';
 import { ModelRegistry } from '../../src/inference/model-registry';
+import { modelKinds } from '../../src/services';
 import { int64 } from '../../src/inference/tensor';
 
 import {
@@ -162,7 +163,7 @@ describe('execution providers', () => {
     const { logger, lines } = capturingLogger();
     const config = servingConfig({ MERIDIAN_EXECUTION_PROVIDERS: 'cuda,cpu', MERIDIAN_LOAD_MODELS: 'false' });
     expect(config.inference.executionProviders).toEqual(['cuda', 'cpu']);
-    const r = new ModelRegistry(db.dataSource, { inference: config.inference, artifactsDir }, logger);
+    const r = new ModelRegistry(db.dataSource, { inference: config.inference, artifactsDir }, logger, modelKinds);
     try {
       await r.start();
       const a = copyArtifact('next-item');

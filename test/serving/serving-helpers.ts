@@ -9,6 +9,7 @@ import { type Config, loadConfig } from '../../src/config/config';
 import { createDataSource } from '../../src/db/data-source';
 import type { Database } from '../../src/db/database';
 import { ModelRegistry } from '../../src/inference/model-registry';
+import { modelKinds } from '../../src/services';
 import { openTestDatabase, realPostgresAvailable } from '../helpers/db';
 
 export const ROOT = path.resolve(__dirname, '../..');
@@ -143,7 +144,7 @@ export async function startRegistry(
 ): Promise<{ registry: ModelRegistry; artifactsDir: string }> {
   const artifactsDir = tempDir('shipped');
   copyArtifact(kind, path.join(artifactsDir, kind));
-  const registry = new ModelRegistry(db.dataSource, { inference: servingConfig(env).inference, artifactsDir }, capturingLogger().logger);
+  const registry = new ModelRegistry(db.dataSource, { inference: servingConfig(env).inference, artifactsDir }, capturingLogger().logger, modelKinds);
   await registry.start();
   return { registry, artifactsDir };
 }
