@@ -6,7 +6,6 @@
  */
 import type { DataSource } from 'typeorm';
 import { ValidationError } from '../common/errors';
-import type { TextManifest } from './text.kind';
 import type { ModelRegistry } from '../inference/model-registry';
 import { TtlCache } from '../common/ttl-cache';
 import { encodeTexts } from './text-encoding';
@@ -66,12 +65,11 @@ export class TextClassifierService {
   /** One batched run for the texts not memoised yet; results in input order. */
   async classify(kind: TextKind, texts: readonly string[]): Promise<TextClassificationData[]> {
     return this.models.use(kind, async (model) => {
-      const m = model.manifest as TextManifest;
+      const m = model.manifest;
       const key = (t: string) => `${model.record.id}\u0000${t}`;
       const missing = [...new Set(texts.filter((t) => !this.memo.has(key(t))))];
       if (missing.length) {
-        const assets = model.assets.kind === 'sentiment' || model.assets.kind === 'intent' ? model.assets : null;
-        if (!assets) throw new Error(`model ${kind} has no text assets`);
+        const assets = model.assets;
         const out = await model.run(encodeTexts(missing, assets.tokenizer, assets.maxLength));
         const probs = out.probs!;
         const C = m.labels.length;

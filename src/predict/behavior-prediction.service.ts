@@ -5,7 +5,6 @@
  */
 import type { DataSource } from 'typeorm';
 import { NotFoundError, ValidationError } from '../common/errors';
-import type { BehaviorManifest } from './behavior.kind';
 import type { ModelRegistry } from '../inference/model-registry';
 import { float32, int64 } from '../inference/tensor';
 import { behaviorFeatures } from './behavior-features';
@@ -50,7 +49,7 @@ export class BehaviorPredictionService {
   /** In key order; an unknown user gets a NotFoundError in its place (DataLoader semantics). */
   async predictMany(userIds: readonly string[], now = new Date()): Promise<(BehaviorPredictionData | Error)[]> {
     return this.models.use('behavior', async (model) => {
-      const m = model.manifest as BehaviorManifest;
+      const m = model.manifest;
       const histories = await this.histories.histories(userIds, now, m.maxLen);
       const known = histories.map((h, i) => (h ? i : -1)).filter((i) => i >= 0);
       if (known.length === 0) return userIds.map((id) => new NotFoundError('User', id));
