@@ -118,7 +118,8 @@ def main(argv=None) -> int:
     e.add_argument("--model", required=True, help="artifact directory")
     e.add_argument("--data", required=True, help="snapshot directory")
     e.add_argument("--config", help="evaluation overrides (e.g. eval_protocol); defaults come from the manifest")
-    e.add_argument("--seed", type=int, default=0, help="split / negative-sampling seed; use the same for models you compare")
+    e.add_argument("--seed", type=int, default=0,
+                   help="split / negative-sampling seed; use the same for models you compare")
     h = sub.add_parser("hyperparameters", help="print the allowed hyperparameters of every kind as JSON")
     h.add_argument("--write", help="write to this file instead of stdout")
     args = p.parse_args(argv)

@@ -57,7 +57,8 @@ class BehaviorModel(nn.Module):
         -> next-action logits (B, 4), cumulative hazard (B, H)."""
         keep = event_types > 0  # (B, L)
         L = event_types.shape[1]
-        x = self.type_emb(event_types) + self.age_mlp(event_ages[..., None]) + self.pos_emb(torch.arange(L, device=event_types.device))[None]
+        x = (self.type_emb(event_types) + self.age_mlp(event_ages[..., None])
+             + self.pos_emb(torch.arange(L, device=event_types.device))[None])
         if self.rep_mlp is not None:
             x = x + self.rep_mlp(event_item_repeats[..., None])
         x = x * keep[..., None]  # (B, L, D)
@@ -83,9 +84,10 @@ class BehaviorExport(nn.Module):
         self.model = model
 
     def input_names(self) -> list[str]:
-        return ["event_types", "event_ages"] + (["event_item_repeats"] if self.model.a.item_repeats else []) + ["profile"]
+        repeats = ["event_item_repeats"] if self.model.a.item_repeats else []
+        return ["event_types", "event_ages"] + repeats + ["profile"]
 
     def forward(self, *inputs):
-        x = dict(zip(self.input_names(), inputs))  # positional, in input_names() order
+        x = dict(zip(self.input_names(), inputs, strict=True))  # positional, in input_names() order
         logits, cum_hazard = self.model(x["event_types"], x["event_ages"], x.get("event_item_repeats"), x["profile"])
         return F.softmax(logits, dim=1), 1.0 - torch.exp(-cum_hazard)

@@ -8,7 +8,7 @@ import csv
 import hashlib
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ def parse_time(s: str) -> float:
     """ISO-8601 -> unix seconds. A timestamp without an offset is taken as UTC."""
     dt = datetime.fromisoformat(s.strip())
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt.timestamp()
 
 

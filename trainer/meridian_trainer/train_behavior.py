@@ -22,6 +22,7 @@ rate; on Taobao this took purchase-within-a-day AUC from 0.565 to 0.61-0.62 over
 import json
 import math
 from dataclasses import asdict, dataclass, replace
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +32,9 @@ import torch.nn.functional as F
 from . import data, device, export, hparams, manifest, metrics
 from .behavior_features import DAY, PROFILE_FEATURES, RF_FEATURES, UserHistory
 from .behavior_model import ACTIONS, BehaviorArch, BehaviorExport, BehaviorModel
+from .fit import fit
 from .hparams import hp
-from .report import BestWeights, Progress, log, phase
+from .report import log, phase
 
 KIND = "behavior"
 NEXT_CLASS = {1: 0, 2: 0, 5: 0, 3: 1, 4: 2}  # view/search/favorite -> view, cart, purchase; leave = 3
@@ -54,15 +56,20 @@ class Config:
     lr: float = hp(2e-3, min=1e-6, max=1.0, help="AdamW learning rate")
     weight_decay: float = hp(1e-4, min=0.0, max=1.0, help="AdamW weight decay")
     patience: int = hp(4, min=1, max=100, help="epochs without validation improvement before stopping")
-    max_minutes: float = hp(0.0, min=0.0, max=10080.0, help="stop training after this many minutes (0 = no limit); the best weights so far are evaluated and exported")
+    max_minutes: float = hp(0.0, min=0.0, max=10080.0, help="stop training after this many minutes (0 = no limit); "
+                            "the best weights so far are evaluated and exported")
     test_days: float = hp(1.0, min=0.01, max=365.0, help="length of the test window at the end of the data")
     val_days: float = hp(1.0, min=0.01, max=365.0, help="length of the validation window before it")
-    cutoff_days: int = hp(30, min=0, max=365, help="training cutoff anchors: this many day boundaries before validation")
-    max_event_anchors: int = hp(500_000, min=1000, max=10_000_000, help="subsample event anchors above this many (seeded)")
+    cutoff_days: int = hp(30, min=0, max=365,
+                          help="training cutoff anchors: this many day boundaries before validation")
+    max_event_anchors: int = hp(500_000, min=1000, max=10_000_000,
+                                help="subsample event anchors above this many (seeded)")
     calibrate: bool = hp(True, help="fit temperature / hazard scale on validation")
-    item_repeats: bool = hp(True, arch=True, help="per-event input: how often the event's product occurred earlier in the sequence")
+    item_repeats: bool = hp(True, arch=True,
+                            help="per-event input: how often the event's product occurred earlier in the sequence")
     hazard_anchors: str = hp("cutoff", choices=["cutoff", "all"],
-                             help="anchors the purchase-horizon loss trains on: the cutoff anchors (arbitrary times, like a query; the default), or all")
+                             help="anchors the purchase-horizon loss trains on: the cutoff anchors "
+                                  "(arbitrary times, like a query; the default), or all")
 
 
 def config_class(kind: str = KIND):
@@ -71,7 +78,7 @@ def config_class(kind: str = KIND):
 
 def check_config(cfg: Config):
     h = cfg.horizons_days
-    if any(b <= a for a, b in zip(h, h[1:])):
+    if any(b <= a for a, b in pairwise(h)):
         raise hparams.ConfigError("horizons_days must be strictly increasing")
     if cfg.d_model % cfg.n_heads:
         raise hparams.ConfigError("d_model must be divisible by n_heads")
@@ -235,7 +242,8 @@ def predict(model, a: Anchors, batch: int = 2048):
             p, w = exp(*(torch.from_numpy(f[n][s:s + batch]) for n in exp.input_names()))
             P.append(p.numpy()), W.append(w.numpy())
     H = model.a.n_horizons
-    return (np.concatenate(P) if P else np.zeros((0, 4), np.float32)), (np.concatenate(W) if W else np.zeros((0, H), np.float32))
+    return ((np.concatenate(P) if P else np.zeros((0, 4), np.float32)),
+            (np.concatenate(W) if W else np.zeros((0, H), np.float32)))
 
 
 # ---------------------------------------------------------------- logistic-regression baseline
@@ -296,10 +304,29 @@ def calibrate(model, val: Anchors):
     if (~torch.isnan(within[cut])).sum() > 100:
         nll = [hazard_bce(cum[cut] * g.exp(), within[cut]).item() for g in grid]
         model.log_hazard_scale.fill_(float(grid[int(np.argmin(nll))]))
-    log(f"calibration: temperature {model.log_temp.exp().item():.3f}, hazard scale {model.log_hazard_scale.exp().item():.3f}")
+    log(f"calibration: temperature {model.log_temp.exp().item():.3f}, "
+        f"hazard scale {model.log_hazard_scale.exp().item():.3f}")
 
 
 # ---------------------------------------------------------------- train / evaluate
+
+def build_model(cfg: Config, tr: Anchors, base: Path | None, ck: dict | None):
+    """-> (model, arch, base info): the base's weights and profile normalisation when fine-tuning,
+    else a fresh model normalising profiles by the training anchors' mean and std."""
+    a = BehaviorArch(n_profile=len(PROFILE_FEATURES), n_horizons=len(cfg.horizons_days), max_len=cfg.max_len,
+                     d_model=cfg.d_model, n_layers=cfg.n_layers, n_heads=cfg.n_heads, hidden=cfg.hidden,
+                     dropout=cfg.dropout, item_repeats=cfg.item_repeats)
+    model = BehaviorModel(a)
+    base_info = None
+    if base is not None:
+        model.load_state_dict(ck["state_dict"])  # keeps the base's profile normalisation too
+        bm = manifest.read(base)
+        base_info = {"version": bm["version"], "model_sha256": bm["model"]["sha256"]}
+    else:
+        model.prof_mean.copy_(torch.from_numpy(tr.profile.mean(0)))
+        model.prof_std.copy_(torch.from_numpy(tr.profile.std(0) + 1e-3))
+    return model, a, base_info
+
 
 def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind: str = KIND) -> dict:
     check_config(cfg)
@@ -313,53 +340,21 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
     log(f"anchors: train {len(tr)}, validation {len(va)}, test {len(te)}")
     if len(tr) == 0:
         raise data.SnapshotError("no training anchors before the validation window (snapshot too short?)")
-
-    a = BehaviorArch(n_profile=len(PROFILE_FEATURES), n_horizons=len(cfg.horizons_days), max_len=cfg.max_len,
-                     d_model=cfg.d_model, n_layers=cfg.n_layers, n_heads=cfg.n_heads, hidden=cfg.hidden,
-                     dropout=cfg.dropout, item_repeats=cfg.item_repeats)
-    model = BehaviorModel(a)
-    base_info = None
-    if base is not None:
-        model.load_state_dict(ck["state_dict"])  # keeps the base's profile normalisation too
-        bm = manifest.read(base)
-        base_info = {"version": bm["version"], "model_sha256": bm["model"]["sha256"]}
-    else:
-        model.prof_mean.copy_(torch.from_numpy(tr.profile.mean(0)))
-        model.prof_std.copy_(torch.from_numpy(tr.profile.std(0) + 1e-3))
+    model, arch, base_info = build_model(cfg, tr, base, ck)
 
     dev = device.pick()
     model.to(dev)  # trained there; calibration, evaluation and export run on the CPU
     T = tensors(tr, cfg.hazard_anchors)
     V = {k: v.to(dev) for k, v in tensors(va, cfg.hazard_anchors).items()}
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = math.ceil(len(tr) / cfg.batch_size)
-    prog = Progress(cfg.epochs * steps_per_epoch)
-    g = torch.Generator().manual_seed(seed)
-    keep, step = BestWeights(cfg.patience, "loss", min_delta=1e-5), 0
-    phase("training")
-    for epoch in range(1, cfg.epochs + 1):
-        model.train()
-        perm = torch.randperm(len(tr), generator=g)
-        total, n = 0.0, 0
-        for b in range(0, len(tr), cfg.batch_size):
-            i = perm[b:b + cfg.batch_size]
-            loss = loss_fn(model, {k: v[i].to(dev) for k, v in T.items()})
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            total, n = total + loss.item(), n + 1
-            prog.step(epoch, step, loss.item())
-        model.eval()
+
+    def validate(train_loss):
         with torch.no_grad():
-            vl = loss_fn(model, V).item() if len(va) else total / n
-        prog.epoch_end(epoch, step, total / n, {"val_loss": vl})
-        if keep.update(-vl, model, epoch):
-            break
-        if prog.over_budget(cfg.max_minutes):
-            log(f"time budget of {cfg.max_minutes} min reached at epoch {epoch}")
-            break
-    keep.restore(model)
+            vl = loss_fn(model, V).item() if len(va) else train_loss
+        return {"val_loss": vl}, -vl
+
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    fit(model, [opt], len(tr), lambda i: loss_fn(model, {k: v[i].to(dev) for k, v in T.items()}), validate,
+        cfg, seed, "loss", min_delta=1e-5)
     model.cpu()
 
     phase("evaluating")
@@ -371,6 +366,13 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
     log(f"test: {json.dumps(result)}")
 
     phase("exporting")
+    write_artifact(out, model, arch, cfg, result, times, snap=snap, seed=seed, base_info=base_info)
+    return result
+
+
+def write_artifact(out: Path, model: BehaviorModel, a: BehaviorArch, cfg: Config, result: dict, times: dict,
+                   snap: Path, seed: int, base_info: dict | None):
+    """model.onnx, checkpoint.pt and manifest.json (README 'Serving contract')."""
     L, F_ = cfg.max_len, len(PROFILE_FEATURES)
     ex_types = torch.zeros(2, L, dtype=torch.long)
     ex_types[0, -3:] = torch.tensor([1, 3, 4])
@@ -378,8 +380,9 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
           "profile": torch.zeros(2, F_)}
     graph = BehaviorExport(model)
     names = graph.input_names()
-    export.export_onnx(graph, tuple(ex[n] for n in names), out / "model.onnx", names, ["next_action", "purchase_within"],
-                       {n: {0: "batch"} for n in names + ["next_action", "purchase_within"]})
+    outputs = ["next_action", "purchase_within"]
+    export.export_onnx(graph, tuple(ex[n] for n in names), out / "model.onnx", names, outputs,
+                       {n: {0: "batch"} for n in names + outputs})
     torch.save({"arch": asdict(a), "state_dict": model.state_dict()}, out / "checkpoint.pt")
     ins, outs = export.io(out / "model.onnx")
     man = manifest.build(
@@ -394,7 +397,6 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
         calibration={"temperature": model.log_temp.exp().item(), "hazard_scale": model.log_hazard_scale.exp().item()},
         split={k: v for k, v in times.items()})
     manifest.write(out, man)
-    return result
 
 
 def evaluate(art: Path, snap: Path, overrides: dict, seed: int, kind: str = KIND) -> dict:

@@ -9,6 +9,7 @@ then tuned on validation; test metrics are reported once, for the exported model
 import json
 import math
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +17,10 @@ import torch
 import torch.nn.functional as F
 
 from . import data, device, export, hparams, manifest, metrics
+from .fit import fit
 from .hparams import hp
 from .nextitem_model import DATA_BUFFERS, NextItemArch, NextItemExport, NextItemModel, grow_items
-from .report import BestWeights, Progress, log, phase
+from .report import log, phase
 
 KIND = "next-item"
 
@@ -41,17 +43,22 @@ class Config:
     weight_decay: float = hp(0.0, min=0.0, max=1.0, help="AdamW weight decay")
     patience: int = hp(10, min=1, max=1000, help="evaluations without validation improvement before stopping")
     eval_every: int = hp(1, min=1, max=100, help="epochs between validation evaluations")
-    max_minutes: float = hp(0.0, min=0.0, max=10080.0, help="stop training after this many minutes (0 = no limit); the best weights so far are evaluated and exported")
+    max_minutes: float = hp(0.0, min=0.0, max=10080.0, help="stop training after this many minutes (0 = no limit); "
+                            "the best weights so far are evaluated and exported")
     # data
-    event_types: str = hp("view,cart,purchase,favorite", items=list(data.EVENT_TYPES), help="comma list of event types that count as item interactions")
+    event_types: str = hp("view,cart,purchase,favorite", items=list(data.EVENT_TYPES),
+                          help="comma list of event types that count as item interactions")
     dedupe_consecutive: bool = hp(True, help="collapse repeated consecutive events on the same item")
     # transition mixture (part of the graph)
     trans_topm: int = hp(50, min=0, max=1000, help="successors kept per item in the transition table (0 = off)")
     trans_weight: float = hp(-1.0, min=-1.0, max=1.0, help="mixture weight w; -1 = tune on validation")
-    pop_weight: float = hp(0.0, min=-1.0, max=0.5, help="popularity mixture weight v; 0 = off, -1 = tune on validation jointly with w")
-    mixture_metric: str = hp("ndcg@10", choices=["ndcg@10", "hr@10+ndcg@10"], help="validation metric the mixture weights are tuned on")
+    pop_weight: float = hp(0.0, min=-1.0, max=0.5,
+                           help="popularity mixture weight v; 0 = off, -1 = tune on validation jointly with w")
+    mixture_metric: str = hp("ndcg@10", choices=["ndcg@10", "hr@10+ndcg@10"],
+                             help="validation metric the mixture weights are tuned on")
     # evaluation / export
-    eval_protocol: str = hp("full", choices=["full", "sampled100"], help="full ranking (history excluded) or 100 sampled negatives")
+    eval_protocol: str = hp("full", choices=["full", "sampled100"],
+                            help="full ranking (history excluded) or 100 sampled negatives")
     eval_users: int = hp(0, min=0, max=10_000_000, help="evaluate a seeded random subset of this many users (0 = all)")
     top_k: int = hp(100, min=1, max=10_000, help="K of the top_ids/top_scores outputs")
 
@@ -156,7 +163,7 @@ def transition_table(seqs: list[Seq], index: dict, n_items: int, top_m: int):
     for s in seqs:
         n = len(s.items) - 2 if len(s.items) >= 3 else len(s.items)
         ids = [index[i] for i in s.items[:n]]
-        for a, b in zip(ids[:-1], ids[1:]):
+        for a, b in pairwise(ids):
             row = counts.setdefault(a, {})
             row[b] = row.get(b, 0) + 1
     M = max(top_m, 1)
@@ -173,7 +180,7 @@ def transition_table(seqs: list[Seq], index: dict, n_items: int, top_m: int):
 def popularity(seqs: list[Seq], index: dict, n_items: int) -> np.ndarray:
     """(N+1,) event counts per item over the training part (all but each user's last 2 items)."""
     pop = np.zeros(n_items + 1)
-    for it, c in zip(*np.unique([index[i] for s in seqs for i in s.items[:-2]], return_counts=True)):
+    for it, c in zip(*np.unique([index[i] for s in seqs for i in s.items[:-2]], return_counts=True), strict=True):
         pop[it] = c
     return pop
 
@@ -296,14 +303,9 @@ def tune_mixture(model: NextItemModel, cfg: Config, val: EvalSet, vocab: list) -
 
 # ---------------------------------------------------------------- train
 
-def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind: str = KIND) -> dict:
-    check_config(cfg)
-    torch.manual_seed(seed)
-    ev = data.load_events(snap)
-    seqs = sequences(ev, cfg)
-    if not seqs:
-        raise data.SnapshotError(f"no events of types {cfg.event_types} with a product_id")
-
+def build_model(cfg: Config, seqs: list[Seq], base: Path | None, seed: int, n_events: int):
+    """-> (model with its transition table and popularity filled in, vocab, arch, successor counts,
+    popularity counts, base info). Fine-tuning grows the base's item rows (README 'Fine-tuning')."""
     base_items, base_state, base_info = None, None, None
     if base is not None:
         bm = manifest.read(base)
@@ -313,7 +315,7 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
     vocab = build_vocab(seqs, base_items)
     index = {it: i for i, it in enumerate(vocab) if i}
     N = len(vocab) - 1
-    log(f"{len(seqs)} users, {N} items ({N - (len(base_items) - 1 if base_items else 0)} new), {len(ev)} events")
+    log(f"{len(seqs)} users, {N} items ({N - (len(base_items) - 1 if base_items else 0)} new), {n_events} events")
 
     a = NextItemArch(n_items=N, max_len=cfg.max_len, d_model=cfg.d_model, n_layers=cfg.n_layers,
                      n_heads=cfg.n_heads, dropout=cfg.dropout, use_hour=cfg.use_hour, n_cells=cfg.n_cells,
@@ -328,59 +330,57 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
     model.trans_p.copy_(tp)
     pop = popularity(seqs, index, N)
     model.pop_p.copy_(torch.from_numpy(pop / max(pop.sum(), 1.0)).float())
+    return model, vocab, a, counts, pop, base_info
+
+
+def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind: str = KIND) -> dict:
+    check_config(cfg)
+    torch.manual_seed(seed)
+    ev = data.load_events(snap)
+    seqs = sequences(ev, cfg)
+    if not seqs:
+        raise data.SnapshotError(f"no events of types {cfg.event_types} with a product_id")
+    model, vocab, arch, counts, pop, base_info = build_model(cfg, seqs, base, seed, len(ev))
     dev = device.pick()
     model.to(dev)
 
-    X, Y, H, C = training_arrays(seqs, index, cfg.max_len)
+    X, Y, H, C = training_arrays(seqs, {it: i for i, it in enumerate(vocab) if i}, cfg.max_len)
     if len(X) == 0:
         raise data.SnapshotError("no user has 2 or more training items")
     val = eval_set(seqs, "validation", cfg, seed)
     test = eval_set(seqs, "test", cfg, seed)
     log(f"{len(X)} training sequences, {len(val.target)} validation / {len(test.target)} test users")
 
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
-    steps_per_epoch = math.ceil(len(X) / cfg.batch_size)
-    prog = Progress(cfg.epochs * steps_per_epoch)
-    g = torch.Generator().manual_seed(seed)
-    keep, step = BestWeights(cfg.patience, "NDCG@10"), 0
-    phase("training")
-    for epoch in range(1, cfg.epochs + 1):
-        model.train()
-        perm = torch.randperm(len(X), generator=g)
-        total, n = 0.0, 0
-        for b in range(0, len(X), cfg.batch_size):
-            i = perm[b:b + cfg.batch_size]
-            x, y, hr, cl = (t[i].to(dev) for t in (X, Y, H, C))
-            h = model.add_context(model.encode(x), hr, cl)  # (B, L, D)
-            m = y > 0
-            # full softmax over items 1..N, only at real target positions: (P, N)
-            logits = h[m] @ model.item_emb.weight[1:].T
-            loss = F.cross_entropy(logits, y[m] - 1)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            total, n = total + loss.item(), n + 1
-            prog.step(epoch, step, loss.item())
-        if epoch % cfg.eval_every and epoch != cfg.epochs:
-            continue
-        model.eval()
+    def batch_loss(i):
+        x, y, hr, cl = (t[i].to(dev) for t in (X, Y, H, C))
+        h = model.add_context(model.encode(x), hr, cl)  # (B, L, D)
+        m = y > 0
+        # full softmax over items 1..N, only at real target positions: (P, N)
+        return F.cross_entropy(h[m] @ model.item_emb.weight[1:].T, y[m] - 1)
+
+    def validate(_):
         vm = evaluate_scores(val, vocab, torch_score_fn(model), cfg.max_len)
-        prog.epoch_end(epoch, step, total / n, {"val_hr@10": vm["hr@10"], "val_ndcg@10": vm["ndcg@10"]})
-        if keep.update(vm["ndcg@10"], model, epoch):
-            break
-        if prog.over_budget(cfg.max_minutes):
-            log(f"time budget of {cfg.max_minutes} min reached at epoch {epoch}; best validation NDCG@10 {keep.best:.4f}")
-            break
-    keep.restore(model)
-    model.eval()
+        return {"val_hr@10": vm["hr@10"], "val_ndcg@10": vm["ndcg@10"]}, vm["ndcg@10"]
+
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
+    fit(model, [opt], len(X), batch_loss, validate, cfg, seed, "NDCG@10")
 
     phase("evaluating")
+    result = final_metrics(model, cfg, val, test, vocab, markov_score_fn(counts, pop))
+    phase("exporting")
+    model.cpu()
+    write_artifact(out, model, arch, cfg, vocab, result, snap=snap, seed=seed, base_info=base_info)
+    return result
+
+
+def final_metrics(model: NextItemModel, cfg: Config, val: EvalSet, test: EvalSet, vocab: list, markov) -> dict:
+    """Tunes the mixture weights on validation (and leaves them set), then scores the test users,
+    with and without the mixtures, next to the Markov baseline."""
     w, v = tune_mixture(model, cfg, val, vocab)
     set_mixture(model, w, v)
     vm = evaluate_scores(val, vocab, torch_score_fn(model), cfg.max_len)
     tm = evaluate_scores(test, vocab, torch_score_fn(model), cfg.max_len)
-    mk = evaluate_scores(test, vocab, markov_score_fn(counts, pop), cfg.max_len)
+    mk = evaluate_scores(test, vocab, markov, cfg.max_len)
     result = {"protocol": cfg.eval_protocol, "hr@10": tm["hr@10"], "ndcg@10": tm["ndcg@10"],
               "test_users": tm["users"], "val_hr@10": vm["hr@10"], "val_ndcg@10": vm["ndcg@10"],
               "transition_weight": round(w, 4), "popularity_weight": round(v, 4),
@@ -391,10 +391,14 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
         set_mixture(model, w, v)
         result.update({"no_mixture_hr@10": plain["hr@10"], "no_mixture_ndcg@10": plain["ndcg@10"]})
     log(f"test: {result}")
+    return result
 
-    phase("exporting")
-    model.cpu()
-    K = min(cfg.top_k, N)
+
+def write_artifact(out: Path, model: NextItemModel, a: NextItemArch, cfg: Config, vocab: list, result: dict,
+                   snap: Path, seed: int, base_info: dict | None):
+    """model.onnx, items.json, item_embeddings.f32, checkpoint.pt and manifest.json (README 'Serving contract')."""
+    N, K = len(vocab) - 1, min(cfg.top_k, len(vocab) - 1)
+    w, v = result["transition_weight"], result["popularity_weight"]
     export.export_onnx(
         NextItemExport(model, K),
         (torch.from_numpy(left_pad([[1, 2], [3]], cfg.max_len)), torch.tensor([5, 100]), torch.tensor([0, 1])),
@@ -414,10 +418,9 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
         item_embeddings={"file": "item_embeddings.f32", "dtype": "float32", "byte_order": "little",
                          "shape": [N + 1, cfg.d_model]},
         context={"hour_of_week": cfg.use_hour, "n_cells": cfg.n_cells, "cell_deg": cfg.cell_deg},
-        transition={"top_m": cfg.trans_topm, "weight": round(w, 4)}, popularity={"weight": round(v, 4)},
+        transition={"top_m": cfg.trans_topm, "weight": w}, popularity={"weight": v},
         event_types=cfg.event_types.split(","), dedupe_consecutive=cfg.dedupe_consecutive)
     manifest.write(out, man)
-    return result
 
 
 def evaluate(art: Path, snap: Path, overrides: dict, seed: int, kind: str = KIND) -> dict:

@@ -17,10 +17,10 @@ import torch
 import torch.nn.functional as F
 
 from . import data, device, export, hparams, manifest, metrics
+from .fit import fit
 from .hparams import hp
-from .report import BestWeights, Progress, log, phase
-from .text_model import (CharNgramClassifier, MiniLMClassifier, NgramArch, ProbsExport, encoder_dir,
-                         grow_head)
+from .report import log, phase
+from .text_model import CharNgramClassifier, MiniLMClassifier, NgramArch, ProbsExport, encoder_dir, grow_head
 
 
 @dataclass
@@ -39,9 +39,11 @@ class Config:
     encoder_lr: float = hp(5e-5, min=1e-7, max=1e-2, help="full mode: learning rate of the encoder")
     weight_decay: float = hp(0.01, min=0.0, max=1.0, help="AdamW weight decay (dense parameters)")
     patience: int = hp(3, min=1, max=100, help="epochs without validation improvement before stopping")
-    max_minutes: float = hp(0.0, min=0.0, max=10080.0, help="stop training after this many minutes (0 = no limit); the best weights so far are evaluated and exported")
+    max_minutes: float = hp(0.0, min=0.0, max=10080.0, help="stop training after this many minutes (0 = no limit); "
+                            "the best weights so far are evaluated and exported")
     val_frac: float = hp(0.1, min=0.0, max=0.5, help="validation share of unsplit texts")
-    test_frac: float = hp(0.1, min=0.0, max=0.5, help="test share of unsplit texts (ignored when texts.csv marks a test split)")
+    test_frac: float = hp(0.1, min=0.0, max=0.5,
+                          help="test share of unsplit texts (ignored when texts.csv marks a test split)")
     quantize: bool = hp(True, help="ship int8 (dynamic quantization) model.onnx")
     keep_fp32: bool = hp(False, help="also keep model.fp32.onnx in the artifact")
 
@@ -141,63 +143,57 @@ def scores(y: np.ndarray, probs: np.ndarray, n: int, prefix: str = "") -> dict:
 
 # ---------------------------------------------------------------- train
 
-def fit(task: TextTask, cfg: Config, X_train, y_train: np.ndarray, val_fn, seed: int):
-    """Generic loop. In head mode the 'inputs' are the precomputed embeddings."""
-    m = task.model
-    g = torch.Generator().manual_seed(seed)
-    if cfg.mode == "head":
-        params = [{"params": m.head.parameters(), "lr": cfg.lr}]
-    elif cfg.mode == "full":
-        params = [{"params": m.encoder.parameters(), "lr": cfg.encoder_lr}, {"params": m.head.parameters(), "lr": cfg.lr}]
+def optimizers(m, cfg: Config, n: int) -> tuple[list, object]:
+    """AdamW on the trained dense parameters (+ SparseAdam on the n-gram embeddings); full mode
+    adds warm-up over half an epoch and linear decay to 0 over the maximum number of steps."""
+    if cfg.mode == "full":
+        params = [{"params": m.encoder.parameters(), "lr": cfg.encoder_lr},
+                  {"params": m.head.parameters(), "lr": cfg.lr}]
     else:
         params = [{"params": m.head.parameters(), "lr": cfg.lr}]
-    opt = torch.optim.AdamW(params, weight_decay=cfg.weight_decay)
-    sparse_opt = torch.optim.SparseAdam(list(m.emb.parameters()), lr=cfg.lr) if cfg.mode == "ngram" else None
-    n = len(y_train)
+    opts = [torch.optim.AdamW(params, weight_decay=cfg.weight_decay)]
+    if cfg.mode == "ngram":
+        opts.append(torch.optim.SparseAdam(list(m.emb.parameters()), lr=cfg.lr))
+    if cfg.mode != "full":
+        return opts, None
     steps_per_epoch = math.ceil(n / cfg.batch_size)
     total_steps = cfg.epochs * steps_per_epoch
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, steps_per_epoch // 2)) *
-                                              max(0.0, 1 - s / total_steps)) if cfg.mode == "full" else None
-    prog = Progress(total_steps)
-    dev = device.of(m)
-    yt = torch.from_numpy(y_train).to(dev)
-    keep, step = BestWeights(cfg.patience, "accuracy", min_delta=1e-6), 0
-    phase("training")
-    for epoch in range(1, cfg.epochs + 1):
-        m.train()
-        if cfg.mode == "head":
-            m.encoder.eval()
-        perm = torch.randperm(n, generator=g).numpy()
-        total, k = 0.0, 0
-        for s in range(0, n, cfg.batch_size):
-            i = perm[s:s + cfg.batch_size]
-            if cfg.mode == "head":
-                logits = m.head(X_train[i])
-            else:
-                logits = m(*[torch.from_numpy(a).to(dev) for a in X_train(i)])
-            loss = F.cross_entropy(logits, yt[i])
-            opt.zero_grad(set_to_none=True)
-            if sparse_opt:
-                sparse_opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if sparse_opt:
-                sparse_opt.step()
-            if sched:
-                sched.step()
-            step += 1
-            total, k = total + loss.item(), k + 1
-            prog.step(epoch, step, loss.item())
-        vm = val_fn()
-        prog.epoch_end(epoch, step, total / k, vm)
-        score = vm.get("val_accuracy", -total / k)
-        if keep.update(score, m, epoch):
-            break
-        if prog.over_budget(cfg.max_minutes):
-            log(f"time budget of {cfg.max_minutes} min reached at epoch {epoch}")
-            break
-    keep.restore(m)
-    m.eval()
+    return opts, torch.optim.lr_scheduler.LambdaLR(
+        opts[0], lambda s: min(1.0, (s + 1) / max(1, steps_per_epoch // 2)) * max(0.0, 1 - s / total_steps))
+
+
+def learn(task: TextTask, cfg: Config, texts: list, y: np.ndarray, tr, va, seed: int, dev):
+    """Trains task.model on the texts tr (early stopping on va) and returns probs(indices) -> (n, C)
+    class probabilities of the trained PyTorch model. Head mode trains only the head, on
+    frozen-encoder embeddings computed once; the encoder stays in eval mode."""
+    head = cfg.mode == "head"
+    if head:
+        phase("embedding")
+        log("computing frozen-encoder embeddings")
+        E = embed_all(task, texts)
+        X_train, model = E[tr].to(dev), task.model.head
+    else:
+        train_texts, model = [texts[i] for i in tr], task.model
+    y_train = torch.from_numpy(y[tr]).to(dev)
+
+    def batch_loss(i):
+        i = i.numpy()
+        if head:
+            logits = model(X_train[i])
+        else:
+            logits = model(*[torch.from_numpy(a).to(dev) for a in task.inputs([train_texts[j] for j in i])])
+        return F.cross_entropy(logits, y_train[i])
+
+    def probs(idx):
+        return head_probs(task, E[idx]) if head else _softmax(task.logits([texts[i] for i in idx]))
+
+    def validate(train_loss):
+        vm = scores(y[va], probs(va), len(task.labels), "val_") if len(va) else {}
+        return vm, vm.get("val_accuracy", -train_loss)
+
+    opts, sched = optimizers(task.model, cfg, len(tr))
+    fit(model, opts, len(tr), batch_loss, validate, cfg, seed, "accuracy", min_delta=1e-6, sched=sched)
+    return probs
 
 
 def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind: str) -> dict:
@@ -211,10 +207,11 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
         base_state = torch.load(base / "checkpoint.pt", weights_only=False)["state_dict"]
         base_info = {"version": bm["version"], "model_sha256": bm["model"]["sha256"]}
     labels = list(base_labels or []) + sorted(set(t.label) - set(base_labels or []))
-    lab = {l: i for i, l in enumerate(labels)}
-    y = np.array([lab[l] for l in t.label], dtype=np.int64)
+    index = {name: i for i, name in enumerate(labels)}
+    y = np.array([index[name] for name in t.label], dtype=np.int64)
     texts = t.text
-    log(f"{len(texts)} texts, {len(labels)} labels; split train {len(tr)} / validation {len(va)} / test {len(te)}; mode {cfg.mode}")
+    log(f"{len(texts)} texts, {len(labels)} labels; split train {len(tr)} / validation {len(va)} / "
+        f"test {len(te)}; mode {cfg.mode}")
 
     task = TextTask(cfg, labels)
     if base_state is not None:
@@ -225,31 +222,23 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
             task.model.load_state_dict(base_state)
     dev = device.pick()
     task.model.to(dev)
-
-    sub = lambda idx: [texts[i] for i in idx]  # noqa: E731
-    if cfg.mode == "head":
-        phase("embedding")
-        log("computing frozen-encoder embeddings")
-        E = embed_all(task, texts)
-        X_train = E[tr].to(dev)
-        val_fn = lambda: scores(y[va], head_probs(task, E[va]), len(labels), "val_") if len(va) else {}  # noqa: E731
-    else:
-        train_texts = sub(tr)
-        X_train = lambda i: task.inputs([train_texts[j] for j in i])  # noqa: E731
-        val_fn = lambda: scores(y[va], _softmax(task.logits(sub(va))), len(labels), "val_") if len(va) else {}  # noqa: E731
-    fit(task, cfg, X_train, y[tr], val_fn, seed)
+    probs = learn(task, cfg, texts, y, tr, va, seed, dev)
 
     phase("evaluating")
     result = {"mode": cfg.mode, "split_seed": seed, "n_train": int(len(tr)), "n_test": int(len(te))}
-    test_texts = sub(te)
-    if cfg.mode == "head":
-        torch_probs = head_probs(task, E[te])
-    else:
-        torch_probs = _softmax(task.logits(test_texts))
-    result.update(scores(y[te], torch_probs, len(labels), "fp32_"))
+    result.update(scores(y[te], probs(te), len(labels), "fp32_"))
 
     phase("exporting")
     task.model.cpu()
+    export_model(task, cfg, out, result, y[te], [texts[i] for i in te])
+    log(f"test: {json.dumps(result)}")
+    write_artifact(out, task, cfg, result, kind, snap=snap, seed=seed, base_info=base_info)
+    return result
+
+
+def export_model(task: TextTask, cfg: Config, out: Path, result: dict, y_test: np.ndarray, test_texts: list):
+    """model.onnx (int8 when cfg.quantize, + model.fp32.onnx with keep_fp32); adds the shipped
+    model's test scores to `result` (int8_* when quantized, and the unprefixed keys)."""
     fp32 = out / "model.fp32.onnx"
     example = task.inputs(["example text 例子", "a"])
     dyn = {n: {0: "batch", 1: "tokens" if n != "codepoints" else "chars"} for n in task.input_names}
@@ -258,10 +247,10 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
                        task.input_names, ["probs"], dyn)
     if cfg.quantize:
         export.quantize_int8(fp32, out / "model.onnx")
-        if len(te):
+        if len(test_texts):
             sess = export.session(out / "model.onnx")
             q_probs = onnx_probs(sess, task, test_texts)
-            result.update(scores(y[te], q_probs, len(labels), "int8_"))
+            result.update(scores(y_test, q_probs, len(task.labels), "int8_"))
         if not cfg.keep_fp32:
             fp32.unlink()
     else:
@@ -272,8 +261,12 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
     for k in ("accuracy", "macro_f1", "logloss"):
         if shipped + k in result:
             result[k] = result[shipped + k]
-    log(f"test: {json.dumps(result)}")
 
+
+def write_artifact(out: Path, task: TextTask, cfg: Config, result: dict, kind: str, snap: Path, seed: int,
+                   base_info: dict | None):
+    """checkpoint.pt, the tokenizer files (MiniLM modes) and manifest.json (README 'Serving contract')."""
+    labels = task.labels
     files = {"checkpoint": "checkpoint.pt"}
     extra = {"labels": labels, "mode": cfg.mode, "quantized": cfg.quantize}
     if cfg.mode == "ngram":
@@ -298,7 +291,6 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
     man = manifest.build(kind, out, inputs=ins, outputs=outs, hyperparameters=asdict(cfg), metrics=result,
                          data_sha256=data.snapshot_hashes(snap), seed=seed, base=base_info, files=files, **extra)
     manifest.write(out, man)
-    return result
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -320,7 +312,7 @@ def onnx_probs(sess, task: TextTask, texts: list, batch: int = 64) -> np.ndarray
     out = np.zeros((len(texts), len(task.labels)), np.float32)
     for idx in batches_by_length(np.array([len(t) for t in texts]), batch):
         x = task.inputs([texts[i] for i in idx])
-        out[idx] = sess.run(["probs"], dict(zip(task.input_names, x)))[0]
+        out[idx] = sess.run(["probs"], dict(zip(task.input_names, x, strict=True)))[0]
     return out
 
 
@@ -332,8 +324,8 @@ def evaluate(art: Path, snap: Path, overrides: dict, seed: int, kind: str) -> di
     t = data.load_texts(snap, kind)
     _, _, te = data.split_texts(t, seed, cfg.val_frac, cfg.test_frac)
     labels = man["labels"]
-    lab = {l: i for i, l in enumerate(labels)}
-    y = np.array([lab.get(t.label[i], -1) for i in te], dtype=np.int64)
+    index = {name: i for i, name in enumerate(labels)}
+    y = np.array([index.get(t.label[i], -1) for i in te], dtype=np.int64)
     task = _InputOnly(cfg, labels)
     probs = onnx_probs(export.session(art / "model.onnx"), task, [t.text[i] for i in te])
     return {"mode": cfg.mode, "n_test": int(len(te)), **scores(y, probs, len(labels))} if len(te) else {"n_test": 0}

@@ -22,7 +22,7 @@ def run_cli(*args, timeout=1200):
     """Runs the CLI; returns (returncode, parsed stdout lines, stderr)."""
     p = subprocess.run([sys.executable, "-m", "meridian_trainer", *map(str, args)], cwd=ROOT, env=ENV,
                        capture_output=True, text=True, timeout=timeout)
-    lines = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+    lines = [json.loads(ln) for ln in p.stdout.splitlines() if ln.strip()]
     return p.returncode, lines, p.stderr
 
 

@@ -8,7 +8,7 @@ lives near one of a few cities. Texts: labelled sentences built from keyword lis
 import csv
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 CITIES = [(52.52, 13.40), (48.86, 2.35), (-23.55, -46.63), (40.71, -74.0)]
@@ -22,7 +22,7 @@ def write_events_snapshot(root: Path, n_users=60, n_items=40, seed=0, start_item
     rng = random.Random(seed)
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    t0 = datetime(2025, 3, 1, tzinfo=timezone.utc)
+    t0 = datetime(2025, 3, 1, tzinfo=UTC)
     rows = []
     for u in range(n_users):
         lat, lng = CITIES[u % len(CITIES)]
@@ -103,5 +103,6 @@ def write_texts_snapshot(root: Path, kind: str, n=240, seed=0, labels=None) -> P
             names = sorted(labels)
             for i in range(n):
                 lab = names[i % len(names)]
-                w.writerow([f"{rng.choice(['hi', 'hello', 'please', ''])} {rng.choice(labels[lab])} {rng.choice(FILL)}".strip(), lab])
+                text = f"{rng.choice(['hi', 'hello', 'please', ''])} {rng.choice(labels[lab])} {rng.choice(FILL)}"
+                w.writerow([text.strip(), lab])
     return root

@@ -74,7 +74,7 @@ def test_features_on_a_hand_made_history():
     amount = np.array([np.nan, 20.0, np.nan, np.nan, np.nan])
     h = UserHistory(ts, types, prods, amount, math.inf)
     t, a, r, prof, rf = h.features(now, 5, 4)
-    f = dict(zip(PROFILE_FEATURES, prof))
+    f = dict(zip(PROFILE_FEATURES, prof, strict=True))
     assert t.tolist() == [4, 1, 3, 1] and a[-1] == 0.0 and abs(a[0] - math.log1p(72)) < 1e-5
     # b, c, c (c seen once before among the 4 read), "" (no product); "a" is outside the 4
     np.testing.assert_allclose(r, [0.0, 0.0, math.log1p(1), 0.0], atol=1e-6)
@@ -140,7 +140,7 @@ def test_finetune_from_a_base_made_before_item_repeats(events_snap, events_snap_
 def test_horizon_loss_trains_on_cutoff_anchors_only_by_default():
     from meridian_trainer.train_behavior import Anchors, Config, tensors
 
-    A, L, H = 4, 3, 2
+    A, L = 4, 3
     within = np.array([[0, 1], [1, 1], [np.nan, 0], [0, 0]], np.float32)
     a = Anchors(np.zeros((A, L), np.int64), np.zeros((A, L), np.float32), np.zeros((A, L), np.float32),
                 np.zeros((A, len(PROFILE_FEATURES)), np.float32),

@@ -17,15 +17,15 @@ REQUIRED_MANIFEST = {"kind", "version", "created_at", "model", "inputs", "output
 @pytest.mark.parametrize("fixture", ["nextitem_art", "behavior_art", "sentiment_art", "intent_art"])
 def test_progress_lines_are_well_formed(fixture, request):
     art, lines = request.getfixturevalue(fixture)
-    assert {l["event"] for l in lines} <= {"phase", "progress", "done"}
-    progress = [l for l in lines if l["event"] == "progress"]
+    assert {ln["event"] for ln in lines} <= {"phase", "progress", "done"}
+    progress = [ln for ln in lines if ln["event"] == "progress"]
     assert progress, "no progress lines"
-    for l in progress:
-        assert set(l) == {"event", "epoch", "step", "total_steps", "loss", "metrics", "eta_s"}
-        assert isinstance(l["epoch"], int) and isinstance(l["step"], int) and isinstance(l["metrics"], dict)
-        assert 0 < l["step"] <= l["total_steps"] and l["eta_s"] >= 0
-    assert [l["step"] for l in progress] == sorted(l["step"] for l in progress)
-    phases = [l["phase"] for l in lines if l["event"] == "phase"]
+    for ln in progress:
+        assert set(ln) == {"event", "epoch", "step", "total_steps", "loss", "metrics", "eta_s"}
+        assert isinstance(ln["epoch"], int) and isinstance(ln["step"], int) and isinstance(ln["metrics"], dict)
+        assert 0 < ln["step"] <= ln["total_steps"] and ln["eta_s"] >= 0
+    assert [ln["step"] for ln in progress] == sorted(ln["step"] for ln in progress)
+    phases = [ln["phase"] for ln in lines if ln["event"] == "phase"]
     assert phases[0] in ("training", "embedding") and phases[-2:] == ["evaluating", "exporting"]
     done = lines[-1]
     assert done["event"] == "done" and done["artifact"] == str(art) and done["metrics"]

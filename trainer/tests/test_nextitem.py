@@ -6,9 +6,9 @@ import torch
 
 from conftest import CONFIGS, run_cli, train
 from meridian_trainer import export
+from meridian_trainer.data import parse_time
 from meridian_trainer.nextitem_model import NextItemArch, NextItemModel, grow_items
 from meridian_trainer.train_nextitem import cell_bucket, hour_of_week, left_pad
-from meridian_trainer.data import parse_time
 
 
 def load_torch(art):
@@ -81,8 +81,10 @@ def test_fixed_mixture_weights_are_exported_and_reported(events_snap, tmp_path):
 
 
 def test_mixture_weights_leave_room_for_the_model(events_snap, tmp_path):
-    for cfg, what in (({"trans_weight": 0.6, "pop_weight": 0.5}, "below 1"), ({"trans_weight": 1.0, "pop_weight": -1}, "pop_weight")):
-        rc, lines, _ = run_cli("train", "--kind", "next-item", "--data", events_snap, "--out", tmp_path / "x", "--config", json.dumps(cfg))
+    for cfg, what in (({"trans_weight": 0.6, "pop_weight": 0.5}, "below 1"),
+                      ({"trans_weight": 1.0, "pop_weight": -1}, "pop_weight")):
+        rc, lines, _ = run_cli("train", "--kind", "next-item", "--data", events_snap, "--out", tmp_path / "x",
+                               "--config", json.dumps(cfg))
         assert rc == 2 and what in lines[-1]["message"], lines[-1:]
 
 

@@ -47,7 +47,8 @@ def test_banking77_uses_the_official_test_split(tmp_path):
 
 
 def test_shopping_split_is_stratified_8_1_1(tmp_path):
-    convert("scripts/convert_texts.py", "shopping", D / "chinese-review-sentiment/online_shopping_10_cats.csv.gz", tmp_path)
+    convert("scripts/convert_texts.py", "shopping", D / "chinese-review-sentiment/online_shopping_10_cats.csv.gz",
+            tmp_path)
     t = data.load_texts(tmp_path, "sentiment")
     tr, va, te = data.split_texts(t, 0)
     assert len(t.text) == 62_773 and abs(len(te) - 6_277) <= 10 and abs(len(va) - 6_277) <= 10
