@@ -146,7 +146,7 @@ export async function runAnalyticsBench(opts: AnalyticsBenchOptions = {}): Promi
     log('timing: freshness');
     const fresh = await freshness(ds, analytics, ingest, opts.quick ? 10 : 20);
     const header = ['query', 'cells', 'rollup p50 ms', 'rollup p99 ms', 'raw p50 ms', 'raw p99 ms', 'speed-up (p50)'];
-    const [{ n }] = (await ds.query(`SELECT count(*)::bigint AS n FROM events`)) as [{ n: string }];
+    const [{ n }] = await ds.query<[{ n: string }]>(`SELECT count(*)::bigint AS n FROM events`);
     return [
       `### Analytics (${Number(n).toLocaleString('en-US')} events, real Postgres; ${runs} rollup runs, ${rawRuns} raw runs)`,
       '',
@@ -172,7 +172,7 @@ export async function openBenchDatabase(name: string, events: number, log: (l: s
   await ds.initialize();
   const ran = await ds.runMigrations({ transaction: 'each' });
   if (ran.length) log(`migrated ${name}: ${ran.map((m) => m.name).join(', ')}`);
-  const [{ n }] = (await ds.query(`SELECT count(*)::int AS n FROM events WHERE idempotency_key LIKE 'demo-%'`)) as [{ n: number }];
+  const [{ n }] = await ds.query<[{ n: number }]>(`SELECT count(*)::int AS n FROM events WHERE idempotency_key LIKE 'demo-%'`);
   if (n < events) {
     log(`seeding ${name}: ${n} of ${events} demo events present; seeding (resumes where it stopped)…`);
     const t0 = Date.now();
@@ -181,10 +181,10 @@ export async function openBenchDatabase(name: string, events: number, log: (l: s
     await vacuumRollups(ds);
   }
   // A seed interrupted between loading events and rebuilding the rollups leaves them behind.
-  const [{ folded }] = (await ds.query(
+  const [{ folded }] = await ds.query<[{ folded: string }]>(
     `SELECT coalesce(sum(views + searches + carts + purchases + favorites), 0)::bigint AS folded FROM analytics_daily`,
-  )) as [{ folded: string }];
-  const [{ total }] = (await ds.query(`SELECT count(*)::bigint AS total FROM events`)) as [{ total: string }];
+  );
+  const [{ total }] = await ds.query<[{ total: string }]>(`SELECT count(*)::bigint AS total FROM events`);
   if (folded !== total) {
     log(`rollups hold ${folded} of ${total} events; rebuilding them…`);
     await rebuildRollups(ds);
@@ -194,8 +194,8 @@ export async function openBenchDatabase(name: string, events: number, log: (l: s
 }
 
 async function lookups(ds: DataSource): Promise<{ cities: string[]; saoPaulo: string; electronics: string }> {
-  const cities = (await ds.query(`SELECT id::text AS id, code FROM regions WHERE kind = 'city' ORDER BY id`)) as { id: string; code: string }[];
-  const [cat] = (await ds.query(`SELECT id::text AS id FROM categories WHERE external_id = 'electronics'`)) as { id: string }[];
+  const cities = await ds.query<{ id: string; code: string }[]>(`SELECT id::text AS id, code FROM regions WHERE kind = 'city' ORDER BY id`);
+  const [cat] = await ds.query<{ id: string }[]>(`SELECT id::text AS id FROM categories WHERE external_id = 'electronics'`);
   return { cities: cities.map((c) => c.id), saoPaulo: cities.find((c) => c.code === 'city:sao-paulo')!.id, electronics: cat!.id };
 }
 
@@ -221,9 +221,9 @@ async function rawHotspots(ds: DataSource, regionId: string, from: Date, to: Dat
 
 /** Ingest one event, then read the aggregate that must include it; the elapsed time per event. */
 async function freshness(ds: DataSource, analytics: AnalyticsService, ingest: EventService, n: number) {
-  const [{ user, product }] = (await ds.query(
+  const [{ user, product }] = await ds.query<[{ user: string; product: string }]>(
     `SELECT (SELECT id::text FROM users ORDER BY id LIMIT 1) AS user, (SELECT id::text FROM products ORDER BY id LIMIT 1) AS product`,
-  )) as [{ user: string; product: string }];
+  );
   const samples: number[] = [];
   const loc = { latitude: -23.55, longitude: -46.63 };
   for (let i = 0; i < n; i++) {

@@ -73,12 +73,12 @@ export async function startServer(env: Record<string, string>): Promise<{ url: s
       buf += d.toString();
       const m = /"url":"(http:[^"]+)"[^\n]*"msg":"meridian ready"/.exec(buf);
       if (m) {
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
+        child.stdout.off('data', onData);
+        child.stdout.resume();
         resolve(m[1]!);
       }
     };
-    child.stdout!.on('data', onData);
+    child.stdout.on('data', onData);
     child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${buf.slice(-2000)}`)));
   });
   return {

@@ -52,8 +52,8 @@ export async function runIngestBench(opts: { events: number; concurrency: number
   // tables) up to date on every ingest: measure that state, not the cheaper unbuilt one.
   const regions = new RegionRollups(ds);
   await regions.ensureFresh(await regions.ids('city'));
-  const users = ((await ds.query('SELECT id FROM users')) as { id: string }[]).map((r) => r.id);
-  const products = ((await ds.query('SELECT id, price FROM products')) as { id: string }[]).map((r) => r.id);
+  const users = (await ds.query<{ id: string }[]>('SELECT id FROM users')).map((r) => r.id);
+  const products = (await ds.query<{ id: string }[]>('SELECT id, price FROM products')).map((r) => r.id);
   const rows = makeRows(opts.events, users, products);
 
   // 1. GraphQL mutation over HTTP, against the built server in its own process.
@@ -96,7 +96,7 @@ export async function runIngestBench(opts: { events: number; concurrency: number
 
   // 2. Raw COPY of the same rows into the same (emptied) table.
   await ds.query('TRUNCATE events');
-  const priceById = new Map(((await ds.query('SELECT id, price FROM products')) as { id: string; price: string }[]).map((r) => [r.id, r.price]));
+  const priceById = new Map((await ds.query<{ id: string; price: string }[]>('SELECT id, price FROM products')).map((r) => [r.id, r.price]));
   // The COPY payload (with H3 cells and prices) is prepared before timing: the baseline is COPY itself.
   const payload: string[] = [];
   let chunk = '';
@@ -117,7 +117,7 @@ export async function runIngestBench(opts: { events: number; concurrency: number
   await pipeline(Readable.from(payload), copy);
   const copySeconds = Number(process.hrtime.bigint() - t1) / 1e9;
   await client.end();
-  const [{ n }] = (await ds.query('SELECT count(*)::int AS n FROM events')) as [{ n: number }];
+  const [{ n }] = await ds.query<[{ n: number }]>('SELECT count(*)::int AS n FROM events');
   await ds.destroy();
   if (n !== rows.length) throw new Error(`COPY stored ${n} of ${rows.length}`);
 

@@ -267,7 +267,7 @@ async function runStress(job: StressJob): Promise<StressResult> {
       subs.socketsOpened++;
       sockets.add(this);
       this.ws.on('open', () => this.send({ type: 'connection_init', payload: { authorization: `Bearer ${key}` } }));
-      this.ws.on('message', (data) => this.onMessage(JSON.parse(String(data)) as WsMessage));
+      this.ws.on('message', (data) => this.onMessage(JSON.parse((data as Buffer).toString('utf8')) as WsMessage));
       this.ws.on('error', () => undefined); // the close that follows is what is counted
       this.closed = new Promise((resolve) =>
         this.ws.on('close', (code) => {

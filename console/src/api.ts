@@ -18,7 +18,7 @@ export function apiKey(): string {
 
 export function setApiKey(key: string): void {
   sessionStorage.setItem(KEY, key.trim());
-  wsClient?.dispose();
+  void wsClient?.dispose();
   wsClient = null;
 }
 
@@ -71,11 +71,16 @@ export function subscribe<T>(query: string, variables: Record<string, unknown>, 
     { query, variables },
     {
       next: (r) => {
-        if (r.errors?.length) onError(new ApiError(r.errors[0]!.message, String(r.errors[0]!.extensions?.code ?? 'ERROR')));
-        else if (r.data) onData(r.data as T);
+        if (r.errors?.length) onError(new ApiError(r.errors[0]!.message, errorCode(r.errors[0]!.extensions?.code)));
+        else if (r.data) onData(r.data);
       },
       error: (e) => onError(new ApiError(e instanceof Error ? e.message : 'The live connection failed.', 'WS')),
       complete: onDone,
     },
   );
+}
+
+/** A GraphQL error's extensions.code, or ERROR when it has none. */
+function errorCode(code: unknown): string {
+  return typeof code === 'string' ? code : 'ERROR';
 }

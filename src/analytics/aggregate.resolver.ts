@@ -8,7 +8,7 @@ import { Rule } from '../auth/auth-checker';
 import type { Context } from '../graphql/context';
 import { AggregateInput, CorrelationInput, DistributionInput, HotspotInput, TimeSeriesInput } from './analytics.inputs';
 import { AggregateCell, CorrelationPair, DemandForecast, Hotspot, SpatialDistribution, TimeSeries } from './analytics.types';
-import { selectedFields } from './selection';
+import { selectedFields } from '../graphql/selection';
 
 const access = (ctx: Context) => ctx.services.analytics.accessFor(ctx.principal);
 

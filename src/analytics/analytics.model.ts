@@ -71,7 +71,8 @@ export interface AggregateCellData {
   readonly value: number | null;
   /** Distinct users behind the value; null when not requested. */
   readonly users: number | null;
-  readonly geometry: unknown | null;
+  /** GeoJSON, or null. */
+  readonly geometry: unknown;
 }
 
 /**

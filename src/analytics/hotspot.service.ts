@@ -45,7 +45,8 @@ export interface HotspotData {
   readonly zScore: number;
   readonly pValue: number;
   readonly classification: HotspotClass;
-  readonly geometry: unknown | null;
+  /** GeoJSON, or null. */
+  readonly geometry: unknown;
 }
 
 /** Largest study area (cells × buckets) Gi* is computed over. */

@@ -38,19 +38,19 @@ export class PrivacyLedger {
 
   private async charge(keyId: string, now = new Date()): Promise<DpNoise> {
     const eps = this.noise.epsilon;
-    const spent = (await this.ds.query(
+    const spent = await this.ds.query<unknown[]>(
       `INSERT INTO analytics_privacy_budget AS b (key_id, day, spent) VALUES ($1, ($2::timestamptz AT TIME ZONE 'UTC')::date, $3)
        ON CONFLICT (key_id, day) DO UPDATE SET spent = b.spent + EXCLUDED.spent WHERE b.spent + EXCLUDED.spent <= $4
        RETURNING spent`,
       [keyId, now.toISOString(), eps, this.budgetPerDay],
-    )) as unknown[];
+    );
     if (spent.length === 0) {
       throw new DomainError(
         ErrorCode.PRIVACY_BUDGET_EXHAUSTED,
         `This key has spent its privacy budget for today (ε ${this.budgetPerDay}, ${eps} per answer); it renews at 00:00 UTC`,
       );
     }
-    this.secret ??= (this.ds.query(`SELECT secret FROM analytics_privacy_secret WHERE id = 1`) as Promise<{ secret: string }[]>).then((r) => {
+    this.secret ??= (this.ds.query<{ secret: string }[]>(`SELECT secret FROM analytics_privacy_secret WHERE id = 1`)).then((r) => {
       if (!r[0]) throw new Error('analytics_privacy_secret is empty: migrations did not run');
       return r[0].secret;
     });

@@ -64,10 +64,10 @@ export class RegionRollups {
   async rebuild(id: string): Promise<void> {
     await this.ds.transaction(async (em: EntityManager) => {
       await em.query(`LOCK TABLE events IN SHARE MODE`);
-      const [still] = (await em.query(
+      const [still] = await em.query<unknown[]>(
         `SELECT 1 FROM regions r LEFT JOIN analytics_region_state s ON s.region_id = r.id WHERE r.id = $1 AND ${STALE}`,
         [id],
-      )) as unknown[];
+      );
       if (!still) return; // another caller rebuilt it meanwhile
       for (const t of [
         'analytics_region_hourly', 'analytics_region_daily',

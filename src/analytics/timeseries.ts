@@ -163,7 +163,7 @@ export function profile(values: readonly number[], phaseOf: (i: number) => numbe
     sum[p]! += v;
     count[p]! += 1;
   });
-  return sum.map((s, p) => (count[p] ? s / count[p]! : 0));
+  return sum.map((s, p) => (count[p] ? s / count[p] : 0));
 }
 
 function fitOnce(y: readonly number[], period: number, weights: readonly boolean[]): Omit<SeasonalModel, 'sigma'> {

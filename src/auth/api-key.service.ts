@@ -64,25 +64,25 @@ export class ApiKeyService {
     if (input.userId != null && !isNumericId(input.userId)) issues.add('input.userId', 'is not a valid id');
     issues.throwIfAny();
     if (input.userId != null) {
-      const found = (await this.ds.query(`SELECT 1 FROM users WHERE id = $1`, [input.userId])) as unknown[];
+      const found = await this.ds.query<unknown[]>(`SELECT 1 FROM users WHERE id = $1`, [input.userId]);
       if (found.length === 0) throw ValidationError.of('input.userId', `unknown user ${input.userId}`);
     }
     const prefix = crypto.randomBytes(6).toString('hex');
     const secret = `mk_${prefix}_${crypto.randomBytes(32).toString('base64url')}`;
-    const [row] = (await this.ds.query(
+    const [row] = await this.ds.query<Row[]>(
       `INSERT INTO api_keys (name, role, user_id, prefix, key_hash) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
       [input.name.trim(), input.role, input.userId ?? null, prefix, sha256(secret)],
-    )) as Row[];
+    );
     return { record: toRecord(row!), secret };
   }
 
   async revoke(id: string): Promise<ApiKeyRecord> {
     if (!isNumericId(id)) throw ValidationError.of('id', 'is not a valid id');
-    const rows = (await this.ds.query(
+    const rows = await this.ds.query<[Row[], number] | Row[]>(
       `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING *`,
       [id],
-    )) as [Row[], number] | Row[];
-    const row = (Array.isArray(rows[0]) ? (rows[0] as Row[])[0] : (rows as Row[])[0]) as Row | undefined;
+    );
+    const row = (Array.isArray(rows[0]) ? (rows[0])[0] : (rows as Row[])[0]);
     if (!row) throw new NotFoundError('API key', id);
     this.clearCache();
     return toRecord(row);
@@ -94,11 +94,11 @@ export class ApiKeyService {
   }
 
   async list(): Promise<ApiKeyRecord[]> {
-    return ((await this.ds.query(`SELECT * FROM api_keys ORDER BY id`)) as Row[]).map(toRecord);
+    return (await this.ds.query<Row[]>(`SELECT * FROM api_keys ORDER BY id`)).map(toRecord);
   }
 
   async countActiveAdmins(): Promise<number> {
-    const [{ n }] = (await this.ds.query(`SELECT count(*)::int AS n FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL`)) as [{ n: number }];
+    const [{ n }] = await this.ds.query<[{ n: number }]>(`SELECT count(*)::int AS n FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL`);
     return n;
   }
 
@@ -109,7 +109,7 @@ export class ApiKeyService {
    */
   async unrevoked(ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
-    const rows = (await this.ds.query(`SELECT id::text AS id FROM api_keys WHERE id = ANY($1::bigint[]) AND revoked_at IS NULL`, [ids])) as { id: string }[];
+    const rows = await this.ds.query<{ id: string }[]>(`SELECT id::text AS id FROM api_keys WHERE id = ANY($1::bigint[]) AND revoked_at IS NULL`, [ids]);
     return new Set(rows.map((r) => r.id));
   }
 
@@ -123,7 +123,7 @@ export class ApiKeyService {
     if (cached && cached.until > Date.now()) return cached.principal;
     const m = /^mk_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$/.exec(presented);
     if (!m) return null;
-    const [row] = (await this.ds.query(`SELECT * FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL`, [m[1]])) as Row[];
+    const [row] = await this.ds.query<Row[]>(`SELECT * FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL`, [m[1]]);
     if (!row || !crypto.timingSafeEqual(Buffer.from(sha256(presented)), Buffer.from(row.key_hash))) return null;
     const principal: Principal = { keyId: row.id, role: row.role, userId: row.user_id, name: row.name };
     this.cache.set(hash, { principal, until: Date.now() + CACHE_MS });

@@ -28,10 +28,10 @@ export class AuditService {
   }
 
   async recent(limit: number): Promise<AuditEntry[]> {
-    const rows = (await this.ds.query(`SELECT * FROM audit_log ORDER BY id DESC LIMIT $1`, [limit])) as {
+    const rows = await this.ds.query<{
       id: string; at: Date; actor_key_id: string | null; actor_role: string; action: string; target: string | null;
       details: Record<string, unknown>; request_id: string | null;
-    }[];
+    }[]>(`SELECT * FROM audit_log ORDER BY id DESC LIMIT $1`, [limit]);
     return rows.map((r) => ({
       id: r.id, at: r.at, actorKeyId: r.actor_key_id, actorRole: r.actor_role, action: r.action,
       target: r.target, details: r.details, requestId: r.request_id,

@@ -26,11 +26,16 @@ export type RuleName = (typeof Rule)[keyof typeof Rule];
 export function subjectUserId(root: unknown, args: Record<string, unknown>, info: GraphQLResolveInfo): string | null {
   const parent = info.parentType.name;
   const r = root as { id?: unknown; userId?: unknown } | undefined;
-  if (parent === 'User') return r?.id != null ? String(r.id) : null;
-  if (r?.userId != null && parent !== 'Query' && parent !== 'Mutation') return String(r.userId);
+  if (parent === 'User') return idOf(r?.id);
+  const owner = idOf(r?.userId);
+  if (owner !== null && parent !== 'Query' && parent !== 'Mutation') return owner;
   const filter = args.filter as { userId?: unknown } | undefined;
-  const id = args.userId ?? filter?.userId ?? (info.fieldName === 'user' ? args.id : undefined);
-  return id != null ? String(id) : null;
+  return idOf(args.userId ?? filter?.userId ?? (info.fieldName === 'user' ? args.id : undefined));
+}
+
+/** An id as a string (GraphQL IDs arrive as strings or integers); any other value names no one. */
+function idOf(v: unknown): string | null {
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' ? String(v) : null;
 }
 
 export const authChecker: AuthChecker<Context, RuleName> = ({ context, root, args, info }, rules) => {

@@ -74,14 +74,14 @@ export class TtlCache<K, V> {
     if (!waiting.size && !missing.size) return values;
     const list = [...missing];
     this.start(list, load).forEach((one, j) => waiting.set(list[j]!, one));
-    return Promise.all(keys.map((k, i) => waiting.get(k) ?? values[i]!));
+    return Promise.all(keys.map((k, i) => waiting.get(k) ?? Promise.resolve(values[i]!)));
   }
 
   /** Background reload of stale hits (a failed one leaves the entries to expire): gathered, or at once. */
   private refresh(stale: K[], load: (keys: K[]) => Promise<V[]>, gather: boolean): void {
     if (!stale.length) return;
     if (gather) this.refreshSoon(stale, load);
-    else this.start(stale, load);
+    else void Promise.allSettled(this.start(stale, load));
   }
 
   /** Queues stale keys for one background reload after REFRESH_GATHER_MS (the first key queued starts the wait). */
@@ -95,7 +95,7 @@ export class TtlCache<K, V> {
       const reload = this.refreshLoad!;
       this.refreshKeys.clear();
       this.refreshLoad = null;
-      this.start(due, reload);
+      void Promise.allSettled(this.start(due, reload));
     }, Math.min(REFRESH_GATHER_MS, this.ttlMs / 10)).unref();
   }
 

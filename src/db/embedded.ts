@@ -46,11 +46,12 @@ interface WorkerInit {
 
 type WorkerMessage = { kind: 'ready'; conn: string } | { kind: 'closed' } | { kind: 'error'; message: string };
 
-/** The worker's body; runs from its source text (see worker-pool.ts for the same pattern). */
+/** The worker's body; runs from its source text (eval), so it needs no build step under ts-jest. */
 function embeddedWorkerMain(): void {
   /* eslint-disable @typescript-eslint/no-require-imports -- runs as eval'd CommonJS in the worker */
-  const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
-  const init = workerData as WorkerInit;
+  const threads = require('node:worker_threads') as typeof import('node:worker_threads');
+  const parentPort = threads.parentPort;
+  const init = threads.workerData as WorkerInit;
   const { PGlite } = require(init.modules.pglite) as typeof import('@electric-sql/pglite');
   const { postgis } = require(init.modules.postgis) as typeof import('@electric-sql/pglite-postgis');
   const { PGLiteSocketServer } = require(init.modules.socket) as typeof import('@electric-sql/pglite-socket');

@@ -5,7 +5,7 @@
  */
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from '../common/logger';
-import { insertEventsOnly, type Queryable } from '../events/event.writer';
+import { insertEventsOnly } from '../events/event.writer';
 import { rebuildRollups, vacuumRollups } from '../analytics/rollup-rebuild';
 import { RegionService } from '../catalog/region.service';
 import type { Services } from '../services';
@@ -26,7 +26,7 @@ export async function seedDemoIfEmpty(
   opts: { events: number },
   logger: Logger,
 ): Promise<boolean> {
-  const [{ n }] = (await ds.query(`SELECT count(*)::int AS n FROM users`)) as [{ n: number }];
+  const [{ n }] = await ds.query<[{ n: number }]>(`SELECT count(*)::int AS n FROM users`);
   if (n > 0) return false;
   const started = Date.now();
   const counts = await ds.transaction((em) => seedDemo(em, defaultDemoOptions(opts.events), logger));
@@ -53,7 +53,7 @@ export async function seedDemo(db: EntityManager | DataSource, opts: DemoOptions
   let reviews = 0;
   let buffer: Parameters<typeof insertEventsOnly>[1][number][] = [];
   const flush = async () => {
-    await insertEventsOnly(db as Queryable, buffer);
+    await insertEventsOnly(db, buffer);
     events += buffer.length;
     buffer = [];
     if (events % 500_000 < 5_000) logger.info({ events }, 'seeding events');
@@ -107,13 +107,13 @@ async function writeWorld(
     CATEGORIES.map((c) => c.name),
     CATEGORIES.map((c) => c.code),
   ]);
-  const cats = (await db.query(`SELECT id, name FROM categories`)) as { id: string; name: string }[];
+  const cats = await db.query<{ id: string; name: string }[]>(`SELECT id, name FROM categories`);
   const catId = new Map(cats.map((c) => [c.name, c.id]));
 
   const productIds: string[] = [];
   for (let i = 0; i < world.products.length; i += 5_000) {
     const part = world.products.slice(i, i + 5_000);
-    const rows = (await db.query(
+    const rows = await db.query<{ id: string; external_id: string }[]>(
       `INSERT INTO products (external_id, name, description, price, stock, category_id, seller_location, attributes)
        SELECT x.e, x.n, x.d, x.p, x.s, x.c, ST_SetSRID(ST_MakePoint(x.lng, x.lat), 4326), x.a
        FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::int[], $6::bigint[], $7::float8[], $8::float8[], $9::jsonb[])
@@ -131,7 +131,7 @@ async function writeWorld(
         part.map((p) => p.longitude),
         part.map((p) => JSON.stringify({ city: CITIES[p.city]!.code })),
       ],
-    )) as { id: string; external_id: string }[];
+    );
     const byExt = new Map(rows.map((r) => [r.external_id, r.id]));
     part.forEach((p) => productIds.push(byExt.get(p.externalId)!));
   }
@@ -139,7 +139,7 @@ async function writeWorld(
   const userIds: string[] = [];
   for (let i = 0; i < world.users.length; i += 5_000) {
     const part = world.users.slice(i, i + 5_000);
-    const rows = (await db.query(
+    const rows = await db.query<{ id: string; external_id: string }[]>(
       `INSERT INTO users (external_id, name, email, home_location, attributes, created_at)
        SELECT x.e, x.n, x.m, ST_SetSRID(ST_MakePoint(x.lng, x.lat), 4326), x.a, x.c
        FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::jsonb[], $7::timestamptz[])
@@ -155,7 +155,7 @@ async function writeWorld(
         part.map((u) => JSON.stringify({ city: CITIES[u.city]!.code })),
         part.map((u) => u.createdAt.toISOString()),
       ],
-    )) as { id: string; external_id: string }[];
+    );
     const byExt = new Map(rows.map((r) => [r.external_id, r.id]));
     part.forEach((u) => userIds.push(byExt.get(u.externalId)!));
   }
@@ -164,9 +164,9 @@ async function writeWorld(
 
 /** Empties every application table (not the migrations log, not PostGIS's spatial_ref_sys). */
 export async function emptyAllTables(db: EntityManager | DataSource): Promise<string[]> {
-  const rows = (await db.query(
+  const rows = await db.query<{ tablename: string }[]>(
     `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT IN ('migrations', 'spatial_ref_sys')`,
-  )) as { tablename: string }[];
+  );
   const tables = rows.map((r) => `"${r.tablename}"`);
   if (tables.length) await db.query(`TRUNCATE ${tables.join(', ')} RESTART IDENTITY CASCADE`);
   return rows.map((r) => r.tablename);

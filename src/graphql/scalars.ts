@@ -24,8 +24,8 @@ export const DateTimeScalar = new GraphQLScalarType<Date | null, Date | string>(
   ...GraphQLDateTime.toConfig(),
   description: `${GraphQLDateTime.description ?? ''} Accepted from 1970-01-01T00:00:00Z to before 2100-01-01T00:00:00Z.`,
   specifiedByURL: 'https://scalars.graphql.org/chillicream/date-time.html',
-  parseValue: (v) => inRange(GraphQLDateTime.parseValue(v) as Date),
-  parseLiteral: (ast, vars) => inRange(GraphQLDateTime.parseLiteral(ast, vars) as Date),
+  parseValue: (v) => inRange(GraphQLDateTime.parseValue(v)),
+  parseLiteral: (ast, vars) => inRange(GraphQLDateTime.parseLiteral(ast, vars)),
 });
 
 function badInput(message: string): GraphQLError {

@@ -12,7 +12,7 @@
  * for that one operation, leaving the socket and its other subscriptions alone.
  */
 import {
-  type DocumentNode, GraphQLError, type GraphQLSchema, getOperationAST, type OperationDefinitionNode, specifiedRules,
+  type DocumentNode, GraphQLError, type GraphQLSchema, getOperationAST, type OperationDefinitionNode, OperationTypeNode, specifiedRules,
   validate, type ValidationRule,
 } from 'graphql';
 import type { Principal } from '../auth/principal';
@@ -72,7 +72,7 @@ export class OperationLimits {
     }
     const operation = getOperationAST(document, payload.operationName);
     if (!operation) return refuse('BAD_REQUEST', 'Unable to identify operation');
-    if (operation.operation !== 'subscription') {
+    if (operation.operation !== OperationTypeNode.SUBSCRIPTION) {
       return refuse('BAD_REQUEST', 'Only subscriptions are served over WebSocket: send queries and mutations as HTTP POST');
     }
     const refused = chargeCost(operationCost(this.schema, document, operation, variables), principal, this.security, this.limiter);

@@ -175,7 +175,8 @@ export function attachGraphQLWs(server: http.Server, opts: WsServerOptions): WsS
         close: (code, reason) => socket.close(code, reason),
         onMessage: (cb) =>
           socket.on('message', (data) => {
-            cb(String(data)).catch((err: unknown) => {
+            // Text frames arrive as one Buffer (the socket's default binaryType, 'nodebuffer').
+            cb((data as Buffer).toString('utf8')).catch((err: unknown) => {
               log.error({ err }, 'graphql-ws message handling failed');
               socket.close(CloseCode.InternalServerError, 'Internal server error');
             });

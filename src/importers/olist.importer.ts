@@ -66,7 +66,7 @@ export async function importOlist(services: Services, dir: string, logger: Logge
   }
 
   // Products referenced by kept order items.
-  const keptItems = items.filter((i) => orderIds.has(i.order_id!));
+  const keptItems = items.filter((i) => orderIds.has(i.order_id));
   const english = new Map(translation.map((t) => [t.product_category_name!, t.product_category_name_english!]));
   const sellerZip = new Map(sellers.map((s) => [s.seller_id!, s.seller_zip_code_prefix!]));
   const productById = new Map(products.map((p) => [p.product_id!, p]));

@@ -85,7 +85,7 @@ export class MicroBatcher {
     this.queuedRows -= rows;
     this.metrics.setQueueDepth(this.queuedRows);
     this.running = true;
-    this.execute(batch, rows).finally(() => {
+    void this.execute(batch, rows).finally(() => {
       this.running = false;
       if (this.queue.length > 0) this.flush();
       else {

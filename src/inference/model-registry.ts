@@ -348,7 +348,7 @@ export class ModelRegistry {
   }
 
   private spec<K extends ModelKind>(kind: K): KindSpec<K> {
-    return this.kinds[kind] as KindSpec<K>;
+    return this.kinds[kind];
   }
 
   /** The atomic swap: one Map.set; the previous version retires in the background. */
@@ -359,7 +359,7 @@ export class ModelRegistry {
     this.unavailable.delete(kind);
     if (prev && prev !== next) {
       this.retiring.add(prev);
-      prev.retire().finally(() => this.retiring.delete(prev));
+      void prev.retire().finally(() => this.retiring.delete(prev));
     }
   }
 

@@ -72,35 +72,35 @@ export class ModelVersionRepository {
 
   async byId(id: string): Promise<ModelVersionRecord | null> {
     if (!/^\d{1,18}$/.test(id)) return null;
-    const rows = (await this.ds.query(`SELECT ${COLUMNS} FROM model_versions WHERE id = $1`, [id])) as Row[];
+    const rows = await this.ds.query<Row[]>(`SELECT ${COLUMNS} FROM model_versions WHERE id = $1`, [id]);
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
   async active(kind: ModelKind): Promise<ModelVersionRecord | null> {
-    const rows = (await this.ds.query(`SELECT ${COLUMNS} FROM model_versions WHERE kind = $1 AND status = 'active'`, [kind])) as Row[];
+    const rows = await this.ds.query<Row[]>(`SELECT ${COLUMNS} FROM model_versions WHERE kind = $1 AND status = 'active'`, [kind]);
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
   /** Active version per kind, one query (the periodic sync). */
   async activeAll(): Promise<ModelVersionRecord[]> {
-    return ((await this.ds.query(`SELECT ${COLUMNS} FROM model_versions WHERE status = 'active'`)) as Row[]).map(toRecord);
+    return (await this.ds.query<Row[]>(`SELECT ${COLUMNS} FROM model_versions WHERE status = 'active'`)).map(toRecord);
   }
 
   async list(kind: ModelKind): Promise<ModelVersionRecord[]> {
-    const rows = (await this.ds.query(
+    const rows = await this.ds.query<Row[]>(
       `SELECT ${COLUMNS} FROM model_versions WHERE kind = $1 ORDER BY created_at DESC, id DESC`,
       [kind],
-    )) as Row[];
+    );
     return rows.map(toRecord);
   }
 
   async find(kind: ModelKind, version: string): Promise<ModelVersionRecord | null> {
-    const rows = (await this.ds.query(`SELECT ${COLUMNS} FROM model_versions WHERE kind = $1 AND version = $2`, [kind, version])) as Row[];
+    const rows = await this.ds.query<Row[]>(`SELECT ${COLUMNS} FROM model_versions WHERE kind = $1 AND version = $2`, [kind, version]);
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
   async bySourceJob(sourceJobId: string): Promise<ModelVersionRecord | null> {
-    const rows = (await this.ds.query(`SELECT ${COLUMNS} FROM model_versions WHERE source_job_id = $1`, [sourceJobId])) as Row[];
+    const rows = await this.ds.query<Row[]>(`SELECT ${COLUMNS} FROM model_versions WHERE source_job_id = $1`, [sourceJobId]);
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
@@ -109,13 +109,13 @@ export class ModelVersionRepository {
     let rows: Row[] = [];
     try {
       // The conflict target is explicit: ON CONFLICT cannot arbitrate on the deferred "one active" constraint.
-      rows = (await this.ds.query(
+      rows = await this.ds.query<Row[]>(
         `INSERT INTO model_versions (kind, version, status, artifact_path, sha256, manifest, metrics, source_job_id)
          VALUES ($1, $2, 'candidate', $3, $4, $5::jsonb, $6::jsonb, $7)
          ON CONFLICT (kind, version) DO NOTHING
          RETURNING ${COLUMNS}`,
         [v.kind, v.version, v.artifactPath, v.sha256, JSON.stringify(v.manifest), JSON.stringify(v.metrics), v.sourceJobId],
-      )) as Row[];
+      );
     } catch (err) {
       // The same source job registered concurrently (unique index on source_job_id): return that version.
       if ((err as { code?: string }).code !== '23505' || !v.sourceJobId) throw err;
@@ -136,7 +136,7 @@ export class ModelVersionRepository {
    */
   async activate(id: string, previous: 'current' | 'keep'): Promise<ModelVersionRecord> {
     if (!/^\d{1,18}$/.test(id)) throw new Error(`model version ${id} not found`);
-    const result = (await this.ds.query(
+    const result = await this.ds.query<[Row[], number] | Row[]>(
       `WITH target AS (SELECT id AS tid, kind AS tkind FROM model_versions WHERE id = $1),
             replaced AS (
               UPDATE model_versions SET status = 'archived'
@@ -150,7 +150,7 @@ export class ModelVersionRepository {
        FROM target WHERE id = target.tid
        RETURNING ${COLUMNS}`,
       [id, previous],
-    )) as [Row[], number] | Row[];
+    );
     // TypeORM returns [rows, count] for UPDATE … RETURNING on postgres.
     const rows = (Array.isArray(result[0]) ? result[0] : result) as Row[];
     if (!rows[0]) throw new Error(`model version ${id} not found`);

@@ -135,7 +135,7 @@ export class WorkerPool {
       reply = await this.send(
         slot,
         { op: 'load', req: this.nextReq++, session: id, bytes, providers: this.providers, threads: this.opts.threads, cpuMemArena: this.opts.cpuMemArena ?? false },
-        transferable ? [bytes.buffer as ArrayBuffer] : [],
+        transferable ? [bytes.buffer] : [],
       );
     } catch (err) {
       slot.bytes -= size;

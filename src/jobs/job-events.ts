@@ -84,6 +84,8 @@ class JobWatcher implements AsyncIterableIterator<Job, undefined> {
 
   throw(error?: unknown): Promise<Done> {
     this.finish();
+    // AsyncIterator#throw rejects with the caller's own value, whatever it is.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
     return Promise.reject(error);
   }
 

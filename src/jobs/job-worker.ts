@@ -9,6 +9,7 @@
  * failed and dead-lettered once the attempts are used up; graceful stop → queued again at once,
  * the attempt not counted; lease lost → nothing (another worker owns the job now).
  */
+import { unreachable } from '../common/exhaustive';
 import crypto from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -164,6 +165,8 @@ export class JobWorker {
         case 'lease-lost':
           this.log.warn({ jobId }, 'lost the lease on a job (presumed dead); another worker owns it now');
           return;
+        default:
+          return unreachable(err.reason);
       }
     }
     if (err instanceof JobFailure && !err.retryable) {

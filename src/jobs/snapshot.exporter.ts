@@ -31,10 +31,15 @@ export interface SnapshotCounts {
 
 const PAGE = 20_000;
 
+function scalarText(v: string | number | bigint | boolean): string {
+  return String(v);
+}
+
 /** RFC 4180 field quoting. */
 export function csvField(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = v instanceof Date ? v.toISOString() : String(v);
+  // Rows hold scalars (the SELECTs below): text, numbers, booleans, timestamps; JSON for anything else.
+  const s = v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : scalarText(v as string | number | bigint | boolean);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
@@ -61,7 +66,7 @@ async function writeCsv(
 async function* pages(ds: DataSource, sql: string, params: unknown[], map: (r: Record<string, unknown>) => unknown[]) {
   let after = '0';
   for (;;) {
-    const rows = (await ds.query(sql, [after, PAGE, ...params])) as Record<string, unknown>[];
+    const rows = await ds.query<Record<string, unknown>[]>(sql, [after, PAGE, ...params]);
     if (rows.length === 0) return;
     yield rows.map(map);
     after = String(rows[rows.length - 1]!.id);

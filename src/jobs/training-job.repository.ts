@@ -105,12 +105,15 @@ const TRAINING_TABLE: Readonly<Record<ModelKind, readonly [string, string]>> = {
   intent: ['labeled_messages', 'created_at'],
 };
 
+/** claimOnce's answer when another worker took the free slot first. */
+const LOST_RACE = Symbol('lost-race');
+
 export class TrainingJobRepository {
   constructor(private readonly ds: DataSource) {}
 
   /** Inserts a queued job; with an idempotency key already used, returns that job instead. */
   async insert(j: NewTrainingJob): Promise<{ job: TrainingJobRecord; created: boolean }> {
-    const rows = (await this.ds.query(
+    const rows = await this.ds.query<{ id: string }[]>(
       `INSERT INTO training_jobs (kind, base_version_id, data_from, data_to, hyperparameters, seed, auto_promote,
          idempotency_key, created_by, max_attempts)
        VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10)
@@ -118,7 +121,7 @@ export class TrainingJobRepository {
        RETURNING id::text AS id`,
       [j.kind, j.baseVersionId, j.dataFrom, j.dataTo, JSON.stringify(j.hyperparameters), j.seed, j.autoPromote,
         j.idempotencyKey, j.createdBy, j.maxAttempts],
-    )) as { id: string }[];
+    );
     if (rows[0]) return { job: (await this.byId(rows[0].id))!, created: true };
     const existing = await this.byIdempotencyKey(j.idempotencyKey!);
     if (!existing) throw new Error(`training job with idempotency key ${j.idempotencyKey} conflicted but cannot be found`);
@@ -131,21 +134,21 @@ export class TrainingJobRepository {
    */
   async trainingRows(kind: ModelKind, from: Date | null, to: Date, atMost: number): Promise<number> {
     const [table, column] = TRAINING_TABLE[kind];
-    const rows = (await this.ds.query(
+    const rows = await this.ds.query<{ n: number }[]>(
       `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${table} WHERE ($1::timestamptz IS NULL OR ${column} >= $1) AND ${column} < $2 LIMIT $3) x`,
       [from, to, atMost],
-    )) as { n: number }[];
+    );
     return rows[0]!.n;
   }
 
   async byId(id: string): Promise<TrainingJobRecord | null> {
     if (!/^\d{1,18}$/.test(id)) return null;
-    const rows = (await this.ds.query(`${SELECT} WHERE j.id = $1`, [id])) as Row[];
+    const rows = await this.ds.query<Row[]>(`${SELECT} WHERE j.id = $1`, [id]);
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
   async byIdempotencyKey(key: string): Promise<TrainingJobRecord | null> {
-    const rows = (await this.ds.query(`${SELECT} WHERE j.idempotency_key = $1`, [key])) as Row[];
+    const rows = await this.ds.query<Row[]>(`${SELECT} WHERE j.idempotency_key = $1`, [key]);
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
@@ -166,17 +169,17 @@ export class TrainingJobRepository {
       where.push(`j.id < $${params.length}`);
     }
     params.push(limit + 1);
-    const rows = (await this.ds.query(
+    const rows = await this.ds.query<Row[]>(
       `${SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY j.id DESC LIMIT $${params.length}`,
       params,
-    )) as Row[];
+    );
     return toPage(rows.map(toRecord), limit, (r) => [Number(r.id)]);
   }
 
   async countByStatus(): Promise<Record<JobStatus, number> & { dead_lettered: number }> {
-    const rows = (await this.ds.query(
+    const rows = await this.ds.query<{ status: JobStatus; n: number; dead: number }[]>(
       `SELECT status, count(*)::int AS n, count(*) FILTER (WHERE dead_lettered)::int AS dead FROM training_jobs GROUP BY status`,
-    )) as { status: JobStatus; n: number; dead: number }[];
+    );
     const out = {
       queued: 0, exporting: 0, training: 0, evaluating: 0, registering: 0, succeeded: 0, failed: 0, cancelled: 0, dead_lettered: 0,
     };
@@ -198,7 +201,7 @@ export class TrainingJobRepository {
     // loss is someone else's win, so after `limit` losses the slots are full and the loop ends.
     for (let attempt = 0; attempt <= limit; attempt++) {
       const id = await this.claimOnce(workerId, lease, limit);
-      if (id === 'lost-race') continue;
+      if (id === LOST_RACE) continue;
       if (id === null) return null;
       const job = await this.byId(id);
       return job ? { job, lease } : null;
@@ -206,8 +209,8 @@ export class TrainingJobRepository {
     return null;
   }
 
-  /** One claim statement: the claimed job id, null when nothing is claimable, 'lost-race' on a slot conflict. */
-  private async claimOnce(workerId: string, lease: string, limit: number): Promise<string | null | 'lost-race'> {
+  /** One claim statement: the claimed job id, null when nothing is claimable, LOST_RACE on a slot conflict. */
+  private async claimOnce(workerId: string, lease: string, limit: number): Promise<string | null | typeof LOST_RACE> {
     let rows: { id: string }[];
     try {
       rows = updated<{ id: string }>(await this.ds.query(
@@ -224,7 +227,7 @@ export class TrainingJobRepository {
         [lease, workerId, limit],
       ));
     } catch (err) {
-      if ((err as { driverError?: { code?: string }; code?: string }).driverError?.code === '23505') return 'lost-race';
+      if ((err as { driverError?: { code?: string }; code?: string }).driverError?.code === '23505') return LOST_RACE;
       throw err;
     }
     return rows[0]?.id ?? null;

@@ -43,7 +43,7 @@ export class TrainingJobResolver {
   @Authorized(Rule.ADMIN)
   @Subscription(() => TrainingJob, {
     description: 'The job now, then on every change (progress, stage, outcome) until it ends. Over graphql-ws at /graphql.',
-    subscribe: ({ args, context }) => (context as Context).services.trainingJobs.watch(String(args.id)),
+    subscribe: ({ args, context }) => (context as Context).services.trainingJobs.watch(String((args as { id: string }).id)),
   })
   trainingJobProgress(@Root() job: TrainingJobRecord, @Arg('id', () => ID) _id: string): TrainingJobRecord {
     return job;

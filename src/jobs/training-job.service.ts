@@ -126,7 +126,7 @@ export class TrainingJobService {
       if (input.baseVersionId) issues.add('input.baseVersionId', 'must be empty when fromScratch is true');
       return null;
     }
-    let base: ModelVersionRecord | null = null;
+    let base: ModelVersionRecord | null;
     if (input.baseVersionId) {
       base = await this.versions.versionById(input.baseVersionId);
       if (!base) {

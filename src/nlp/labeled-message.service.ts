@@ -54,23 +54,23 @@ export class LabeledMessageService {
     });
     issues.throwIfAny();
     const hashes = [...byHash.keys()];
-    const rows = (await this.ds.query(
+    const rows = await this.ds.query<{ inserted: boolean }[]>(
       `INSERT INTO labeled_messages (text_sha256, text, intent)
        SELECT decode(h, 'hex'), t, i FROM unnest($1::text[], $2::text[], $3::text[]) AS u(h, t, i)
        ON CONFLICT (text_sha256) DO UPDATE SET intent = EXCLUDED.intent, updated_at = now()
          WHERE labeled_messages.intent <> EXCLUDED.intent
        RETURNING (xmax = 0) AS inserted`,
       [hashes, hashes.map((h) => byHash.get(h)!.text), hashes.map((h) => byHash.get(h)!.intent)],
-    )) as { inserted: boolean }[];
+    );
     const inserted = rows.filter((r) => r.inserted).length;
     return { inserted, relabeled: rows.length - inserted, unchanged: messages.length - rows.length };
   }
 
   /** Labelled messages per intent, most frequent first. */
   async intentCounts(): Promise<IntentCountData[]> {
-    const rows = (await this.ds.query(
+    const rows = await this.ds.query<IntentCountData[]>(
       `SELECT intent, count(*)::int AS count FROM labeled_messages GROUP BY intent ORDER BY count DESC, intent`,
-    )) as IntentCountData[];
+    );
     return rows;
   }
 }

@@ -121,12 +121,12 @@ export class TextClassifierService {
 
   /** Reads and classifies the newest reviews of `productIds`: one query, one batched model run. */
   private async summarize(productIds: readonly string[], fallbackVersion: string): Promise<SentimentSummaryData[]> {
-    const rows = (await this.ds.query(
+    const rows = await this.ds.query<{ product_id: string; body: string }[]>(
       `SELECT k.v::text AS product_id, x.body FROM unnest($1::bigint[]) k(v)
        CROSS JOIN LATERAL (SELECT body FROM reviews WHERE product_id = k.v AND btrim(body) <> ''
                            ORDER BY created_at DESC, id DESC LIMIT $2) x`,
       [productIds, SUMMARY_REVIEWS],
-    )) as { product_id: string; body: string }[];
+    );
     const results = rows.length ? await this.classify('sentiment', rows.map((r) => r.body)) : [];
     const modelVersion = results[0]?.modelVersion ?? fallbackVersion;
     const acc = new Map<string, { n: number; pos: number; mean: number }>();

@@ -31,10 +31,10 @@ export class UserHistoryRepository {
     const valid = [...new Set(userIds.filter((id) => /^\d{1,18}$/.test(id)))];
     if (valid.length === 0) return userIds.map(() => null);
     const [users, events] = await Promise.all([
-      this.ds.query(`SELECT id::text AS id, created_at FROM users WHERE id = ANY($1::bigint[])`, [valid]) as Promise<
+      this.ds.query<Promise<
         { id: string; created_at: Date | null }[]
-      >,
-      this.ds.query(
+      >>(`SELECT id::text AS id, created_at FROM users WHERE id = ANY($1::bigint[])`, [valid]),
+      this.ds.query<Promise<EventRow[]>>(
         `SELECT x.user_id::text AS user_id, x.type, x.product_id::text AS product_id, x.occurred_at, x.price, x.quantity
          FROM unnest($1::bigint[]) AS u(id)
          CROSS JOIN LATERAL (
@@ -49,7 +49,7 @@ export class UserHistoryRepository {
          ) x
          ORDER BY x.user_id, x.occurred_at, x.id`,
         [valid, now.toISOString(), lastN],
-      ) as Promise<EventRow[]>,
+      ),
     ]);
     const byUser = new Map<string, BehaviorEventRow[]>();
     for (const r of events) {

@@ -34,16 +34,16 @@ export class PrivacyService {
       // before the hooks read the rollups, and one starting later waits for this commit: either way
       // the rebuilt rollups and this erasure see each other.
       await em.query(`LOCK TABLE events IN ROW EXCLUSIVE MODE`);
-      const found = (await em.query(`SELECT id FROM users WHERE id = $1 FOR UPDATE`, [id])) as unknown[];
+      const found = await em.query<unknown[]>(`SELECT id FROM users WHERE id = $1 FOR UPDATE`, [id]);
       if (found.length === 0) throw new NotFoundError('User', id);
       for (const hook of this.registry.hooks) await hook(em, id);
       const deleted = new Map<string, number>();
       for (const store of this.registry.stores) {
         if (store.how !== 'delete') continue;
-        const rows = (await em.query(
+        const rows = await em.query<{ n: number }[]>(
           `WITH d AS (DELETE FROM ${store.table} WHERE ${store.userColumn} = $1 RETURNING 1) SELECT count(*)::int AS n FROM d`,
           [id],
-        )) as { n: number }[];
+        );
         deleted.set(store.table, rows[0]!.n);
       }
       return { userId: id, events: deleted.get('events') ?? 0, reviews: deleted.get('reviews') ?? 0, apiKeys: deleted.get('api_keys') ?? 0 };

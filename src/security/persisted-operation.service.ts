@@ -33,11 +33,11 @@ export class PersistedOperationService {
       throw ValidationError.of('query', `is not a GraphQL document: ${err instanceof Error ? err.message : String(err)}`);
     }
     const hash = sha256Hex(query);
-    const [row] = (await this.ds.query(
+    const [row] = await this.ds.query<{ sha256: string; name: string; query: string; created_at: Date }[]>(
       `INSERT INTO persisted_operations (sha256, name, query) VALUES ($1, $2, $3)
        ON CONFLICT (sha256) DO UPDATE SET name = EXCLUDED.name RETURNING sha256, name, query, created_at`,
       [hash, name.trim(), query],
-    )) as { sha256: string; name: string; query: string; created_at: Date }[];
+    );
     this.cache.delete(hash);
     return { sha256: row!.sha256, name: row!.name, query: row!.query, createdAt: row!.created_at };
   }
@@ -45,9 +45,9 @@ export class PersistedOperationService {
   async get(hash: string): Promise<PersistedOperation | null> {
     if (!/^[0-9a-f]{64}$/.test(hash)) return null;
     if (this.cache.has(hash)) return this.cache.get(hash)!;
-    const [row] = (await this.ds.query(`SELECT sha256, name, query, created_at FROM persisted_operations WHERE sha256 = $1`, [hash])) as {
+    const [row] = await this.ds.query<{
       sha256: string; name: string; query: string; created_at: Date;
-    }[];
+    }[]>(`SELECT sha256, name, query, created_at FROM persisted_operations WHERE sha256 = $1`, [hash]);
     const op = row ? { sha256: row.sha256, name: row.name, query: row.query, createdAt: row.created_at } : null;
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(hash, op);
@@ -55,9 +55,9 @@ export class PersistedOperationService {
   }
 
   async list(): Promise<PersistedOperation[]> {
-    const rows = (await this.ds.query(`SELECT sha256, name, query, created_at FROM persisted_operations ORDER BY name`)) as {
+    const rows = await this.ds.query<{
       sha256: string; name: string; query: string; created_at: Date;
-    }[];
+    }[]>(`SELECT sha256, name, query, created_at FROM persisted_operations ORDER BY name`);
     return rows.map((r) => ({ sha256: r.sha256, name: r.name, query: r.query, createdAt: r.created_at }));
   }
 }

@@ -9,7 +9,7 @@
 import {
   type DocumentNode, type FieldNode, type FragmentDefinitionNode, type GraphQLField, type GraphQLNamedType,
   type GraphQLSchema, getNamedType, getNullableType, isListType, isObjectType, isInterfaceType, Kind,
-  type OperationDefinitionNode, type SelectionSetNode, type ValueNode, valueFromASTUntyped,
+  type OperationDefinitionNode, OperationTypeNode, type SelectionSetNode, type ValueNode, valueFromASTUntyped,
 } from 'graphql';
 
 export const DEFAULT_LIST_SIZE = 10;
@@ -23,7 +23,7 @@ export function operationCost(
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
   const root =
-    operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+    operation.operation === OperationTypeNode.QUERY ? schema.getQueryType() : operation.operation === OperationTypeNode.MUTATION ? schema.getMutationType() : schema.getSubscriptionType();
   if (!root) return 0;
   const visiting = new Set<string>();
 

@@ -3,7 +3,7 @@
  * list sizes in the document and variables. Each failure is a 400 with a message naming what
  * was too large; they run in microseconds, so hostile requests cost us almost nothing.
  */
-import { type DocumentNode, Kind, parse, visit } from 'graphql';
+import { type DocumentNode, Kind, OperationTypeNode, parse, visit } from 'graphql';
 
 export interface GuardLimits {
   readonly maxTokens: number;
@@ -40,7 +40,7 @@ export function isBulkOnly(doc: DocumentNode): boolean {
   return doc.definitions.every(
     (d) =>
       d.kind === Kind.OPERATION_DEFINITION &&
-      d.operation === 'mutation' &&
+      d.operation === OperationTypeNode.MUTATION &&
       d.selectionSet.selections.every((s) => s.kind === Kind.FIELD && BULK_FIELDS.has(s.name.value)),
   );
 }

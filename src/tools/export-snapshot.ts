@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const out = args.options.out;
   if (typeof out !== 'string') throw new Error('usage: npm run snapshot -- --out <dir> [--from ISO] [--to ISO]');
-  const date = (k: string) => (typeof args.options[k] === 'string' ? new Date(args.options[k] as string) : null);
+  const date = (k: string) => (typeof args.options[k] === 'string' ? new Date(args.options[k]) : null);
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const db = await openDatabase(config, logger);

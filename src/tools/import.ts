@@ -39,7 +39,7 @@ async function main(): Promise<void> {
       case 'regions': {
         const code = args.options['code-property'];
         if (typeof code !== 'string') throw new Error('regions needs --code-property <name>');
-        const str = (k: string) => (typeof args.options[k] === 'string' ? (args.options[k] as string) : undefined);
+        const str = (k: string) => (typeof args.options[k] === 'string' ? (args.options[k]) : undefined);
         result = { regions: await importRegions(services, target, { codeProperty: code, nameProperty: str('name-property'), codePrefix: str('prefix'), kind: str('kind') }) };
         break;
       }

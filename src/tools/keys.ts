@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const db = await openDatabase(config, createLogger('warn'));
   const keys = new ApiKeyService(db.dataSource, undefined);
   try {
-    const str = (k: string) => (typeof args.options[k] === 'string' ? (args.options[k] as string) : undefined);
+    const str = (k: string) => (typeof args.options[k] === 'string' ? (args.options[k]) : undefined);
     switch (command) {
       case 'create': {
         const created = await keys.create({ name: str('name') ?? 'cli', role: (str('role') ?? '') as Role, userId: str('user-id') ?? null });

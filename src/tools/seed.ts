@@ -22,7 +22,7 @@ async function main(): Promise<void> {
       const tables = await emptyAllTables(db.dataSource);
       logger.info({ tables }, 'tables emptied');
     } else {
-      const [{ n }] = (await db.dataSource.query(`SELECT count(*)::int AS n FROM users`)) as [{ n: number }];
+      const [{ n }] = await db.dataSource.query<[{ n: number }]>(`SELECT count(*)::int AS n FROM users`);
       if (n > 0) throw new Error('the database already has users; pass --reset to replace them with the demo dataset');
     }
     const anchor = typeof args.options.anchor === 'string' ? startOfUtcDay(new Date(args.options.anchor)) : undefined;

@@ -20,7 +20,7 @@ export async function openPrivateDatabase(): Promise<Database> {
   const child = spawn(process.execPath, [path.join(__dirname, 'embedded-server.js'), dir], { stdio: ['pipe', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /ready (postgres:\S+)/.exec(out);
       if (m) resolve(m[1]!);

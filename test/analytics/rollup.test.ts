@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import { cellToParent } from 'h3-js';
 import type { Database } from '../../src/db/database';
-import { EventService } from '../../src/events/event.service';
+import { type EventInputData, EventService } from '../../src/events/event.service';
 import { intToH3 } from '../../src/analytics/cells';
 import { RegionRollups } from '../../src/analytics/region-rollups';
 import { eraseUserFromRollups, rollupFold } from '../../src/analytics/rollup';
@@ -158,11 +158,11 @@ describe('rollups', () => {
   it('count a new batch once, ignore re-sent duplicates, and stay exact under a race', async () => {
     const run = crypto.randomBytes(4).toString('hex');
     const at = new Date(Date.now() - 3_600_000);
-    const batch = Array.from({ length: 40 }, (_, i) => ({
+    const batch = Array.from({ length: 40 }, (_, i): EventInputData => ({
       idempotencyKey: `rollup-${run}-${i}`,
       userId,
       productId: i % 5 === 0 ? null : productId,
-      type: (i % 5 === 0 ? 'search' : i % 3 === 0 ? 'purchase' : 'view') as 'search' | 'purchase' | 'view',
+      type: i % 5 === 0 ? 'search' : i % 3 === 0 ? 'purchase' : 'view',
       occurredAt: new Date(at.getTime() + i * 60_000),
       location: i % 7 === 0 ? null : { latitude: -23.55 + i * 0.001, longitude: -46.63 },
       quantity: i % 3 === 0 ? 2 : 1,
@@ -183,11 +183,11 @@ describe('rollups', () => {
     const [user] = await new UserService(db.dataSource).upsert([{ externalId: `erase-${run}`, name: 'To be erased' }]);
     const at = Date.now() - 7_200_000;
     await events.ingest(
-      Array.from({ length: 12 }, (_, i) => ({
+      Array.from({ length: 12 }, (_, i): EventInputData => ({
         idempotencyKey: `erase-${run}-${i}`,
         userId: user!.id,
         productId,
-        type: (i % 4 === 0 ? 'purchase' : 'view') as 'purchase' | 'view',
+        type: i % 4 === 0 ? 'purchase' : 'view',
         occurredAt: new Date(at + i * 600_000),
         location: { latitude: -23.55 + i * 0.002, longitude: -46.63 },
       })),

@@ -24,7 +24,7 @@ async function allProducts(filter: Record<string, unknown>): Promise<ProductNode
 }
 
 async function sqlIds(sql: string, params: unknown[] = []): Promise<string[]> {
-  const rows = (await t.db.dataSource.query(sql, params)) as { id: string }[];
+  const rows = await t.db.dataSource.query<{ id: string }[]>(sql, params);
   return rows.map((r) => r.id);
 }
 

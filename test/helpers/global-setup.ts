@@ -17,7 +17,7 @@ import { migrateAndSeed, templateFingerprint } from './test-data';
 const TMP = path.resolve(__dirname, '../.tmp');
 
 declare global {
-  // eslint-disable-next-line no-var -- shared with global-teardown
+   
   var __meridianEmbedded: { db: EmbeddedDatabase; runDir: string } | undefined;
 }
 

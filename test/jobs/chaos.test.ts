@@ -100,11 +100,11 @@ function exited(child: ChildProcess): Promise<void> {
 interface Row { id: string; status: JobStatus; lease: string | null; attempts: number; result_version_id: string | null; dead_lettered: boolean; comparison: { promoted?: boolean } | null }
 
 async function jobRows(ids: readonly string[]): Promise<Row[]> {
-  return (await db.dataSource.query(
+  return await db.dataSource.query<Row[]>(
     `SELECT id::text AS id, status, lease, attempts, result_version_id::text AS result_version_id, dead_lettered, comparison
      FROM training_jobs WHERE id = ANY($1) ORDER BY id`,
     [ids],
-  )) as Row[];
+  );
 }
 
 it(`every job survives ${RUNS} SIGKILLs of its worker or server at random points`, async () => {
@@ -170,10 +170,10 @@ it(`every job survives ${RUNS} SIGKILLs of its worker or server at random points
   expect(Math.max(0, ...detected.map((d) => d ?? 0))).toBeLessThan(60_000);
 
   // Every succeeded job has exactly one model version, and it is the one on the job.
-  const versions = (await db.dataSource.query(
+  const versions = await db.dataSource.query<{ id: string; source_job_id: string; kind: 'next-item'; status: string; artifact_path: string; sha256: string }[]>(
     `SELECT id::text AS id, source_job_id, kind, status, artifact_path, sha256 FROM model_versions WHERE source_job_id = ANY($1)`,
     [ids],
-  )) as { id: string; source_job_id: string; kind: 'next-item'; status: string; artifact_path: string; sha256: string }[];
+  );
   for (const r of final.filter((x) => x.status === 'succeeded')) {
     const own = versions.filter((v) => v.source_job_id === r.id);
     expect(own.map((v) => v.id)).toEqual([r.result_version_id]);

@@ -42,7 +42,7 @@ beforeAll(async () => {
 afterAll(() => tearDownJobsTest({ db, app, saved, dataDir }));
 
 async function userWithHistory(): Promise<string> {
-  const [row] = (await db.dataSource.query(`SELECT user_id::text AS id FROM events GROUP BY user_id ORDER BY count(*) DESC, user_id LIMIT 1`)) as { id: string }[];
+  const [row] = await db.dataSource.query<{ id: string }[]>(`SELECT user_id::text AS id FROM events GROUP BY user_id ORDER BY count(*) DESC, user_id LIMIT 1`);
   return row!.id;
 }
 

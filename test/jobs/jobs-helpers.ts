@@ -111,7 +111,7 @@ export function fakePython(dir: string, name: string, fixture: string, env: Reco
 export type ActiveVersions = Record<string, string>;
 
 export async function activeVersions(ds: DataSource): Promise<ActiveVersions> {
-  const rows = (await ds.query(`SELECT kind, id::text AS id FROM model_versions WHERE status = 'active'`)) as { kind: string; id: string }[];
+  const rows = await ds.query<{ kind: string; id: string }[]>(`SELECT kind, id::text AS id FROM model_versions WHERE status = 'active'`);
   return Object.fromEntries(rows.map((r) => [r.kind, r.id]));
 }
 

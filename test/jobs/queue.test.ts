@@ -53,7 +53,7 @@ beforeEach(async () => {
 });
 
 async function queuedCount(): Promise<number> {
-  const [{ n }] = (await db.dataSource.query(`SELECT count(*)::int AS n FROM training_jobs`)) as [{ n: number }];
+  const [{ n }] = await db.dataSource.query<[{ n: number }]>(`SELECT count(*)::int AS n FROM training_jobs`);
   return n;
 }
 
@@ -99,7 +99,7 @@ describe('startFineTuning', () => {
     const b = await gql(app, START, { i: input({ idempotencyKey: key, hyperparameters: { epochs: 2 } }) });
     expect(b.body.data!.startFineTuning.id).toBe(a.body.data!.startFineTuning.id);
     expect(b.body.data!.startFineTuning.hyperparameters).toEqual({ epochs: 1 });
-    const [{ n }] = (await db.dataSource.query(`SELECT count(*)::int AS n FROM training_jobs WHERE idempotency_key = $1`, [key])) as [{ n: number }];
+    const [{ n }] = await db.dataSource.query<[{ n: number }]>(`SELECT count(*)::int AS n FROM training_jobs WHERE idempotency_key = $1`, [key]);
     expect(n).toBe(1);
   });
 
@@ -167,9 +167,9 @@ describe('queue semantics', () => {
     await enqueue(4);
     const claims = await Promise.all([1, 2, 3, 4].map((i) => repo.claim(`racer-${i}`, `lease-${i}`, 2)));
     expect(claims.filter(Boolean)).toHaveLength(2);
-    const running = (await db.dataSource.query(
+    const running = await db.dataSource.query<{ slot: number }[]>(
       `SELECT slot FROM training_jobs WHERE status IN ('exporting', 'training', 'evaluating', 'registering') ORDER BY slot`,
-    )) as { slot: number }[];
+    );
     expect(running.map((r) => r.slot)).toEqual([1, 2]);
   });
 
@@ -268,7 +268,7 @@ describe('retries through the worker', () => {
     expect(runner.calls).toEqual([]);
     expect(job.resultVersionId).toBe(version.id);
     expect(job.comparison).toMatchObject({ metric: 'ndcg@10', promoted: false });
-    const [{ n }] = (await db.dataSource.query(`SELECT count(*)::int AS n FROM model_versions WHERE source_job_id = $1`, [id])) as [{ n: number }];
+    const [{ n }] = await db.dataSource.query<[{ n: number }]>(`SELECT count(*)::int AS n FROM model_versions WHERE source_job_id = $1`, [id]);
     expect(n).toBe(1);
   });
 

@@ -69,7 +69,7 @@ async function until(id: string, done: (j: TrainingJobRecord) => boolean, ms: nu
 const terminal = (j: TrainingJobRecord) => ['succeeded', 'failed', 'cancelled'].includes(j.status);
 
 async function versionsOf(jobId: string): Promise<number> {
-  const [{ n }] = (await db.dataSource.query(`SELECT count(*)::int AS n FROM model_versions WHERE source_job_id = $1`, [jobId])) as [{ n: number }];
+  const [{ n }] = await db.dataSource.query<[{ n: number }]>(`SELECT count(*)::int AS n FROM model_versions WHERE source_job_id = $1`, [jobId]);
   return n;
 }
 

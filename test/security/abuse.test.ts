@@ -2,6 +2,7 @@
  * The attack battery: every hostile request is answered 4xx quickly, and normal queries keep
  * their latency while the battery runs.
  */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { useTestApp, withAuth } from '../helpers/app';
@@ -107,7 +108,7 @@ describe('attack battery', () => {
 describe('automatic persisted queries', () => {
   it('answers an unknown hash PERSISTED_QUERY_NOT_FOUND, then runs it by hash once registered', async () => {
     const query = '{ categories { name } }';
-    const hash = require('node:crypto').createHash('sha256').update(query).digest('hex') as string;
+    const hash = createHash('sha256').update(query).digest('hex');
     const byHash = () =>
       fetch(t.app.url, { method: 'POST', headers: withAuth(json), body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: hash } } }) });
     const miss = await byHash();

@@ -6,7 +6,7 @@
  * prints the seed and the request, and FUZZ_SEED reruns it.
  */
 import {
-  type GraphQLArgument, type GraphQLInputType, type GraphQLNamedType, getNamedType, GraphQLEnumType, GraphQLInputObjectType,
+  type GraphQLArgument, type GraphQLInputType, type GraphQLNamedType, getNamedType, GraphQLEnumType,
   GraphQLList, GraphQLNonNull, GraphQLScalarType, isCompositeType,
 } from 'graphql';
 import { useTestApp, withAuth } from '../helpers/app';
@@ -76,14 +76,14 @@ function scalar(type: GraphQLScalarType): unknown {
 }
 
 function value(type: GraphQLInputType, depth = 0): unknown {
-  if (type instanceof GraphQLNonNull) return value(type.ofType as GraphQLInputType, depth);
+  if (type instanceof GraphQLNonNull) return value(type.ofType, depth);
   if (depth > 0 && rand() < 0.15) return null;
   if (type instanceof GraphQLList) {
-    return Array.from({ length: Math.floor(rand() * 3) }, () => value(type.ofType as GraphQLInputType, depth + 1));
+    return Array.from({ length: Math.floor(rand() * 3) }, () => value(type.ofType, depth + 1));
   }
   if (type instanceof GraphQLEnumType) return pick(type.getValues()).name;
   if (type instanceof GraphQLScalarType) return scalar(type);
-  const fields = (type as GraphQLInputObjectType).getFields();
+  const fields = (type).getFields();
   const out: Record<string, unknown> = {};
   for (const f of Object.values(fields)) {
     const required = f.type instanceof GraphQLNonNull;

@@ -67,7 +67,7 @@ class RawClient {
   constructor(url: string) {
     this.ws = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws');
     this.ws.on('open', () => (this.opened = true));
-    this.ws.on('message', (data) => this.messages.push(JSON.parse(String(data)) as Message));
+    this.ws.on('message', (data) => this.messages.push(JSON.parse((data as Buffer).toString('utf8')) as Message));
     this.ws.on('unexpected-response', (_req, res) => {
       this.refused = res.statusCode ?? 0;
       this.ws.terminate();

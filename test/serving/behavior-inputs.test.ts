@@ -7,7 +7,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Database } from '../../src/db/database';
-import type { BehaviorManifest } from '../../src/predict/behavior.kind';
 import type { ModelRegistry } from '../../src/inference/model-registry';
 import { float32, int64 } from '../../src/inference/tensor';
 import { behaviorFeatures } from '../../src/predict/behavior-features';
@@ -29,10 +28,10 @@ beforeAll(async () => {
   ({ registry } = await startRegistry(db, 'behavior'));
   service = new BehaviorPredictionService(db.dataSource, registry);
   // The user who revisits products most, asked right after their last event.
-  const [row] = (await db.dataSource.query(
+  const [row] = await db.dataSource.query<{ id: string; last: Date }[]>(
     `SELECT user_id::text AS id, max(occurred_at) AS last FROM events WHERE product_id IS NOT NULL
      GROUP BY user_id ORDER BY count(*) - count(DISTINCT product_id) DESC, user_id LIMIT 1`,
-  )) as { id: string; last: Date }[];
+  );
   userId = row!.id;
   now = new Date(new Date(row!.last).getTime() + 60_000);
 });
@@ -47,7 +46,7 @@ const inputNames = () => (registry.active('behavior')!.manifest as { inputs: { n
 /** next_action of the active model on this user's features, with the repeats as built or zeroed. */
 async function directRun(zeroRepeats: boolean): Promise<number[]> {
   return registry.use('behavior', async (model) => {
-    const m = model.manifest as BehaviorManifest;
+    const m = model.manifest;
     const [h] = await new UserHistoryRepository(db.dataSource).histories([userId], now, m.maxLen);
     const f = behaviorFeatures(h!.events, h!.createdAt, now.getTime(), m);
     expect(f.eventItemRepeats.some((v) => v > 0)).toBe(true); // this user's window revisits products

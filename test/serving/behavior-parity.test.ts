@@ -33,11 +33,11 @@ describeWithPython('behavior feature parity with the trainer', () => {
     const snap = tempDir('snap');
     await exportSnapshot(db.dataSource, snap);
     // Users with many, few and purchase-heavy histories; times at an event, between events and later.
-    const users = (await db.dataSource.query(
+    const users = await db.dataSource.query<{ user_id: string; first: Date; last: Date; mid: Date }[]>(
       `SELECT user_id::text AS user_id, min(occurred_at) AS first, max(occurred_at) AS last,
               (array_agg(occurred_at ORDER BY occurred_at))[greatest(1, count(*)::int / 2)] AS mid
        FROM events GROUP BY user_id ORDER BY count(*) DESC, user_id`,
-    )) as { user_id: string; first: Date; last: Date; mid: Date }[];
+    );
     const picked = [...users.slice(0, 5), ...users.slice(-5), ...users.filter((_, i) => i % 37 === 5).slice(0, 5)];
     const queries = picked.flatMap((u) => [
       { user_id: u.user_id, now: new Date(u.mid).toISOString() },

@@ -3,6 +3,7 @@
  * predictions, recommendations (filters, reasons, cold start, freshness), similar items, trending,
  * sentiment, intents, DataLoader batching and error codes.
  */
+import type { ProcessMemoryMb } from '../../src/observability/process-metrics';
 import type { App } from '../../src/app';
 import type { Database } from '../../src/db/database';
 import { gql, startTestApp } from '../helpers/app';
@@ -246,7 +247,7 @@ describe('recommendations', () => {
 
   it('reports the process memory, so RSS growth can be told apart (V8 heap, array buffers, native)', async () => {
     const r = await gql(app, `{ servingMetrics }`);
-    const m = r.body.data!.servingMetrics.memoryMb as Record<string, number>;
+    const m = r.body.data!.servingMetrics.memoryMb as ProcessMemoryMb;
     const used = process.memoryUsage(); // the test app runs in this process
     expect(m.heapUsed).toBeGreaterThan(0);
     expect(m.heapTotal).toBeGreaterThanOrEqual(m.heapUsed);

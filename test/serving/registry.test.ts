@@ -35,7 +35,7 @@ async function nextItemStillServes(r: ModelRegistry): Promise<string> {
 }
 
 async function versionsCount(): Promise<number> {
-  const [{ n }] = (await db.dataSource.query(`SELECT count(*)::int AS n FROM model_versions`)) as [{ n: number }];
+  const [{ n }] = await db.dataSource.query<[{ n: number }]>(`SELECT count(*)::int AS n FROM model_versions`);
   return n;
 }
 
@@ -48,10 +48,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Leave the shipped baseline active for the other test files sharing the embedded database.
-  const rows = (await db.dataSource.query(
+  const rows = await db.dataSource.query<{ id: string; status: string }[]>(
     `SELECT id::text AS id, status FROM model_versions WHERE kind = 'next-item' AND version = $1`,
     [shippedVersion('next-item')],
-  )) as { id: string; status: string }[];
+  );
   if (rows[0] && rows[0].status !== 'active') await registry.promote(rows[0].id);
   await registry?.stop();
   await db?.close();
@@ -62,9 +62,9 @@ describe('boot', () => {
     const active = registry.active('next-item');
     expect(active?.version).toBe(shippedVersion('next-item'));
     expect(active?.status).toBe('active');
-    const rows = (await db.dataSource.query(
+    const rows = await db.dataSource.query<{ version: string; status: string; artifact_path: string; sha256: string; kind: string }[]>(
       `SELECT version, status, artifact_path, sha256, manifest->>'kind' AS kind FROM model_versions WHERE kind = 'next-item' AND status = 'active'`,
-    )) as { version: string; status: string; artifact_path: string; sha256: string; kind: string }[];
+    );
     expect(rows).toEqual([expect.objectContaining({ version: shippedVersion('next-item'), artifact_path: 'next-item', kind: 'next-item' })]);
     expect(rows[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
   });

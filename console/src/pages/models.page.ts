@@ -122,7 +122,8 @@ export function modelsPage(root: HTMLElement): () => void {
         live.dataset.progress = String(j.progress);
         const eta = j.etaSeconds !== null ? ` · ETA ${Math.round(j.etaSeconds)} s` : '';
         const loss = j.loss !== null ? ` · loss ${fmt(j.loss, 4)}` : '';
-        const cmp = j.comparison ? ` · ${String(j.comparison.decision ?? '')}` : '';
+        const decision = j.comparison?.decision;
+        const cmp = j.comparison ? ` · ${typeof decision === 'string' ? decision : ''}` : '';
         text.textContent = `${j.status.toLowerCase()} ${Math.round(j.progress * 100)}%${j.epoch !== null ? ` · epoch ${j.epoch}` : ''}${loss}${eta}${cmp}${j.error ? ` · ${j.error}` : ''}`;
         if (TERMINAL.has(j.status)) void Promise.all([loadJobs(), loadVersions()]);
       },

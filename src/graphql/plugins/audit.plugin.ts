@@ -1,6 +1,6 @@
 /** Writes one audit-log entry per root field of every mutation, with its outcome. */
 import type { ApolloServerPlugin } from '@apollo/server';
-import { Kind } from 'graphql';
+import { Kind, OperationTypeNode } from 'graphql';
 import type { AuditService } from '../../auth/audit.service';
 import { summarizeArgs } from '../../auth/audit.service';
 import type { Logger } from '../../common/logger';
@@ -14,7 +14,7 @@ export function auditPlugin(audit: AuditService, logger: Logger): ApolloServerPl
     async requestDidStart() {
       return {
         async willSendResponse({ operation, request, contextValue, response }) {
-          if (!operation || operation.operation !== 'mutation') return;
+          if (!operation || operation.operation !== OperationTypeNode.MUTATION) return;
           const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
           const errors = body?.errors ?? [];
           for (const sel of operation.selectionSet.selections) {
@@ -30,7 +30,7 @@ export function auditPlugin(audit: AuditService, logger: Logger): ApolloServerPl
                 contextValue.principal,
                 sel.name.value,
                 typeof args.id === 'string' ? args.id : null,
-                { args: summarizeArgs(args), outcome: failed ? `error: ${String(failed.extensions?.code ?? 'ERROR')}` : 'ok' },
+                { args: summarizeArgs(args), outcome: failed ? `error: ${typeof failed.extensions?.code === 'string' ? failed.extensions.code : 'ERROR'}` : 'ok' },
                 contextValue.requestId,
               );
             } catch (err) {
