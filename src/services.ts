@@ -30,7 +30,6 @@ import { BehaviorPredictionService } from './predict/behavior-prediction.service
 import { behaviorKind } from './predict/behavior.kind';
 import { erasureRegistry } from './privacy/erasure-registry';
 import { PrivacyService } from './privacy/privacy.service';
-import { ProductLookup } from './recommend/product-lookup';
 import { nextItemKind } from './recommend/next-item.kind';
 import { RecommendationService } from './recommend/recommendation.service';
 import { TrendingService } from './recommend/trending.service';
@@ -58,10 +57,10 @@ export function createServices(ds: DataSource, config: Config, logger: Logger) {
   const apiKeys = new ApiKeyService(ds, config.security.adminKey);
   const reviews = new ReviewService(ds);
   const { models, trainingJobs } = createWorkerServices(ds, config, logger);
-  const productLookup = new ProductLookup(ds, ttl);
+  const products = new ProductService(ds, ttl);
   const text = new TextClassifierService(ds, models, ttl);
-  const recommendations = new RecommendationService(ds, models, productLookup, reviews, text, ttl, logger);
-  const trending = new TrendingService(ds, productLookup, ttl, { minUsers: Math.max(2, config.kAnonymityMin), minRadiusKm: MIN_PUBLIC_RADIUS_KM });
+  const recommendations = new RecommendationService(ds, models, products, reviews, text, ttl, logger);
+  const trending = new TrendingService(ds, products, ttl, { minUsers: Math.max(2, config.kAnonymityMin), minRadiusKm: MIN_PUBLIC_RADIUS_KM });
   const privacy = new PrivacyService(ds, erasureRegistry([analyticsErasure, auditErasure]), [
     // Every in-memory cache that may hold a user's credentials or aggregates over their data.
     () => apiKeys.clearCache(),
@@ -71,7 +70,7 @@ export function createServices(ds: DataSource, config: Config, logger: Logger) {
   ]);
   return {
     users: new UserService(ds),
-    products: new ProductService(ds),
+    products,
     reviews,
     regions: new RegionService(ds),
     events: new EventService(ds, { maxBatch: config.ingestMaxBatch, futureSkewSeconds: config.futureSkewSeconds }, rollupFold),

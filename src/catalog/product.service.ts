@@ -1,9 +1,15 @@
-/** Products and categories: filtered keyset listing, batch lookups, idempotent upserts. */
+/**
+ * Products and categories: filtered keyset listing, batch lookups, idempotent upserts. The serving
+ * path (recommendations, similar items, trending) reads through caches held for at most the
+ * serving cache TTL: prices and stock may lag by that much there (a user's own data is never
+ * cached); every other read is fresh.
+ */
 import type { DataSource } from 'typeorm';
 import { In } from 'typeorm';
 import { IssueCollector, NotFoundError, ValidationError } from '../common/errors';
 import { type BoundingBox, checkBox, checkPoint, type GeoPoint } from '../common/geo';
 import { decodeIdCursor, type Page, type PageArgs, pageSize, toPage } from '../common/pagination';
+import { TtlCache } from '../common/ttl-cache';
 import {
   checkIds, checkRadius, checkTimeRange, isNumericId, type RadiusFilter, type TimeRange,
   whereInTimeRange, whereWithinBox, whereWithinRadius,
@@ -34,8 +40,20 @@ export interface ProductUpsertData {
   readonly attributes?: Record<string, unknown> | null;
 }
 
+/** Categories change rarely: the serving path's list is cached for at least this long, ms. */
+const MIN_CATEGORY_TTL_MS = 1000;
+
 export class ProductService {
-  constructor(private readonly ds: DataSource) {}
+  private readonly servingCache: TtlCache<string, ProductEntity | null>;
+  private readonly categoryCache: TtlCache<'all', CategoryEntity[]>;
+
+  constructor(
+    private readonly ds: DataSource,
+    servingCacheTtlMs: number,
+  ) {
+    this.servingCache = new TtlCache(servingCacheTtlMs, 50_000);
+    this.categoryCache = new TtlCache(Math.max(servingCacheTtlMs, MIN_CATEGORY_TTL_MS), 1);
+  }
 
   async list(filter: ProductFilterData, args: PageArgs): Promise<Page<ProductEntity>> {
     const limit = pageSize(args.first);
@@ -80,7 +98,6 @@ export class ProductService {
     return row;
   }
 
-  /** Rows in key order; unknown or malformed ids give null. One query. */
   /** externalId → id for those that exist; one query. */
   async idsByExternalIds(externalIds: readonly string[]): Promise<Map<string, string>> {
     const unique = [...new Set(externalIds)];
@@ -90,9 +107,39 @@ export class ProductService {
     return new Map(rows.map((r) => [r.external_id, r.id]));
   }
 
-  async byIds(ids: readonly string[]): Promise<(ProductEntity | null)[]> {
+  /** Rows in key order; unknown or malformed ids give null. One query. */
+  byIds(ids: readonly string[]): Promise<(ProductEntity | null)[]> {
+    return this.read(ids, (valid) => this.fetch(valid));
+  }
+
+  /** byIds for the serving path: rows cached for at most the serving cache TTL (refreshed ahead). */
+  cachedByIds(ids: readonly string[]): Promise<(ProductEntity | null)[]> {
+    return this.read(ids, (valid) => this.servingCache.getMany(valid, (missing) => this.fetch(missing)));
+  }
+
+  /** Every category, cached like cachedByIds (at least a second): for the serving path's filters. */
+  cachedCategories(): Promise<CategoryEntity[]> {
+    return this.categoryCache.getOrLoad('all', () => this.categories());
+  }
+
+  private async read(ids: readonly string[], load: (valid: string[]) => Promise<(ProductEntity | null)[]>): Promise<(ProductEntity | null)[]> {
     const valid = ids.filter(isNumericId);
-    const rows = valid.length ? await this.ds.getRepository(ProductEntity).findBy({ id: In(valid) }) : [];
+    const values = valid.length ? await load(valid) : [];
+    const byId = new Map(valid.map((id, i) => [id, values[i]!]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  /**
+   * Valid ids' rows in key order. The ids go as one array parameter, which keeps the protocol
+   * message small however many there are (the embedded database's connection multiplexer
+   * interleaves large, split messages of concurrent connections).
+   */
+  private async fetch(ids: readonly string[]): Promise<(ProductEntity | null)[]> {
+    const rows = await this.ds
+      .getRepository(ProductEntity)
+      .createQueryBuilder('p')
+      .where('p.id = ANY(CAST(:ids AS bigint[]))', { ids })
+      .getMany();
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => byId.get(id) ?? null);
   }

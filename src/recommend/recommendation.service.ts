@@ -11,7 +11,7 @@
 import { cellToLatLng, latLngToCell } from 'h3-js';
 import type { DataSource } from 'typeorm';
 import type { ProductEntity } from '../catalog/product.entity';
-import type { ProductLookup } from './product-lookup';
+import type { ProductService } from '../catalog/product.service';
 import type { RatingSummaryData, ReviewService } from '../catalog/review.service';
 import { IssueCollector, NotFoundError } from '../common/errors';
 import { checkPoint, type GeoPoint } from '../common/geo';
@@ -126,15 +126,14 @@ export class RecommendationService {
   private readonly regionCache: TtlCache<string, RegionActivity>;
   private readonly ratingCache: TtlCache<string, RatingSummaryData>;
   private readonly reader: UserContextReader;
-  private categoryCache: { at: number; rows: { id: string; name: string }[] } | null = null;
 
   constructor(
-    private readonly ds: DataSource,
+    ds: DataSource,
     private readonly models: ModelRegistry,
-    private readonly products: ProductLookup,
+    private readonly products: ProductService,
     private readonly reviews: ReviewService,
     private readonly text: TextClassifierService,
-    private readonly cacheTtlMs: number,
+    cacheTtlMs: number,
     private readonly logger: Logger,
   ) {
     this.popularity = new PopularityRepository(ds);
@@ -203,7 +202,7 @@ export class RecommendationService {
     if ((f.excludeProductIds ?? []).length > 1000) issues.add('filter.excludeProductIds', 'at most 1000 ids');
     let categories: string[] | null = null;
     if (f.categories && f.categories.length) {
-      const all = await this.categoryList();
+      const all = await this.products.cachedCategories();
       categories = [];
       f.categories.forEach((c, i) => {
         const hit = all.find((row) => row.id === c || row.name.toLowerCase() === c.trim().toLowerCase());
@@ -223,14 +222,6 @@ export class RecommendationService {
       excludePurchased: f.excludePurchased ?? false,
       excludeIds: new Set(f.excludeProductIds ?? []),
     };
-  }
-
-  private async categoryList(): Promise<{ id: string; name: string }[]> {
-    const now = Date.now();
-    if (this.categoryCache && now - this.categoryCache.at < Math.max(this.cacheTtlMs, 1000)) return this.categoryCache.rows;
-    const rows = (await this.ds.query(`SELECT id::text AS id, name FROM categories`)) as { id: string; name: string }[];
-    this.categoryCache = { at: now, rows };
-    return rows;
   }
 
   // ------------------------------------------------------------------ reads
@@ -356,7 +347,7 @@ export class RecommendationService {
     prepared.forEach((p) => p.seq.productIds.forEach((id) => ids.add(id)));
     const idList = [...ids];
     const [productRows, ratings, sentiments] = await Promise.all([
-      this.products.byIds(idList),
+      this.products.cachedByIds(idList),
       this.ratings(idList),
       this.sentimentSummaries(idList),
     ]);
@@ -492,7 +483,7 @@ export class RecommendationService {
       // Ask for a few more than needed: items missing from the catalog are dropped below.
       const lists = productIds.map((id) => similarIds(vocabulary, embeddings, id, k + 10));
       const all = [...new Set(lists.flat().map((s) => s.id))];
-      const rows = await this.products.byIds(all);
+      const rows = await this.products.cachedByIds(all);
       const byId = new Map<string, ProductEntity>();
       rows.forEach((p) => p && byId.set(p.id, p));
       return lists.map((list) =>

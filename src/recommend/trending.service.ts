@@ -5,7 +5,7 @@
  */
 import type { DataSource } from 'typeorm';
 import type { ProductEntity } from '../catalog/product.entity';
-import type { ProductLookup } from './product-lookup';
+import type { ProductService } from '../catalog/product.service';
 import { IssueCollector } from '../common/errors';
 import { checkPoint, type GeoPoint, MIN_PUBLIC_RADIUS_KM, snapToPublicGrid } from '../common/geo';
 import { TtlCache } from '../common/ttl-cache';
@@ -58,7 +58,7 @@ export class TrendingService {
 
   constructor(
     ds: DataSource,
-    private readonly products: ProductLookup,
+    private readonly products: ProductService,
     cacheTtlMs: number,
     /** The rule for every caller but admins. Defaults to k = 10 and a 2 km floor. */
     private readonly restricted: TrendingPrivacy = { minUsers: 10, minRadiusKm: MIN_PUBLIC_RADIUS_KM },
@@ -108,7 +108,7 @@ export class TrendingService {
     const rows = await this.cache.getOrLoad(key, () =>
       this.popularity.trending(near, radiusKm, at, TRENDING_WINDOWS[windowName], first, minUsers),
     );
-    const products = await this.products.byIds(rows.map((r) => r.productId));
+    const products = await this.products.cachedByIds(rows.map((r) => r.productId));
     return rows.flatMap((r, i) => {
       const product = products[i];
       if (!product) return [];
