@@ -1,11 +1,9 @@
-import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Authorized, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { pageSize } from '../common/pagination';
 import { Event } from '../events/event.types';
 import { Rule } from '../auth/auth-checker';
 import type { Context } from '../graphql/context';
 import { toConnection } from '../graphql/connection';
-import { selectsField } from '../graphql/lookahead';
 import { UserFilter, UserInput } from './catalog.inputs';
 import { Review, User, UserConnection } from './catalog.types';
 import type { UserEntity } from './user.entity';
@@ -25,9 +23,7 @@ export class UserResolver {
 
   @Authorized(Rule.SELF)
   @Query(() => User, { description: 'Admins: any user. Frontend keys: their own user only.' })
-  async user(@Ctx() ctx: Context, @Arg('id', () => ID) id: string, @Info() info: GraphQLResolveInfo): Promise<UserEntity> {
-    // With recommendations selected, the row comes with what they need about the user: one statement, not two.
-    if (selectsField(info, 'recommendations')) return ctx.loaders.userWithRecommendationContext.load(id);
+  async user(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<UserEntity> {
     return ctx.services.users.get(id);
   }
 

@@ -1,5 +1,5 @@
 /** Cosine similarity between items of the next-item model's embedding table (rows are unit length). Pure. */
-import type { ItemEmbeddings } from './next-item.kind';
+import type { ItemEmbeddings, NextItemAssets } from './next-item.kind';
 
 export interface SimilarItem {
   readonly index: number;
@@ -48,11 +48,18 @@ const MEMO_ITEMS = 100_000;
  */
 export function mostSimilarMemo(emb: ItemEmbeddings, index: number, k: number): readonly SimilarItem[] {
   let byItem = memo.get(emb);
-  if (!byItem) memo.set(emb, (byItem = new Map()));
+  if (!byItem) memo.set(emb, (byItem = new Map<number, readonly SimilarItem[]>()));
   const hit = byItem.get(index);
   if (hit && (hit.length >= k || hit.length === Math.max(0, emb.rows - 2))) return hit.length > k ? hit.slice(0, k) : hit;
   const list = mostSimilar(emb, index, k);
   if (byItem.size >= MEMO_ITEMS) byItem.delete(byItem.keys().next().value!);
   byItem.set(index, list);
   return list;
+}
+
+/** The `k` products most similar to `productId` (memoised), best first; [] for items the model does not know. */
+export function similarProducts(assets: NextItemAssets, productId: string, k: number): { id: string; similarity: number }[] {
+  const idx = assets.vocabulary.indexOf.get(productId);
+  if (idx === undefined) return [];
+  return mostSimilarMemo(assets.embeddings, idx, k).map((s) => ({ id: assets.vocabulary.items[s.index]!, similarity: s.similarity }));
 }

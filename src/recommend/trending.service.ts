@@ -10,7 +10,7 @@ import { IssueCollector } from '../common/errors';
 import { checkPoint, type GeoPoint, MIN_PUBLIC_RADIUS_KM, snapToPublicGrid } from '../common/geo';
 import { TtlCache } from '../common/ttl-cache';
 import { PopularityRepository, type TrendingRow } from './popularity.repository';
-import { checkFirst } from './recommendation.service';
+import { checkFirst } from './recommend-args';
 
 export const TRENDING_WINDOWS = { DAY: 86_400_000, WEEK: 7 * 86_400_000, MONTH: 30 * 86_400_000 } as const;
 export type TrendingWindowName = keyof typeof TRENDING_WINDOWS;

@@ -1,6 +1,6 @@
 /**
- * What recommendations need about users, read fresh: the user row, the latest events up to an
- * instant and the purchases, one statement for many (user, instant) pairs.
+ * What recommendations need about users, read fresh: the home location, the latest events up to
+ * an instant and the purchases, one statement for many (user, instant) pairs.
  *
  * Reads asked for in the same event-loop turn share that statement, also across requests: under
  * load the HTTP parser hands over several requests per turn, and one statement instead of one per
@@ -8,43 +8,34 @@
  * server is idle a read waits for nothing but the end of the current turn (setImmediate).
  */
 import type { DataSource } from 'typeorm';
-import { UserEntity } from '../catalog/user.entity';
 import type { GeoPoint } from '../common/geo';
+import { isNumericId } from '../db/query-filters';
+
+/** A user as of an instant: the per-request context loader's key (recommend.loaders.ts). */
+export interface ContextKey {
+  readonly userId: string;
+  readonly at: Date;
+}
 
 export interface UserContext {
   readonly userId: string;
   readonly events: readonly { type: string; productId: string | null; lat: number | null; lng: number | null }[];
   readonly home: GeoPoint | null;
   readonly purchased: ReadonlySet<string>;
-  /** The instant and the number of latest events it was read for. */
-  readonly at: number;
+  /** The number of latest events it was read for. */
   readonly lastN: number;
-}
-
-/** A user row read together with its recommendation context (one statement for both). */
-export interface UserWithContext {
-  readonly user: UserEntity;
-  readonly context: UserContext;
 }
 
 interface Pending {
-  readonly ids: readonly string[];
-  readonly at: Date;
+  readonly keys: readonly ContextKey[];
   readonly lastN: number;
-  readonly resolve: (v: (UserWithContext | null)[]) => void;
+  readonly resolve: (v: (UserContext | null)[]) => void;
   readonly reject: (e: unknown) => void;
 }
 
 interface Row {
   ord: string;
   id: string;
-  external_id: string | null;
-  name: string | null;
-  email: string | null;
-  home_location: UserEntity['homeLocation'];
-  attributes: Record<string, unknown>;
-  created_at: Date;
-  updated_at: Date;
   lat: number | null;
   lng: number | null;
   events: { t: string; p: string | null; y: number | null; x: number | null }[] | string;
@@ -52,9 +43,7 @@ interface Row {
 }
 
 const SQL = `
-  SELECT k.ord::text AS ord, u.id::text AS id, u.external_id, u.name, u.email,
-         ST_AsGeoJSON(u.home_location)::json AS home_location, u.attributes, u.created_at, u.updated_at,
-         ST_Y(u.home_location) AS lat, ST_X(u.home_location) AS lng,
+  SELECT k.ord::text AS ord, u.id::text AS id, ST_Y(u.home_location) AS lat, ST_X(u.home_location) AS lng,
          (SELECT coalesce(json_agg(json_build_object('t', x.type, 'p', x.product_id::text, 'y', ST_Y(x.location), 'x', ST_X(x.location))
                                    ORDER BY x.occurred_at, x.id), '[]'::json)
             FROM (SELECT id, type, product_id, occurred_at, location FROM events
@@ -64,15 +53,18 @@ const SQL = `
   FROM unnest($1::bigint[], $2::timestamptz[]) WITH ORDINALITY k(id, at, ord)
   JOIN users u ON u.id = k.id`;
 
+/** A key's identity: the user and the instant to the millisecond. */
+export const contextKeyOf = (k: ContextKey): string => `${k.userId}|${k.at.getTime()}`;
+
 export class UserContextReader {
   private queue: Pending[] = [];
 
   constructor(private readonly ds: DataSource) {}
 
-  /** Users in key order (null for unknown or malformed ids) with their contexts as of `at`. */
-  read(userIds: readonly string[], at: Date, lastN: number): Promise<(UserWithContext | null)[]> {
+  /** Contexts with the `lastN` latest events, in key order (null for unknown or malformed ids). */
+  read(keys: readonly ContextKey[], lastN: number): Promise<(UserContext | null)[]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ ids: userIds, at, lastN, resolve, reject });
+      this.queue.push({ keys, lastN, resolve, reject });
       if (this.queue.length === 1) setImmediate(() => void this.flush());
     });
   }
@@ -81,50 +73,33 @@ export class UserContextReader {
     const batch = this.queue;
     this.queue = [];
     // One (user, instant) pair per distinct request; reading more events than one asked for is harmless.
-    const pairs = new Map<string, { id: string; at: Date }>();
-    for (const p of batch) {
-      for (const id of p.ids) if (/^\d{1,18}$/.test(id)) pairs.set(`${id}|${p.at.getTime()}`, { id, at: p.at });
-    }
+    const pairs = new Map<string, ContextKey>();
+    for (const p of batch) for (const k of p.keys) if (isNumericId(k.userId)) pairs.set(contextKeyOf(k), k);
     const lastN = Math.max(...batch.map((p) => p.lastN));
     try {
       const list = [...pairs.values()];
       const rows = list.length
-        ? ((await this.ds.query(SQL, [list.map((x) => x.id), list.map((x) => x.at.toISOString()), lastN])) as Row[])
+        ? await this.ds.query<Row[]>(SQL, [list.map((x) => x.userId), list.map((x) => x.at.toISOString()), lastN])
         : [];
-      const found = new Map<string, UserWithContext>();
-      for (const r of rows) {
-        const pair = list[Number(r.ord) - 1]!;
-        found.set(`${pair.id}|${pair.at.getTime()}`, hydrate(r, pair.at, lastN));
-      }
-      for (const p of batch) p.resolve(p.ids.map((id) => found.get(`${id}|${p.at.getTime()}`) ?? null));
+      const found = new Map<string, UserContext>();
+      for (const r of rows) found.set(contextKeyOf(list[Number(r.ord) - 1]!), hydrate(r, lastN));
+      for (const p of batch) p.resolve(p.keys.map((k) => found.get(contextKeyOf(k)) ?? null));
     } catch (err) {
       for (const p of batch) p.reject(err);
     }
   }
 }
 
-function hydrate(u: Row, at: Date, lastN: number): UserWithContext {
+function hydrate(u: Row, lastN: number): UserContext {
   const events = (typeof u.events === 'string' ? JSON.parse(u.events) : u.events) as { t: string; p: string | null; y: number | null; x: number | null }[];
   const purchased = typeof u.purchased === 'string' ? parsePgArray(u.purchased) : u.purchased;
-  const user = Object.assign(new UserEntity(), {
-    id: u.id,
-    externalId: u.external_id,
-    name: u.name,
-    email: u.email,
-    homeLocation: u.home_location,
-    attributes: u.attributes,
-    createdAt: u.created_at,
-    updatedAt: u.updated_at,
-  });
-  const context: UserContext = {
+  return {
     userId: u.id,
     events: events.map((e) => ({ type: e.t, productId: e.p, lat: e.y, lng: e.x })),
     home: u.lat === null || u.lng === null ? null : { latitude: Number(u.lat), longitude: Number(u.lng) },
     purchased: new Set(purchased),
-    at: at.getTime(),
     lastN,
   };
-  return { user, context };
 }
 
 /** A text[] literal ("{1,2}") when a driver returns it unparsed. Ids never need quoting. */

@@ -4,6 +4,7 @@
  * sentiment, intents, DataLoader batching and error codes.
  */
 import type { ProcessMemoryMb } from '../../src/observability/process-metrics';
+import { createLoaders } from '../../src/api';
 import type { App } from '../../src/app';
 import type { Database } from '../../src/db/database';
 import { gql, startTestApp } from '../helpers/app';
@@ -153,32 +154,45 @@ describe('recommendations', () => {
     expect(after.some((r) => r.reasons.some((x) => x.includes(p!.name)))).toBe(true);
   });
 
-  it('reads the user row with its recommendation context in one statement, ranking exactly as a separate read', async () => {
+  it('reads what recommendations need about a user once per request and instant, ranking exactly as a fresh read', async () => {
     const { recommendations, users } = app.services;
     const at = new Date(AT);
-    const [both] = await recommendations.usersWithContexts([activeUser], at);
-    expect(both!.user).toEqual(await users.get(activeUser));
-    expect(both!.context.events.length).toBeGreaterThan(0);
-    const prefetched = new Map([[activeUser, both!.context]]);
-    const [withRead] = await recommendations.recommendMany([activeUser], { at, first: 20 });
-    const [withPrefetch] = await recommendations.recommendMany([activeUser], { at, first: 20 }, prefetched);
     const ids = (r: unknown) => (r as { product: { id: string }; score: number; reason: string }[]).map((x) => [x.product.id, x.score, x.reason]);
-    expect(ids(withPrefetch)).toEqual(ids(withRead));
-    // A context read for another instant is not used: the history must end at the request's `at`.
-    const [other] = await recommendations.usersWithContexts([activeUser], new Date(at.getTime() - 3 * 86_400_000));
-    const [stale] = await recommendations.recommendMany([activeUser], { at, first: 20 }, new Map([[activeUser, other!.context]]));
-    expect(ids(stale)).toEqual(ids(withRead));
-    // Over GraphQL without `at`: user fields and recommendations from the shared read (the plain
-    // user lookup is not used).
-    const plain = jest.spyOn(users, 'get');
-    const r = await gql(app, `query($id: ID!) { user(id: $id) { id name homeLocation recommendations(first: 3) { reason } } }`, { id: activeUser });
-    expect(plain).not.toHaveBeenCalled();
-    await gql(app, `query($id: ID!) { user(id: $id) { id } }`, { id: activeUser });
-    expect(plain).toHaveBeenCalledTimes(1);
-    plain.mockRestore();
-    expect(r.body.errors).toBeUndefined();
-    expect(r.body.data!.user.id).toBe(activeUser);
-    expect(r.body.data!.user.recommendations).toHaveLength(3);
+    const [fresh] = await recommendations.recommendMany([activeUser], { at, first: 20 });
+    const reads = jest.spyOn(recommendations, 'userContexts');
+    try {
+      // Two argument sets in one request: one context read for the (user, instant).
+      const loaders = createLoaders(app.services);
+      const [wide, narrow] = await Promise.all([
+        loaders.recommendations({ at, first: 20 }).load(activeUser),
+        loaders.recommendations({ at, first: 5, near: SAO_PAULO }).load(activeUser),
+      ]);
+      expect(reads).toHaveBeenCalledTimes(1);
+      expect(ids(wide)).toEqual(ids(fresh));
+      expect(narrow).toHaveLength(5);
+      // Another instant is another key: the history must end at the request's `at`.
+      const earlier = new Date(at.getTime() - 3 * 86_400_000);
+      const [then, now] = await Promise.all([
+        loaders.userContext.load({ userId: activeUser, at: earlier }),
+        loaders.userContext.load({ userId: activeUser, at }),
+      ]);
+      expect(reads).toHaveBeenCalledTimes(2);
+      expect(then!.events).not.toEqual(now!.events);
+      expect(await loaders.userContext.load({ userId: '987654321', at })).toBeNull();
+      // Over GraphQL without `at`: the user row from the plain lookup, the context once for both fields.
+      reads.mockClear();
+      const plain = jest.spyOn(users, 'get');
+      const r = await gql(app, `query($id: ID!) { user(id: $id) { id name homeLocation a: recommendations(first: 3) { reason } b: recommendations(first: 2, near: { latitude: -23.55, longitude: -46.63 }) { reason } } }`, { id: activeUser });
+      expect(plain).toHaveBeenCalledTimes(1);
+      plain.mockRestore();
+      expect(reads).toHaveBeenCalledTimes(1);
+      expect(r.body.errors).toBeUndefined();
+      expect(r.body.data!.user.id).toBe(activeUser);
+      expect(r.body.data!.user.a).toHaveLength(3);
+      expect(r.body.data!.user.b).toHaveLength(2);
+    } finally {
+      reads.mockRestore();
+    }
   });
 
   it('coalesces user reads of concurrent requests into one statement, each answered for its own instant', async () => {
@@ -191,18 +205,19 @@ describe('recommendations', () => {
       [activeUser, AT],
     )) as { t: Date }[];
     const t2 = new Date(mid!.t);
+    const keys = (at: Date, ids: string[]) => ids.map((userId) => ({ userId, at }));
     const apart = [
-      (await recommendations.usersWithContexts([activeUser, '987654321'], t1)).map((r) => r?.context ?? null),
-      (await recommendations.usersWithContexts([buyer, activeUser], t2)).map((r) => r?.context ?? null),
+      await recommendations.userContexts(keys(t1, [activeUser, '987654321'])),
+      await recommendations.userContexts(keys(t2, [buyer, activeUser])),
     ];
     const spy = jest.spyOn(db.dataSource, 'query');
     try {
       const together = await Promise.all([
-        recommendations.usersWithContexts([activeUser, '987654321'], t1),
-        recommendations.usersWithContexts([buyer, activeUser], t2),
+        recommendations.userContexts(keys(t1, [activeUser, '987654321'])),
+        recommendations.userContexts(keys(t2, [buyer, activeUser])),
       ]);
       expect(spy.mock.calls.filter(([sql]) => String(sql).includes('WITH ORDINALITY k(id, at, ord)'))).toHaveLength(1);
-      expect(together.map((list) => list.map((r) => r?.context ?? null))).toEqual(apart);
+      expect(together).toEqual(apart);
     } finally {
       spy.mockRestore();
     }
