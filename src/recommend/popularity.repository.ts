@@ -63,11 +63,10 @@ export class PopularityRepository {
    */
   async area(center: GeoPoint | null, radiusKm: number, now: Date, hourOfWeek: number, limit: number): Promise<AreaPopularityRow[]> {
     const q = this.activitySql(center, radiusKm, now, hourOfWeek, false);
-    const rows = (await this.ds.query(`${q.sql} ORDER BY week_score DESC, hour_score DESC, e.product_id LIMIT ${Number(limit)}`, q.params)) as {
-      product_id: string;
-      week_score: number;
-      hour_score: number;
-    }[];
+    const rows = await this.ds.query<{ product_id: string; week_score: number; hour_score: number }[]>(
+      `${q.sql} ORDER BY week_score DESC, hour_score DESC, e.product_id LIMIT ${Number(limit)}`,
+      q.params,
+    );
     return rows.map((r) => ({ productId: r.product_id, weekScore: Number(r.week_score), hourScore: Number(r.hour_score) }));
   }
 
@@ -77,7 +76,7 @@ export class PopularityRepository {
    */
   async cellActivity(center: GeoPoint, radiusKm: number, now: Date, hourOfWeek: number): Promise<CellActivityRow[]> {
     const q = this.activitySql(center, radiusKm, now, hourOfWeek, true);
-    const rows = (await this.ds.query(q.sql, q.params)) as { product_id: string; cell: string; week_score: number; hour_score: number }[];
+    const rows = await this.ds.query<{ product_id: string; cell: string; week_score: number; hour_score: number }[]>(q.sql, q.params);
     return rows.map((r) => ({ productId: r.product_id, cell: String(r.cell), weekScore: Number(r.week_score), hourScore: Number(r.hour_score) }));
   }
 
