@@ -44,7 +44,7 @@ export class RegionService {
     });
     issues.throwIfAny();
     const geoms = regions.map((r) => JSON.stringify(r.geometry));
-    const validity: { i: number; valid: boolean | null; reason: string | null }[] = await this.ds.query(
+    const validity = await this.ds.query<{ i: number; valid: boolean | null; reason: string | null }[]>(
       `SELECT i::int, ST_IsValid(g) AS valid, ST_IsValidReason(g) AS reason
        FROM (SELECT ord - 1 AS i, ST_GeomFromGeoJSON(j) AS g FROM unnest($1::text[]) WITH ORDINALITY AS t(j, ord)) s`,
       [geoms],

@@ -40,10 +40,10 @@ async function metrics(): Promise<{ models: { kind: string; batches: number; req
 beforeAll(async () => {
   db = await openServingDatabase();
   app = await startTestApp(db, SERVING_ENV);
-  const rows = (await db.dataSource.query(
+  const rows = await db.dataSource.query<{ id: string; purchases: string }[]>(
     `SELECT user_id::text AS id, count(*) FILTER (WHERE type = 'purchase') AS purchases FROM events
      GROUP BY user_id ORDER BY count(*) DESC, user_id LIMIT 50`,
-  )) as { id: string; purchases: string }[];
+  );
   activeUser = rows[0]!.id;
   buyer = rows.find((r) => Number(r.purchases) >= 3)!.id;
 });
@@ -76,7 +76,7 @@ describe('behaviorPrediction', () => {
 
   it('changes on the next query after a new event (features are read fresh)', async () => {
     const before = (await gql(app, Q, { id: buyer })).body.data!.user.behaviorPrediction;
-    const product = ((await db.dataSource.query(`SELECT id::text AS id FROM products ORDER BY id LIMIT 1`)) as { id: string }[])[0]!.id;
+    const product = (await db.dataSource.query<{ id: string }[]>(`SELECT id::text AS id FROM products ORDER BY id LIMIT 1`))[0]!.id;
     const now = Date.now();
     const ingest = await gql(app, `mutation($e: [EventInput!]!) { ingestEvents(events: $e) { accepted } }`, {
       e: [
@@ -132,10 +132,10 @@ describe('recommendations', () => {
   });
 
   it('leaves out purchased products when asked', async () => {
-    const purchased = ((await db.dataSource.query(
+    const purchased = (await db.dataSource.query<{ id: string }[]>(
       `SELECT DISTINCT product_id::text AS id FROM events WHERE user_id = $1 AND type = 'purchase' AND occurred_at <= $2`,
       [buyer, AT],
-    )) as { id: string }[]).map((r) => r.id);
+    )).map((r) => r.id);
     expect(purchased.length).toBeGreaterThan(0);
     const list = await recs(buyer, { first: 50, filter: { excludePurchased: true } });
     expect(list.length).toBeGreaterThan(10);
@@ -144,7 +144,7 @@ describe('recommendations', () => {
 
   it('changes after new events: the sequence now ends with the new item', async () => {
     const before = await recs(activeUser, { first: 10, at: null });
-    const [p] = (await db.dataSource.query(`SELECT id::text AS id, name FROM products ORDER BY id DESC LIMIT 1`)) as { id: string; name: string }[];
+    const [p] = await db.dataSource.query<{ id: string; name: string }[]>(`SELECT id::text AS id, name FROM products ORDER BY id DESC LIMIT 1`);
     const now = Date.now();
     await gql(app, `mutation($e: [EventInput!]!) { ingestEvents(events: $e) { accepted } }`, {
       e: [{ idempotencyKey: `serving-recs-${now}`, userId: activeUser, productId: p!.id, type: 'VIEW', occurredAt: new Date(now - 10_000).toISOString() }],
@@ -199,11 +199,11 @@ describe('recommendations', () => {
     const { recommendations } = app.services;
     const t1 = new Date(AT);
     // An instant inside the user's history: before its three latest events.
-    const [mid] = (await db.dataSource.query(
+    const [mid] = await db.dataSource.query<{ t: Date }[]>(
       `SELECT occurred_at - interval '1 millisecond' AS t FROM events WHERE user_id = $1 AND occurred_at <= $2
        ORDER BY occurred_at DESC, id DESC OFFSET 2 LIMIT 1`,
       [activeUser, AT],
-    )) as { t: Date }[];
+    );
     const t2 = new Date(mid!.t);
     const keys = (at: Date, ids: string[]) => ids.map((userId) => ({ userId, at }));
     const apart = [
@@ -237,12 +237,12 @@ describe('recommendations', () => {
     const far = await recs(id, { first: 3, near: { latitude: -22.9068, longitude: -43.1729 } }); // Rio
     expect(far.map((r) => r.product.id)).not.toEqual(list.slice(0, 3).map((r) => r.product.id));
     // Every "popular within 5 km this week" claim holds against raw events (5 km + one H3 r9 cell).
-    const near5 = new Set(((await db.dataSource.query(
+    const near5 = new Set((await db.dataSource.query<{ id: string }[]>(
       `SELECT DISTINCT product_id::text AS id FROM events WHERE product_id IS NOT NULL AND type <> 'search'
          AND occurred_at <= $1 AND occurred_at > $1::timestamptz - interval '7 days'
          AND ST_Distance(location::geography, ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography) <= 5400`,
       [AT, SAO_PAULO.longitude, SAO_PAULO.latitude],
-    )) as { id: string }[]).map((r) => r.id));
+    )).map((r) => r.id));
     const claimed = (await recs(id, { first: 100 })).filter((r) => r.reasons.includes('popular within 5 km this week'));
     expect(claimed.length).toBeGreaterThan(0);
     claimed.forEach((r) => expect(near5.has(r.product.id)).toBe(true));
@@ -313,13 +313,13 @@ describe('similar, trending, sentiment and intents', () => {
     expect(r.body.errors).toBeUndefined();
     const list = r.body.data!.trending as { product: { id: string }; score: number; events: number }[];
     expect(list.length).toBe(5);
-    const expected = (await db.dataSource.query(
+    const expected = await db.dataSource.query<{ id: string; score: number }[]>(
       `SELECT product_id::text AS id, sum(CASE type WHEN 'purchase' THEN 5 WHEN 'cart' THEN 3 WHEN 'favorite' THEN 2 WHEN 'view' THEN 1 ELSE 0 END)::float8 AS score
        FROM events WHERE product_id IS NOT NULL AND occurred_at <= $1 AND occurred_at > $1::timestamptz - interval '7 days'
          AND ST_Distance(location::geography, ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography) <= 10000
        GROUP BY product_id ORDER BY score DESC, product_id LIMIT 5`,
       [AT, SAO_PAULO.longitude, SAO_PAULO.latitude],
-    )) as { id: string; score: number }[];
+    );
     expect(list.map((x) => [x.product.id, x.score])).toEqual(expected.map((e) => [e.id, Number(e.score)]));
   });
 
@@ -332,7 +332,7 @@ describe('similar, trending, sentiment and intents', () => {
     const agree = clear.filter((n) => (n.rating >= 4) === (n.sentiment.label === 'positive')).length;
     expect(agree / clear.length).toBeGreaterThan(0.85);
     nodes.forEach((n) => expect(n.sentiment.score).toBeGreaterThanOrEqual(0.5));
-    const [p] = (await db.dataSource.query(`SELECT product_id::text AS id FROM reviews GROUP BY product_id ORDER BY count(*) DESC LIMIT 1`)) as { id: string }[];
+    const [p] = await db.dataSource.query<{ id: string }[]>(`SELECT product_id::text AS id FROM reviews GROUP BY product_id ORDER BY count(*) DESC LIMIT 1`);
     const s = await gql(app, `query($id: ID!) { product(id: $id) { sentimentSummary { reviewCount positiveShare meanPositive modelVersion } } }`, { id: p!.id });
     expect(s.body.data!.product.sentimentSummary.reviewCount).toBeGreaterThan(1);
     expect(s.body.data!.product.sentimentSummary.positiveShare).toBeGreaterThanOrEqual(0);
