@@ -5,7 +5,6 @@
  * cached); every other read is fresh.
  */
 import type { DataSource } from 'typeorm';
-import { In } from 'typeorm';
 import { IssueCollector, NotFoundError, ValidationError } from '../common/errors';
 import { type BoundingBox, checkBox, checkPoint, type GeoPoint } from '../common/geo';
 import { decodeIdCursor, type Page, type PageArgs, pageSize, toPage } from '../common/pagination';
@@ -17,6 +16,7 @@ import {
 import { CategoryEntity } from './category.entity';
 import { MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_TEXT_LENGTH, MAX_UPSERT_BATCH } from './catalog.limits';
 import { ProductEntity } from './product.entity';
+import { rowsByIds } from './rows-by-id';
 
 export interface ProductFilterData {
   readonly categoryIds?: readonly string[] | null;
@@ -109,12 +109,15 @@ export class ProductService {
 
   /** Rows in key order; unknown or malformed ids give null. One query. */
   byIds(ids: readonly string[]): Promise<(ProductEntity | null)[]> {
-    return this.read(ids, (valid) => this.fetch(valid));
+    return rowsByIds(this.ds, ProductEntity, ids);
   }
 
   /** byIds for the serving path: rows cached for at most the serving cache TTL (refreshed ahead). */
-  cachedByIds(ids: readonly string[]): Promise<(ProductEntity | null)[]> {
-    return this.read(ids, (valid) => this.servingCache.getMany(valid, (missing) => this.fetch(missing)));
+  async cachedByIds(ids: readonly string[]): Promise<(ProductEntity | null)[]> {
+    const valid = ids.filter(isNumericId);
+    const values = valid.length ? await this.servingCache.getMany(valid, (missing) => this.byIds(missing)) : [];
+    const byId = new Map(valid.map((id, i) => [id, values[i]!]));
+    return ids.map((id) => byId.get(id) ?? null);
   }
 
   /** Every category, cached like cachedByIds (at least a second): for the serving path's filters. */
@@ -122,33 +125,8 @@ export class ProductService {
     return this.categoryCache.getOrLoad('all', () => this.categories());
   }
 
-  private async read(ids: readonly string[], load: (valid: string[]) => Promise<(ProductEntity | null)[]>): Promise<(ProductEntity | null)[]> {
-    const valid = ids.filter(isNumericId);
-    const values = valid.length ? await load(valid) : [];
-    const byId = new Map(valid.map((id, i) => [id, values[i]!]));
-    return ids.map((id) => byId.get(id) ?? null);
-  }
-
-  /**
-   * Valid ids' rows in key order. The ids go as one array parameter, which keeps the protocol
-   * message small however many there are (the embedded database's connection multiplexer
-   * interleaves large, split messages of concurrent connections).
-   */
-  private async fetch(ids: readonly string[]): Promise<(ProductEntity | null)[]> {
-    const rows = await this.ds
-      .getRepository(ProductEntity)
-      .createQueryBuilder('p')
-      .where('p.id = ANY(CAST(:ids AS bigint[]))', { ids })
-      .getMany();
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return ids.map((id) => byId.get(id) ?? null);
-  }
-
-  async categoriesByIds(ids: readonly string[]): Promise<(CategoryEntity | null)[]> {
-    const valid = ids.filter(isNumericId);
-    const rows = valid.length ? await this.ds.getRepository(CategoryEntity).findBy({ id: In(valid) }) : [];
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return ids.map((id) => byId.get(id) ?? null);
+  categoriesByIds(ids: readonly string[]): Promise<(CategoryEntity | null)[]> {
+    return rowsByIds(this.ds, CategoryEntity, ids);
   }
 
   async categories(): Promise<CategoryEntity[]> {

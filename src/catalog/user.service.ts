@@ -1,14 +1,19 @@
-/** Users: filtered keyset listing, batch lookups, idempotent upserts by externalId. */
+/**
+ * Users: filtered keyset listing, batch lookups, idempotent upserts by externalId. Lookups by id
+ * made in the same event-loop turn share one statement, also across requests (every GraphQL
+ * request that names a user reads its row: `user(id) { … }` under load).
+ */
 import type { DataSource } from 'typeorm';
-import { In } from 'typeorm';
 import { IssueCollector, NotFoundError, ValidationError } from '../common/errors';
 import { type BoundingBox, checkBox, checkPoint, type GeoPoint } from '../common/geo';
 import { decodeIdCursor, type Page, type PageArgs, pageSize, toPage } from '../common/pagination';
+import { TurnBatcher } from '../common/turn-batcher';
 import {
-  checkRadius, checkTimeRange, isNumericId, type RadiusFilter, type TimeRange,
+  checkRadius, checkTimeRange, type RadiusFilter, type TimeRange,
   whereInTimeRange, whereWithinBox, whereWithinRadius,
 } from '../db/query-filters';
 import { MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_UPSERT_BATCH } from './catalog.limits';
+import { rowsByIds } from './rows-by-id';
 import { UserEntity } from './user.entity';
 
 export interface UserFilterData {
@@ -27,7 +32,15 @@ export interface UserUpsertData {
 }
 
 export class UserService {
-  constructor(private readonly ds: DataSource) {}
+  private readonly lookups: TurnBatcher<readonly string[], (UserEntity | null)[]>;
+
+  constructor(private readonly ds: DataSource) {
+    this.lookups = new TurnBatcher(async (requests) => {
+      const rows = await rowsByIds(ds, UserEntity, requests.flat());
+      const byId = new Map(rows.flatMap((r) => (r ? [[r.id, r] as const] : [])));
+      return requests.map((ids) => ids.map((id) => byId.get(id) ?? null));
+    });
+  }
 
   async list(filter: UserFilterData, args: PageArgs): Promise<Page<UserEntity>> {
     const limit = pageSize(args.first);
@@ -68,11 +81,9 @@ export class UserService {
     return new Map(rows.map((r) => [r.external_id, r.id]));
   }
 
-  async byIds(ids: readonly string[]): Promise<(UserEntity | null)[]> {
-    const valid = ids.filter(isNumericId);
-    const rows = valid.length ? await this.ds.getRepository(UserEntity).findBy({ id: In(valid) }) : [];
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return ids.map((id) => byId.get(id) ?? null);
+  /** Rows in key order; unknown or malformed ids give null. One statement for the lookups of an event-loop turn. */
+  byIds(ids: readonly string[]): Promise<(UserEntity | null)[]> {
+    return this.lookups.submit(ids);
   }
 
   async upsert(inputs: readonly UserUpsertData[]): Promise<UserEntity[]> {

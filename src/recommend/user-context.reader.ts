@@ -1,14 +1,12 @@
 /**
  * What recommendations need about users, read fresh: the home location, the latest events up to
- * an instant and the purchases, one statement for many (user, instant) pairs.
- *
- * Reads asked for in the same event-loop turn share that statement, also across requests: under
- * load the HTTP parser hands over several requests per turn, and one statement instead of one per
- * request saves the per-statement cost (a socket write and a round trip) where it matters. When the
- * server is idle a read waits for nothing but the end of the current turn (setImmediate).
+ * an instant and the purchases, one statement for many (user, instant) pairs. Reads asked for in
+ * the same event-loop turn share that statement, also across requests (common/turn-batcher.ts),
+ * each request answered for its own instants.
  */
 import type { DataSource } from 'typeorm';
 import type { GeoPoint } from '../common/geo';
+import { TurnBatcher } from '../common/turn-batcher';
 import { isNumericId } from '../db/query-filters';
 
 /** A user as of an instant: the per-request context loader's key (recommend.loaders.ts). */
@@ -26,11 +24,9 @@ export interface UserContext {
   readonly lastN: number;
 }
 
-interface Pending {
+interface ReadRequest {
   readonly keys: readonly ContextKey[];
   readonly lastN: number;
-  readonly resolve: (v: (UserContext | null)[]) => void;
-  readonly reject: (e: unknown) => void;
 }
 
 interface Row {
@@ -57,36 +53,27 @@ const SQL = `
 export const contextKeyOf = (k: ContextKey): string => `${k.userId}|${k.at.getTime()}`;
 
 export class UserContextReader {
-  private queue: Pending[] = [];
+  private readonly batcher = new TurnBatcher<ReadRequest, (UserContext | null)[]>((requests) => this.readAll(requests));
 
   constructor(private readonly ds: DataSource) {}
 
   /** Contexts with the `lastN` latest events, in key order (null for unknown or malformed ids). */
   read(keys: readonly ContextKey[], lastN: number): Promise<(UserContext | null)[]> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ keys, lastN, resolve, reject });
-      if (this.queue.length === 1) setImmediate(() => void this.flush());
-    });
+    return this.batcher.submit({ keys, lastN });
   }
 
-  private async flush(): Promise<void> {
-    const batch = this.queue;
-    this.queue = [];
+  private async readAll(requests: readonly ReadRequest[]): Promise<(UserContext | null)[][]> {
     // One (user, instant) pair per distinct request; reading more events than one asked for is harmless.
     const pairs = new Map<string, ContextKey>();
-    for (const p of batch) for (const k of p.keys) if (isNumericId(k.userId)) pairs.set(contextKeyOf(k), k);
-    const lastN = Math.max(...batch.map((p) => p.lastN));
-    try {
-      const list = [...pairs.values()];
-      const rows = list.length
-        ? await this.ds.query<Row[]>(SQL, [list.map((x) => x.userId), list.map((x) => x.at.toISOString()), lastN])
-        : [];
-      const found = new Map<string, UserContext>();
-      for (const r of rows) found.set(contextKeyOf(list[Number(r.ord) - 1]!), hydrate(r, lastN));
-      for (const p of batch) p.resolve(p.keys.map((k) => found.get(contextKeyOf(k)) ?? null));
-    } catch (err) {
-      for (const p of batch) p.reject(err);
-    }
+    for (const r of requests) for (const k of r.keys) if (isNumericId(k.userId)) pairs.set(contextKeyOf(k), k);
+    const lastN = Math.max(...requests.map((r) => r.lastN));
+    const list = [...pairs.values()];
+    const rows = list.length
+      ? await this.ds.query<Row[]>(SQL, [list.map((x) => x.userId), list.map((x) => x.at.toISOString()), lastN])
+      : [];
+    const found = new Map<string, UserContext>();
+    for (const r of rows) found.set(contextKeyOf(list[Number(r.ord) - 1]!), hydrate(r, lastN));
+    return requests.map((r) => r.keys.map((k) => found.get(contextKeyOf(k)) ?? null));
   }
 }
 

@@ -72,6 +72,19 @@ describe('DataLoaders', () => {
       expect(counter.count).toBe(3);
     });
 
+    it('user lookups of concurrent requests share one statement, each answered in its own key order', async () => {
+      const users: string[] = (await db.dataSource.query(`SELECT id FROM users ORDER BY id LIMIT 3`)).map((r: { id: string }) => r.id);
+      const [a, b] = [loaders(), loaders()];
+      counter.reset();
+      const [first, second] = await Promise.all([
+        Promise.all([users[1]!, '999999999'].map((id) => a.user.load(id))),
+        Promise.all([users[0]!, users[1]!, 'x'].map((id) => b.user.load(id))),
+      ]);
+      expect(counter.count).toBe(1);
+      expect(first.map((u) => u?.id ?? null)).toEqual([users[1], null]);
+      expect(second.map((u) => u?.id ?? null)).toEqual([users[0], users[1], null]);
+    });
+
     it('recent events per user are newest first and limited', async () => {
       const l = loaders();
       const [{ user_id: busy }] = await db.dataSource.query(
