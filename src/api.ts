@@ -1,7 +1,7 @@
 /**
  * The GraphQL API, composed at the root: every resolver of every domain, every per-request
  * DataLoader, the schema, and the request context. `src/graphql/` is the GraphQL core (context
- * type, connections, scalars, errors, look-ahead) and imports no domain; a domain's resolvers
+ * type, connections, scalars, errors, selection look-ahead) and imports no domain; a domain's resolvers
  * and loaders reach the API only through the two lists below.
  */
 import 'reflect-metadata';
