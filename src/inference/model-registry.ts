@@ -149,10 +149,10 @@ export class ModelRegistry {
         this.logger.warn({ kind, dir }, 'no model for this kind');
         return;
       }
-      const { record, loaded } = await this.verifyAndRecord(kind, dir, null, true);
+      const { record, loaded } = await this.verifyAndRecord(kind, dir, null);
       const activated = await this.repo.activate(record.id, 'current');
-      loaded!.record = activated;
-      this.install(loaded!);
+      loaded.record = activated;
+      this.install(loaded);
       this.logger.info({ kind, version: activated.version }, 'shipped baseline activated');
     } catch (err) {
       if (this.state === 'stopped') return;
@@ -168,7 +168,7 @@ export class ModelRegistry {
     try {
       const version = (JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as { version?: unknown }).version;
       if (typeof version !== 'string' || (await this.repo.find(kind, version))) return;
-      await this.verifyAndRecord(kind, path.dirname(manifestPath), null, false);
+      await this.recordCandidate(kind, path.dirname(manifestPath), null);
     } catch (err) {
       this.logger.warn({ kind, err: errMessage(err) }, 'shipped baseline not registered');
     }
@@ -180,11 +180,7 @@ export class ModelRegistry {
   register(kind: string, artifactDir: string, opts: RegisterOptions = {}): Promise<ModelVersionRecord> {
     return this.serialized(async () => {
       if (!isModelKind(kind)) throw ValidationError.of('kind', `must be one of ${MODEL_KINDS.join(', ')}`);
-      if (opts.sourceJobId) {
-        const existing = await this.repo.bySourceJob(opts.sourceJobId);
-        if (existing) return existing;
-      }
-      return (await this.verifyAndRecord(kind, artifactDir, opts.sourceJobId ?? null, false)).record;
+      return (await this.registeredBy(opts.sourceJobId)) ?? this.recordCandidate(kind, artifactDir, opts.sourceJobId ?? null);
     });
   }
 
@@ -225,12 +221,9 @@ export class ModelRegistry {
    */
   registerAndPromote(kind: ModelKind, artifactDir: string, opts: RegisterAndPromoteOptions): Promise<ModelVersionRecord> {
     return this.serialized(async () => {
-      if (opts.sourceJobId) {
-        const existing = await this.repo.bySourceJob(opts.sourceJobId);
-        if (existing) return existing;
-      }
-      const { record, loaded } = await this.verifyAndRecord(kind, artifactDir, opts.sourceJobId ?? null, true);
-      if (!loaded) return record;
+      const existing = await this.registeredBy(opts.sourceJobId);
+      if (existing) return existing;
+      const { record, loaded } = await this.verifyAndRecord(kind, artifactDir, opts.sourceJobId ?? null);
       let promote: boolean;
       try {
         promote = await opts.promoteIf(record);
@@ -238,9 +231,10 @@ export class ModelRegistry {
         await loaded.retire();
         throw err;
       }
-      if (!promote) {
+      if (!promote || !this.pool.holds(loaded.session)) {
         await loaded.retire();
-        return record;
+        // A worker that crashed while the gate decided took the verified session with it: load again.
+        return promote ? this.activateAndSwap(record, 'current') : record;
       }
       return this.activateLoaded(loaded, 'current');
     });
@@ -413,12 +407,20 @@ export class ModelRegistry {
     return { artifact, session };
   }
 
-  private async verifyAndRecord(
-    kind: ModelKind,
-    dir: string,
-    sourceJobId: string | null,
-    keepLoaded: boolean,
-  ): Promise<{ record: ModelVersionRecord; loaded: LoadedModel | null }> {
+  /** The version a job registered already (a job registers at most one). */
+  private async registeredBy(sourceJobId: string | null | undefined): Promise<ModelVersionRecord | null> {
+    return sourceJobId ? this.repo.bySourceJob(sourceJobId) : null;
+  }
+
+  /** Verifies and records a candidate, then releases the session verification loaded. */
+  private async recordCandidate(kind: ModelKind, dir: string, sourceJobId: string | null): Promise<ModelVersionRecord> {
+    const { record, loaded } = await this.verifyAndRecord(kind, dir, sourceJobId);
+    await loaded.retire();
+    return record;
+  }
+
+  /** Verifies and records a candidate; its verified session stays loaded for the caller (retire it if not serving). */
+  private async verifyAndRecord(kind: ModelKind, dir: string, sourceJobId: string | null): Promise<{ record: ModelVersionRecord; loaded: LoadedModel }> {
     const { artifact, session } = await this.verify(kind, dir);
     try {
       const { record } = await this.repo.insertCandidate({
@@ -432,10 +434,6 @@ export class ModelRegistry {
       });
       if (record.sha256 !== artifact.sha256) {
         throw new ModelArtifactError(dir, `version ${record.version} is already registered with a different model (sha256 ${record.sha256.slice(0, 12)}…)`);
-      }
-      if (!keepLoaded) {
-        await this.pool.unload(session.id);
-        return { record, loaded: null };
       }
       return { record, loaded: this.wrap(record, artifact, session) };
     } catch (err) {

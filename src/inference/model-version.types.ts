@@ -1,9 +1,10 @@
 /** GraphQL types of the model registry: kinds and versions (admin only). */
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { JSONObjectScalar } from '../graphql/scalars';
-import type { ModelKind as Kind, ModelStatus } from './model-kind';
+import { type ModelKind as Kind, MODEL_KINDS, type ModelStatus } from './model-kind';
 
-export const ModelKind = { NEXT_ITEM: 'next-item', BEHAVIOR: 'behavior', SENTIMENT: 'sentiment', INTENT: 'intent' } as const satisfies Record<string, Kind>;
+/** NEXT_ITEM: 'next-item', …: one value per kind of MODEL_KINDS, so a new kind is in the API at once. */
+export const ModelKind: Readonly<Record<string, Kind>> = Object.fromEntries(MODEL_KINDS.map((k) => [k.toUpperCase().replace(/-/g, '_'), k]));
 registerEnumType(ModelKind, { name: 'ModelKind', description: 'The models Meridian trains and serves.' });
 
 export const ModelVersionStatus = { CANDIDATE: 'candidate', ACTIVE: 'active', ARCHIVED: 'archived' } as const satisfies Record<string, ModelStatus>;

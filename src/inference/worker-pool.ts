@@ -41,10 +41,15 @@ interface Slot {
  * as TypeScript (ts-jest), so the tests run the same script as the server (`npm test` builds first).
  */
 function workerScript(): string {
-  const candidates = [path.join(__dirname, 'session-worker.js'), path.resolve(__dirname, '../../dist/src/inference/session-worker.js')];
-  const found = candidates.find((f) => fs.existsSync(f));
-  if (!found) throw new Error(`the inference worker script is not built (looked for ${candidates.join(', ')}): run npm run build`);
-  return found;
+  const beside = path.join(__dirname, 'session-worker.js');
+  if (fs.existsSync(beside)) return beside;
+  const built = path.resolve(__dirname, '../../dist/src/inference/session-worker.js');
+  const source = path.join(__dirname, 'session-worker.ts');
+  if (!fs.existsSync(built)) throw new Error(`the inference worker script is not built (${built}): run npm run build`);
+  if (fs.existsSync(source) && fs.statSync(source).mtimeMs > fs.statSync(built).mtimeMs) {
+    throw new Error(`${built} is older than ${source}: run npm run build`);
+  }
+  return built;
 }
 
 export class WorkerPool {
@@ -167,6 +172,11 @@ export class WorkerPool {
     const reply = await this.send(place.slot, { op: 'run', req: this.nextReq++, session, feeds, fetches }, transfer);
     if (reply.op !== 'result') throw new Error(`unexpected reply ${reply.op}`);
     return { outputs: reply.outputs, runMs: reply.runMs };
+  }
+
+  /** Whether `session` is loaded (a crashed worker's sessions are not). */
+  holds(session: number): boolean {
+    return this.placement.has(session);
   }
 
   async unload(session: number): Promise<void> {

@@ -14,8 +14,8 @@ const TEMP_PREFIX = '.tmp-job';
 
 export class ArtifactStoreError extends Error {}
 
-/** The registry's file checks (ModelRegistry.checkArtifact): throws unless `dir` holds the artifact with model sha256 `expectedSha`. */
-export type ArtifactCheck = (kind: ModelKind, dir: string, expectedSha: string) => unknown;
+/** The registry's file checks (ModelRegistry.checkArtifact): throws unless `dir` holds an artifact with model sha256 `expectedSha`; answers its manifest's version. */
+export type ArtifactCheck = (kind: ModelKind, dir: string, expectedSha: string) => { readonly manifest: { readonly version: string } };
 
 /** A registered version's directory: relative paths (shipped baselines) resolve against `artifactsDir`. */
 export function versionDir(record: ModelVersionRecord, artifactsDir: string): string {
@@ -57,7 +57,7 @@ export class ArtifactStore {
     fs.mkdirSync(kindDir, { recursive: true });
     if (fs.existsSync(target)) {
       try {
-        this.check(kind, target, artifact.sha256);
+        this.verify(kind, target, artifact);
         return target;
       } catch {
         // A directory that does not verify is not ours to serve: set it aside and store afresh.
@@ -74,7 +74,7 @@ export class ArtifactStore {
         fsyncPath(dest);
       }
       // The copy must hash exactly like the manifest (and like what was checked in `src`).
-      this.check(kind, tmp, artifact.sha256);
+      this.verify(kind, tmp, artifact);
       fs.renameSync(tmp, target);
       fsyncPath(kindDir);
       return target;
@@ -82,6 +82,12 @@ export class ArtifactStore {
       fs.rmSync(tmp, { recursive: true, force: true });
       throw err;
     }
+  }
+
+  /** The copy in `dir` is the artifact: same model bytes, same manifest version. */
+  private verify(kind: ModelKind, dir: string, artifact: { readonly version: string; readonly sha256: string }): void {
+    const found = this.check(kind, dir, artifact.sha256).manifest.version;
+    if (found !== artifact.version) throw new ArtifactStoreError(`${dir} holds version ${found}, expected ${artifact.version}`);
   }
 
   /** Removes temp directories a job's earlier (crashed) attempts left behind. */

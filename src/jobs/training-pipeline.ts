@@ -165,15 +165,13 @@ export class TrainingPipeline {
       }
       // One verification and one ONNX load: the registry keeps the verified session and activates
       // it when the gate says so (decided once the candidate is recorded, under the lease).
-      let promoted = false;
       let version: ModelVersionRecord;
       try {
         version = await d.models.registerAndPromote(job.kind, finalDir, {
           sourceJobId: job.id,
-          promoteIf: async (registered) => {
+          promoteIf: (registered) => {
             log.info({ versionId: registered.id, version: registered.version }, 'model version registered');
-            promoted = await this.mayPromote(job, lease, registered, comparison);
-            return promoted;
+            return this.mayPromote(job, lease, registered, comparison);
           },
         });
       } catch (err) {
@@ -185,7 +183,6 @@ export class TrainingPipeline {
         }
         throw err;
       }
-      if (promoted) log.info({ versionId: version.id, version: version.version }, 'model version promoted');
       await this.finish(job, lease, version, comparison, candidateMetrics, log);
     } finally {
       await progress.close();
@@ -210,15 +207,14 @@ export class TrainingPipeline {
   ): Promise<void> {
     const d = this.deps;
     let { decision } = promotionDecision(job.autoPromote, comparison);
-    let promoted = comparison.promoted === true || version.status === 'active';
     if (version.status !== 'candidate') {
       // Promoted already (at registration, by an earlier attempt, or by an admin); never promote twice.
       decision = comparison.decision ?? decision;
     } else if (await this.mayPromote(job, lease, version, comparison)) {
-      await d.models.promote(version.id);
-      promoted = true;
-      log.info({ versionId: version.id, version: version.version }, 'model version promoted');
+      version = await d.models.promote(version.id);
     }
+    const promoted = comparison.promoted === true || version.status === 'active';
+    if (promoted) log.info({ versionId: version.id, version: version.version }, 'model version promoted');
     const final: Comparison = { ...comparison, promoted, decision };
     if (!(await d.repo.succeed(job.id, lease, version.id, final, metrics))) throw new AttemptAborted('lease-lost');
     d.onChanged(job.id);

@@ -1,4 +1,4 @@
-/** Memory of this process, for operational views (servingMetrics, /metrics). */
+/** Memory of this process, for the operational view (servingMetrics). */
 
 /**
  * MB: resident set, V8 heap (used / reserved), and memory outside the V8 heap that JS objects own

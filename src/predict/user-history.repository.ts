@@ -31,10 +31,8 @@ export class UserHistoryRepository {
     const valid = [...new Set(userIds.filter((id) => /^\d{1,18}$/.test(id)))];
     if (valid.length === 0) return userIds.map(() => null);
     const [users, events] = await Promise.all([
-      this.ds.query<Promise<
-        { id: string; created_at: Date | null }[]
-      >>(`SELECT id::text AS id, created_at FROM users WHERE id = ANY($1::bigint[])`, [valid]),
-      this.ds.query<Promise<EventRow[]>>(
+      this.ds.query<{ id: string; created_at: Date | null }[]>(`SELECT id::text AS id, created_at FROM users WHERE id = ANY($1::bigint[])`, [valid]),
+      this.ds.query<EventRow[]>(
         `SELECT x.user_id::text AS user_id, x.type, x.product_id::text AS product_id, x.occurred_at, x.price, x.quantity
          FROM unnest($1::bigint[]) AS u(id)
          CROSS JOIN LATERAL (

@@ -82,12 +82,6 @@ export class RecommendationService {
     this.ratingCache.clear();
   }
 
-  async recommend(userId: string, args: RecommendArgs = {}): Promise<RecommendationData[]> {
-    const [r] = await this.recommendMany([userId], args);
-    if (r instanceof Error) throw r;
-    return r!;
-  }
-
   /**
    * In key order; an unknown user gets a NotFoundError in its place (DataLoader semantics).
    * `contexts` answers what is known about each user as of the request's instant: the request's

@@ -8,6 +8,8 @@ import path from 'node:path';
 
 const SRC = path.resolve(__dirname, '../../src');
 const DOMAINS = ['analytics', 'catalog', 'events', 'jobs', 'nlp', 'predict', 'privacy', 'recommend'];
+/** Below the domains: identity and security, the GraphQL core, the model runtime, infrastructure. */
+const PLATFORM = ['auth', 'common', 'config', 'db', 'graphql', 'http', 'inference', 'observability', 'security'];
 const GRAPHQL_PACKAGES = ['graphql', 'type-graphql', 'graphql-ws', '@apollo/server', 'dataloader'];
 /** The GraphQL layer of a domain: resolvers, GraphQL types and inputs, per-request loaders. */
 const GRAPHQL_FILE = /\.(resolver|types|inputs|loaders)\.ts$/;
@@ -55,6 +57,13 @@ describe('import rules', () => {
 
   it('graphql/ reaches the composed API only through types', () => {
     const bad = all.filter((i) => i.file.startsWith('graphql/') && ['api', 'services'].includes(i.target) && !i.typeOnly);
+    expect(bad.map(describeImport)).toEqual([]);
+  });
+
+  it('no platform folder imports a domain (the data source only registers the entities)', () => {
+    const bad = all.filter(
+      (i) => PLATFORM.includes(folderOf(i.file)) && DOMAINS.includes(folderOf(i.target)) && !(i.file === 'db/data-source.ts' && i.target.endsWith('.entity')),
+    );
     expect(bad.map(describeImport)).toEqual([]);
   });
 

@@ -17,7 +17,6 @@ import { migrateAndSeed, templateFingerprint } from './test-data';
 const TMP = path.resolve(__dirname, '../.tmp');
 
 declare global {
-   
   var __meridianEmbedded: { db: EmbeddedDatabase; runDir: string } | undefined;
 }
 

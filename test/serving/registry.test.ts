@@ -1,7 +1,7 @@
 /**
  * The model registry on a real database with real ONNX files: boot registration of the shipped
  * baseline, verification that refuses bad artifacts while the serving version keeps serving,
- * candidate → promote → rollback, and the explicit CUDA → CPU fallback.
+ * candidate → promote → rollback, a job's register-and-promote, and the explicit CUDA → CPU fallback.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import { ErrorCode } from '../../src/common/errors';
 import type { Database } from '../../src/db/database';
 import { ModelArtifactError } from '../../src/inference/inference.errors';
 import { ModelRegistry } from '../../src/inference/model-registry';
+import type { WorkerPool } from '../../src/inference/worker-pool';
 import { modelKinds } from '../../src/services';
 import { int64 } from '../../src/inference/tensor';
 
@@ -155,6 +156,71 @@ describe('register, promote, rollback', () => {
     await expect(registry.register('recipes', SHIPPED)).rejects.toMatchObject({ code: ErrorCode.BAD_USER_INPUT });
     const active = registry.active('next-item')!;
     if (!active.previousActiveId) await expect(registry.rollback('next-item')).rejects.toMatchObject({ code: ErrorCode.CONFLICT });
+  });
+});
+
+describe('registerAndPromote (a fine-tuning job: one verification, one load)', () => {
+  const pool = () => (registry as unknown as { pool: WorkerPool }).pool;
+  const sessions = () => registry.metrics().sessionsPerWorker.reduce((a, b) => a + b, 0);
+  const candidateDir = (tag: string) => {
+    const dir = copyArtifact('next-item');
+    editManifest(dir, (m) => (m.version = `${m.version}-${tag}-${Date.now()}`));
+    return dir;
+  };
+  async function settled(want: number): Promise<void> {
+    for (let i = 0; i < 100 && sessions() !== want; i++) await new Promise((r) => setTimeout(r, 20));
+  }
+  afterEach(() => jest.restoreAllMocks());
+
+  it('keeps the serving version and releases the verified session when the gate declines or throws', async () => {
+    const serving = registry.active('next-item')!;
+    const before = sessions();
+    const declined = await registry.registerAndPromote('next-item', candidateDir('declined'), {
+      sourceJobId: `job-declined-${Date.now()}`,
+      promoteIf: async (c) => c.status !== 'candidate', // asked once the candidate is recorded
+    });
+    expect(declined.status).toBe('candidate');
+    expect(registry.active('next-item')!.id).toBe(serving.id);
+    await settled(before);
+    expect(sessions()).toBe(before);
+
+    const jobId = `job-lost-lease-${Date.now()}`;
+    await expect(
+      registry.registerAndPromote('next-item', candidateDir('thrown'), {
+        sourceJobId: jobId,
+        promoteIf: () => Promise.reject(new Error('lease lost')),
+      }),
+    ).rejects.toThrow('lease lost');
+    expect((await registry.versionBySourceJob(jobId))?.status).toBe('candidate');
+    expect(registry.active('next-item')!.id).toBe(serving.id);
+    await settled(before);
+    expect(sessions()).toBe(before);
+  });
+
+  it('swaps in the session it verified (one ONNX load), and loads again if its worker died while the gate decided', async () => {
+    const serving = registry.active('next-item')!;
+    const load = jest.spyOn(pool(), 'load');
+    const promoted = await registry.registerAndPromote('next-item', candidateDir('promoted'), {
+      sourceJobId: `job-promoted-${Date.now()}`,
+      promoteIf: async () => true,
+    });
+    expect(load).toHaveBeenCalledTimes(1); // register + promote loaded it twice
+    expect(promoted).toMatchObject({ status: 'active', previousActiveId: serving.id });
+    expect(await nextItemStillServes(registry)).toBe(promoted.version);
+
+    load.mockClear();
+    const crashed = await registry.registerAndPromote('next-item', candidateDir('crashed'), {
+      sourceJobId: `job-crashed-${Date.now()}`,
+      promoteIf: async () => {
+        const slots = (pool() as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots;
+        await Promise.all(slots.map((s) => s.worker.terminate()));
+        return true;
+      },
+    });
+    expect(crashed.status).toBe('active');
+    expect(load.mock.calls.length).toBeGreaterThanOrEqual(2); // verified, then loaded again after the crash
+    expect(await nextItemStillServes(registry)).toBe(crashed.version);
+    await registry.promote(serving.id);
   });
 });
 
