@@ -19,8 +19,15 @@ export function sha256Hex(s: string): string {
   return crypto.createHash('sha256').update(s).digest('hex');
 }
 
+/**
+ * How long "not registered" is remembered. Operations are only ever added (by any server of a
+ * fleet, through the shared table), so a found operation is kept, and a miss is asked again soon.
+ */
+const MISS_CACHE_MS = 2_000;
+
 export class PersistedOperationService {
-  private cache = new Map<string, PersistedOperation | null>();
+  /** By hash: the operation, or the time a miss stops being believed. */
+  private cache = new Map<string, PersistedOperation | { readonly missUntil: number }>();
 
   constructor(private readonly ds: DataSource) {}
 
@@ -44,13 +51,14 @@ export class PersistedOperationService {
 
   async get(hash: string): Promise<PersistedOperation | null> {
     if (!/^[0-9a-f]{64}$/.test(hash)) return null;
-    if (this.cache.has(hash)) return this.cache.get(hash)!;
+    const cached = this.cache.get(hash);
+    if (cached && (!('missUntil' in cached) || cached.missUntil > Date.now())) return 'missUntil' in cached ? null : cached;
     const [row] = await this.ds.query<{
       sha256: string; name: string; query: string; created_at: Date;
     }[]>(`SELECT sha256, name, query, created_at FROM persisted_operations WHERE sha256 = $1`, [hash]);
     const op = row ? { sha256: row.sha256, name: row.name, query: row.query, createdAt: row.created_at } : null;
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(hash, op);
+    this.cache.set(hash, op ?? { missUntil: Date.now() + MISS_CACHE_MS });
     return op;
   }
 
