@@ -16,6 +16,7 @@ import { type HttpServer, startHttpServer } from './http/http-server';
 import { attachGraphQLWs } from './http/ws-server';
 import { createMetricsHandler } from './http/metrics-handler';
 import { createStaticHandler } from './http/static-handler';
+import { ModelChangeListener } from './inference/model-change-listener';
 import { createJobWorker, jobsGauge } from './jobs/job-worker.factory';
 import type { JobWorker } from './jobs/job-worker';
 import { Metrics } from './observability/metrics';
@@ -42,12 +43,20 @@ export interface StartOptions extends OpenOptions {
 
 export async function startApp(config: Config, logger: Logger, opts: StartOptions = {}): Promise<App> {
   const http = await startHttpServer(config.host, config.port, logger);
+  let modelChanges: ModelChangeListener | null = null;
   try {
     const db = opts.db ?? (await openDatabase(config, logger, opts));
     const services = createServices(db.dataSource, config, logger);
     if (config.seedDemo) await seedDemoIfEmpty(db.dataSource, services, { events: config.demoEvents }, logger);
     // Model versions load after seeding: the registry records shipped baselines in the database.
     await services.models.start();
+    // Promotions made by other servers and workers arrive as they happen (real Postgres only).
+    modelChanges =
+      config.databaseUrl && config.inference.loadAtStart
+        ? new ModelChangeListener(config.databaseUrl, () => services.models.requestSync(), logger)
+        : null;
+    await modelChanges?.start();
+    const listener = modelChanges;
     await ensureAdminKey(services.apiKeys, config, logger);
     const schema = await createSchema();
     const limiter = new RateLimiter();
@@ -104,12 +113,14 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
         // Running trainers are stopped and their jobs handed back to the queue.
         await jobWorker?.stop();
         await apollo.stop();
+        await listener?.stop();
         await services.models.stop();
         if (!opts.db) await db.close();
         logger.info('meridian stopped');
       },
     };
   } catch (err) {
+    await modelChanges?.stop();
     http.setState({ kind: 'failed', reason: err instanceof Error ? err.message : String(err) });
     await http.close(1000);
     throw err;

@@ -79,6 +79,7 @@ export class ModelRegistry {
   /** register/promote/rollback/sync run one at a time. */
   private queue: Promise<unknown> = Promise.resolve();
   private syncTimer: NodeJS.Timeout | null = null;
+  private syncRequested = false;
   private loopDelay: IntervalHistogram | null = null;
   private state: 'new' | 'started' | 'stopped' = 'new';
 
@@ -279,6 +280,16 @@ export class ModelRegistry {
     return this.serving.has(kind);
   }
 
+  /** A sync soon (an announcement arrived); announcements of one event-loop turn share it. */
+  requestSync(): void {
+    if (this.syncRequested) return;
+    this.syncRequested = true;
+    setImmediate(() => {
+      this.syncRequested = false;
+      this.syncFromDatabase().catch((err: unknown) => this.logger.warn({ err }, 'model sync failed'));
+    });
+  }
+
   /** Picks up versions another process activated. */
   syncFromDatabase(): Promise<void> {
     return this.serialized(async () => {
@@ -338,6 +349,8 @@ export class ModelRegistry {
     loaded.record = activated;
     this.install(loaded);
     this.logger.info({ kind: record.kind, version: record.version, id: record.id }, 'model version swapped in');
+    // Other servers swap on the announcement; one that misses it catches up by its periodic sync.
+    await this.repo.announce(record.kind, record.id).catch((err: unknown) => this.logger.warn({ err: errMessage(err) }, 'model activation not announced'));
     return activated;
   }
 

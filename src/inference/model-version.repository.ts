@@ -3,6 +3,7 @@
  * and activates the target; a deferred exclusion constraint guarantees one active version per kind
  * even when two processes race (the loser's statement fails and changes nothing).
  */
+import { MODEL_CHANNEL } from './model-change-listener';
 import type { DataSource } from 'typeorm';
 import type { ModelKind, ModelStatus } from './model-kind';
 
@@ -155,5 +156,10 @@ export class ModelVersionRepository {
     const rows = (Array.isArray(result[0]) ? result[0] : result) as Row[];
     if (!rows[0]) throw new Error(`model version ${id} not found`);
     return toRecord(rows[0]);
+  }
+
+  /** Tells every listening server that `kind` has a new active version (model-change-listener.ts). */
+  async announce(kind: ModelKind, id: string): Promise<void> {
+    await this.ds.query(`SELECT pg_notify($1, $2)`, [MODEL_CHANNEL, `${kind}:${id}`]);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The model registry over GraphQL (admin only): versions of a kind, promote (atomic hot swap in
- * this process; other processes follow within MERIDIAN_MODEL_SYNC_MS), rollback.
+ * this process; other servers follow on its announcement, model-change-listener.ts), rollback.
  */
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { Rule } from '../auth/auth-checker';
