@@ -40,8 +40,8 @@ export type TrainerTask =
 export interface RunHooks {
   /** Each protocol line of the trainer, in order. */
   onEvent?(event: TrainerEvent): void;
-  /** The run started; `pid` is its process (group) on `host`, when the runner knows one. */
-  onStart?(info: { readonly pid: number | null; readonly host: string }): void;
+  /** The run started; `ref` is the runner's handle on it (a process group id, a submission id), on `host`. */
+  onStart?(info: { readonly ref: string | null; readonly host: string }): void;
   /** New stderr output (for a live log tail). */
   onLog?(tail: string): void;
 }
@@ -64,8 +64,8 @@ export interface JobRunner {
   readonly name: string;
   /** `workDir` is where the runner may keep logs for this run. */
   run(task: TrainerTask, workDir: string, hooks: RunHooks, signal: AbortSignal): Promise<RunResult>;
-  /** Stops a run a dead worker left behind (best effort; the pid/host come from the job row). */
-  stopOrphan?(pid: number, host: string, marker: string): boolean;
+  /** Stops a run a dead worker left behind (best effort; ref and host come from the job row; a runner ignores what is not its own). */
+  stopOrphan?(ref: string, host: string, marker: string): boolean;
 }
 
 /** Why an attempt was aborted: the pipeline's outcome depends on it. */

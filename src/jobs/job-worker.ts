@@ -112,8 +112,8 @@ export class JobWorker {
     const c = this.deps.config;
     for (const job of await this.deps.repo.reapDead(c.deadAfterMs, c.retryBackoffMs)) {
       this.log.warn({ jobId: job.id, status: job.status }, 'took back a job from a worker that stopped heartbeating');
-      if (job.runnerPid !== null && job.runnerHost !== null) {
-        this.deps.runner.stopOrphan?.(job.runnerPid, job.runnerHost, path.join(this.deps.jobsDir, job.id));
+      if (job.runnerRef !== null && job.runnerHost !== null) {
+        this.deps.runner.stopOrphan?.(job.runnerRef, job.runnerHost, path.join(this.deps.jobsDir, job.id));
       }
       this.deps.events.changed(job.id);
     }

@@ -84,7 +84,7 @@ export class LocalProcessRunner implements JobRunner {
       logFile.write(chunk);
       hooks.onLog?.(chunk);
     });
-    if (pid !== null) hooks.onStart?.({ pid, host: this.host });
+    if (pid !== null) hooks.onStart?.({ ref: String(pid), host: this.host });
 
     const stop = () => {
       if (pid === null) return;
@@ -121,11 +121,13 @@ export class LocalProcessRunner implements JobRunner {
   }
 
   /**
-   * Kills the process group a dead worker left behind, after checking on /proc that `pid` is still
-   * a trainer working in `marker` (the job's directory), so a reused pid is never touched.
+   * Kills the process group a dead worker left behind, after checking on /proc that the process is
+   * still a trainer working in `marker` (the job's directory), so a reused pid is never touched.
+   * Only on this host, and only for a reference this runner wrote (a process group id).
    */
-  stopOrphan(pid: number, host: string, marker: string): boolean {
-    if (host !== this.host) return false;
+  stopOrphan(ref: string, host: string, marker: string): boolean {
+    if (host !== this.host || !/^[1-9]\d{0,9}$/.test(ref)) return false;
+    const pid = Number(ref);
     let cmdline: string;
     try {
       cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');

@@ -19,7 +19,7 @@ interface Row {
   loss: number | null; eta_seconds: number | null; metrics: Record<string, unknown>; log_tail: string; error: string | null;
   comparison: Comparison | null; result_version_id: string | null; attempts: number; max_attempts: number;
   dead_lettered: boolean; cancel_requested: boolean; run_after: Date; lease: string | null; worker_id: string | null;
-  heartbeat_at: Date | null; runner_pid: number | null; runner_host: string | null; created_at: Date;
+  heartbeat_at: Date | null; runner_ref: string | null; runner_host: string | null; created_at: Date;
   started_at: Date | null; finished_at: Date | null; updated_at: Date;
   rv: RvRow | null;
 }
@@ -38,7 +38,7 @@ const SELECT = `
     j.hyperparameters, j.seed, j.auto_promote, j.idempotency_key, j.created_by, j.progress, j.epoch, j.step,
     j.total_steps, j.loss, j.eta_seconds, j.metrics, j.log_tail, j.error, j.comparison,
     j.result_version_id::text AS result_version_id, j.attempts, j.max_attempts, j.dead_lettered, j.cancel_requested,
-    j.run_after, j.lease, j.worker_id, j.heartbeat_at, j.runner_pid, j.runner_host, j.created_at, j.started_at,
+    j.run_after, j.lease, j.worker_id, j.heartbeat_at, j.runner_ref, j.runner_host, j.created_at, j.started_at,
     j.finished_at, j.updated_at,
     CASE WHEN rv.id IS NULL THEN NULL ELSE jsonb_build_object(
       'id', rv.id::text, 'kind', rv.kind, 'version', rv.version, 'status', rv.status, 'artifact_path', rv.artifact_path,
@@ -66,7 +66,7 @@ function toRecord(r: Row): TrainingJobRecord {
     comparison: r.comparison, resultVersionId: r.result_version_id, resultVersion: r.rv ? toVersion(r.rv) : null,
     attempts: r.attempts, maxAttempts: r.max_attempts, deadLettered: r.dead_lettered, cancelRequested: r.cancel_requested,
     runAfter: new Date(r.run_after), lease: r.lease, workerId: r.worker_id,
-    heartbeatAt: r.heartbeat_at ? new Date(r.heartbeat_at) : null, runnerPid: r.runner_pid, runnerHost: r.runner_host,
+    heartbeatAt: r.heartbeat_at ? new Date(r.heartbeat_at) : null, runnerRef: r.runner_ref, runnerHost: r.runner_host,
     createdAt: new Date(r.created_at), startedAt: r.started_at ? new Date(r.started_at) : null,
     finishedAt: r.finished_at ? new Date(r.finished_at) : null, updatedAt: new Date(r.updated_at),
   };
@@ -93,7 +93,7 @@ export interface Claim {
 export interface ReapedJob {
   readonly id: string;
   readonly status: JobStatus;
-  readonly runnerPid: number | null;
+  readonly runnerRef: string | null;
   readonly runnerHost: string | null;
 }
 
@@ -217,7 +217,7 @@ export class TrainingJobRepository {
         `UPDATE training_jobs SET status = 'exporting', slot = free.n, lease = $1, worker_id = $2, heartbeat_at = now(),
            attempts = attempts + 1, started_at = coalesce(started_at, now()), updated_at = now(),
            progress = 0, epoch = NULL, step = NULL, total_steps = NULL, loss = NULL, eta_seconds = NULL,
-           runner_pid = NULL, runner_host = NULL
+           runner_ref = NULL, runner_host = NULL
          FROM (SELECT n FROM generate_series(1, $3::int) AS n
                WHERE n NOT IN (SELECT slot FROM training_jobs WHERE status IN ${RUNNING_SQL} AND slot IS NOT NULL)
                ORDER BY n LIMIT 1) AS free
@@ -266,9 +266,9 @@ export class TrainingJobRepository {
     return rows.length > 0;
   }
 
-  /** Records the trainer process of the attempt, so a later worker can stop it if this one dies. */
-  async setRunner(id: string, lease: string, pid: number | null, host: string | null): Promise<void> {
-    await this.ds.query(`UPDATE training_jobs SET runner_pid = $3, runner_host = $4 WHERE id = $1 AND lease = $2`, [id, lease, pid, host]);
+  /** Records the attempt's run (the runner's reference and host), so a later worker can stop it if this one dies. */
+  async setRunner(id: string, lease: string, ref: string | null, host: string | null): Promise<void> {
+    await this.ds.query(`UPDATE training_jobs SET runner_ref = $3, runner_host = $4 WHERE id = $1 AND lease = $2`, [id, lease, ref, host]);
   }
 
   async setComparison(id: string, lease: string, comparison: Comparison): Promise<boolean> {
@@ -338,7 +338,7 @@ export class TrainingJobRepository {
    * and dead-lettered after the last attempt (cancelled when a cancel was pending).
    */
   async reapDead(deadAfterMs: number, backoffMs: number): Promise<ReapedJob[]> {
-    const rows = updated<{ id: string; status: JobStatus; runner_pid: number | null; runner_host: string | null }>(await this.ds.query(
+    const rows = updated<{ id: string; status: JobStatus; runner_ref: string | null; runner_host: string | null }>(await this.ds.query(
       `UPDATE training_jobs SET
          status = CASE WHEN cancel_requested THEN 'cancelled' WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
          dead_lettered = NOT cancel_requested AND attempts >= max_attempts,
@@ -347,10 +347,10 @@ export class TrainingJobRepository {
          error = format('worker %s stopped heartbeating during %s (attempt %s of %s)', worker_id, status, attempts, max_attempts),
          progress = 0, eta_seconds = NULL, lease = NULL, worker_id = NULL, heartbeat_at = NULL, updated_at = now()
        WHERE status IN ${RUNNING_SQL} AND heartbeat_at < now() - $1::double precision * interval '1 millisecond'
-       RETURNING id::text AS id, status, runner_pid, runner_host`,
+       RETURNING id::text AS id, status, runner_ref, runner_host`,
       [deadAfterMs, backoffMs],
     ));
-    return rows.map((r) => ({ id: r.id, status: r.status, runnerPid: r.runner_pid, runnerHost: r.runner_host }));
+    return rows.map((r) => ({ id: r.id, status: r.status, runnerRef: r.runner_ref, runnerHost: r.runner_host }));
   }
 
   /**

@@ -82,7 +82,7 @@ export interface TrainingJobRecord {
   readonly lease: string | null;
   readonly workerId: string | null;
   readonly heartbeatAt: Date | null;
-  readonly runnerPid: number | null;
+  readonly runnerRef: string | null;
   readonly runnerHost: string | null;
   readonly createdAt: Date;
   readonly startedAt: Date | null;

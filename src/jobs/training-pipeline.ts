@@ -120,7 +120,7 @@ export class TrainingPipeline {
         };
         const r = await d.runner.run(task, dir, {
           onEvent: (ev) => this.onTrainerEvent(ev, progress),
-          onStart: ({ pid, host }) => void d.repo.setRunner(job.id, lease, pid, host).catch(() => undefined),
+          onStart: ({ ref, host }) => void d.repo.setRunner(job.id, lease, ref, host).catch(() => undefined),
           onLog: (chunk) => {
             tail.push(chunk);
             progress.update({ progress: 0, logTail: tail.text() });

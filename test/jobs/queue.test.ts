@@ -5,6 +5,7 @@
  * runner), the /metrics gauge, and the graphql-ws front door.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { App } from '../../src/app';
 import { silentLogger } from '../../src/common/logger';
@@ -13,6 +14,7 @@ import type { Database } from '../../src/db/database';
 import type { JobRunner, RunResult, TrainerTask } from '../../src/jobs/job-runner';
 import { createJobWorker } from '../../src/jobs/job-worker.factory';
 import type { JobWorker } from '../../src/jobs/job-worker';
+import { LocalProcessRunner } from '../../src/jobs/local-process.runner';
 import type { TrainingJobRepository } from '../../src/jobs/training-job.repository';
 import type { StartFineTuning } from '../../src/jobs/training-job.service';
 import { gql, startTestApp, TEST_ADMIN_KEY, testConfig } from '../helpers/app';
@@ -207,6 +209,22 @@ describe('queue semantics', () => {
     const [id] = await enqueue(1);
     await repo.claim('alive', 'l', 1);
     expect((await repo.reapDead(3000, 0)).map((r) => r.id)).not.toContain(id);
+  });
+
+  it("recovers a job whose worker vanished on another machine by lease expiry, and leaves that machine's run alone", async () => {
+    const [id] = await enqueue(1);
+    await repo.claim('ray-worker', 'l-ray', 1);
+    // A runner reference is text: a Ray submission id here, not a local pid.
+    await repo.setRunner(id!, 'l-ray', 'raysubmit_7f3a9c', 'another-host');
+    expect((await repo.byId(id!))!.runnerRef).toBe('raysubmit_7f3a9c');
+    await db.dataSource.query(`UPDATE training_jobs SET status = 'training', heartbeat_at = now() - interval '10 seconds' WHERE id = $1`, [id]);
+    const reaped = (await repo.reapDead(3000, 0)).find((r) => r.id === id);
+    expect(reaped).toMatchObject({ runnerRef: 'raysubmit_7f3a9c', runnerHost: 'another-host' });
+    expect((await repo.byId(id!))!.status).toBe('queued');
+    // The local runner only stops process groups it started on this host.
+    const local = new LocalProcessRunner({ python: 'python3', trainerDir: '.' }, silentLogger());
+    expect(local.stopOrphan('raysubmit_7f3a9c', 'another-host', id!)).toBe(false);
+    expect(local.stopOrphan('raysubmit_7f3a9c', os.hostname(), id!)).toBe(false);
   });
 });
 

@@ -83,8 +83,8 @@ describe('cancel during training', () => {
   ])('stops the trainer process group within 5 s, asked %s', async (_how, via) => {
     startWorker();
     const job = await app.services.trainingJobs.start(smokeJob({ hyperparameters: long }), 'test');
-    const training = await until(job.id, (j) => j.status === 'training' && j.runnerPid !== null && (j.step ?? 0) > 0, 180_000);
-    const pgid = training.runnerPid!;
+    const training = await until(job.id, (j) => j.status === 'training' && j.runnerRef !== null && (j.step ?? 0) > 0, 180_000);
+    const pgid = Number(training.runnerRef);
     expect(groupAlive(pgid)).toBe(true);
     const asked = Date.now();
     if (via === 'api') {
@@ -121,12 +121,12 @@ describe('the job timeout', () => {
   it('fails a job whose attempt runs too long and kills its stuck trainer', async () => {
     startWorker(fakePython(tempDir('fake'), 'python', 'fake-trainer.js', { FAKE_MODE: 'hang' }), { MERIDIAN_JOB_TIMEOUT_S: '6' });
     const job = await app.services.trainingJobs.start(smokeJob(), 'test');
-    const running = await until(job.id, (j) => j.runnerPid !== null, 30_000);
+    const running = await until(job.id, (j) => j.runnerRef !== null, 30_000);
     const final = await until(job.id, terminal, 30_000);
     expect(final).toMatchObject({ status: 'failed', attempts: 1 });
     expect(final.error).toBe('timed out after 6 s (MERIDIAN_JOB_TIMEOUT_S)');
     // It ignored SIGTERM: the SIGKILL that follows took it down.
-    await waitFor('stuck trainer gone', async () => !groupAlive(running.runnerPid!), 5_000, 50);
+    await waitFor('stuck trainer gone', async () => !groupAlive(Number(running.runnerRef)), 5_000, 50);
   });
 });
 
