@@ -15,6 +15,7 @@ import { createGraphQLHandler } from './http/graphql-handler';
 import { type HttpServer, startHttpServer } from './http/http-server';
 import { attachGraphQLWs } from './http/ws-server';
 import { createMetricsHandler } from './http/metrics-handler';
+import { probe } from './http/readiness';
 import { createStaticHandler } from './http/static-handler';
 import { ModelChangeListener } from './inference/model-change-listener';
 import { createJobWorker, jobsGauge } from './jobs/job-worker.factory';
@@ -90,9 +91,17 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
     });
     const jobWorker = config.jobs.workerEnabled ? createJobWorker(db.dataSource, config, services, logger) : null;
     jobWorker?.start();
+    // A load balancer drops a server whose database does not answer; models and the change
+    // listener degrade gracefully (MODEL_UNAVAILABLE for one kind; the periodic sync), so they inform.
     http.setReadinessCheck(async () => {
-      await db.dataSource.query('SELECT 1');
-      return true;
+      const models = services.models.health();
+      return {
+        database: await probe(() => db.dataSource.query('SELECT 1'), true),
+        models: { ok: Object.keys(models.unavailable).length === 0, required: false, detail: describeModels(models) },
+        modelChanges: listener
+          ? { ok: listener.connected, required: false, detail: listener.connected ? 'listening' : 'reconnecting; the periodic sync covers' }
+          : { ok: true, required: false, detail: config.databaseUrl ? 'not listening (models not loaded here)' : 'periodic sync (embedded database)' },
+      };
     });
     http.setState({ kind: 'ready' });
     const url = `http://127.0.0.1:${http.port}/graphql`;
@@ -125,4 +134,9 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
     await http.close(1000);
     throw err;
   }
+}
+
+function describeModels(h: { serving: readonly string[]; unavailable: Readonly<Record<string, string>> }): string {
+  const down = Object.entries(h.unavailable).map(([kind, why]) => `${kind} unavailable (${why})`);
+  return [`serving ${h.serving.join(', ') || 'none'}`, ...down].join('; ');
 }

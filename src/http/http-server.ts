@@ -7,6 +7,14 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../common/logger';
 import { sendJson } from './respond';
 
+/** Each dependency's state; only `required` ones decide readiness (the others degrade gracefully). */
+export interface DependencyState {
+  readonly ok: boolean;
+  readonly required: boolean;
+  readonly detail?: string;
+}
+export type Readiness = Readonly<Record<string, DependencyState>>;
+
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, search: string) => Promise<void>;
 
 /** Lifecycle of the server; only 'ready' serves API routes. */
@@ -19,13 +27,13 @@ export interface HttpServer {
   /** Mount a handler at an exact path (or a prefix ending in '/'), served only when ready. */
   route(path: string, handler: RouteHandler): void;
   /** Readiness probe: resolves true when dependencies answer. */
-  setReadinessCheck(check: () => Promise<boolean>): void;
+  setReadinessCheck(check: () => Promise<Readiness>): void;
   close(timeoutMs?: number): Promise<void>;
 }
 
 export async function startHttpServer(host: string, port: number, logger: Logger): Promise<HttpServer> {
   let state: ServerState = { kind: 'starting' };
-  let readiness: () => Promise<boolean> = async () => false;
+  let readiness: () => Promise<Readiness> = async () => ({});
   const routes = new Map<string, RouteHandler>();
 
   const server = http.createServer((req, res) => {
@@ -48,8 +56,12 @@ export async function startHttpServer(host: string, port: number, logger: Logger
   async function dispatch(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok', state: state.kind });
     if (url.pathname === '/readyz') {
-      const ok = state.kind === 'ready' && (await readiness().catch(() => false));
-      return sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', state: state.kind });
+      const dependencies: Readiness =
+        state.kind === 'ready'
+          ? await readiness().catch((err: unknown) => ({ readiness: { ok: false, required: true, detail: err instanceof Error ? err.message : String(err) } }))
+          : {};
+      const ok = state.kind === 'ready' && Object.values(dependencies).every((d) => d.ok || !d.required);
+      return sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', state: state.kind, dependencies });
     }
     // Before ready, routes are not mounted yet: every path is "not yet", never "not found".
     if (state.kind !== 'ready') {

@@ -23,6 +23,11 @@ export class ModelChangeListener {
     private readonly logger: Logger,
   ) {}
 
+  /** Whether the listening connection is up. */
+  get connected(): boolean {
+    return this.client !== null;
+  }
+
   /** Resolves once listening; a failed first connect retries in the background (the poll covers the gap). */
   async start(): Promise<void> {
     await this.connect(false);

@@ -275,6 +275,11 @@ export class ModelRegistry {
     }
   }
 
+  /** The kinds this process serves, and why the others are unavailable (for /readyz). */
+  health(): { serving: ModelKind[]; unavailable: Readonly<Record<string, string>> } {
+    return { serving: [...this.serving.keys()], unavailable: Object.fromEntries(this.unavailable) };
+  }
+
   /** Whether a version of `kind` is serving (cheap; for optional signals such as sentiment in ranking). */
   isServing(kind: ModelKind): boolean {
     return this.serving.has(kind);
