@@ -21,7 +21,7 @@ import { ModelChangeListener } from './inference/model-change-listener';
 import { createJobWorker, jobsGauge } from './jobs/job-worker.factory';
 import type { JobWorker } from './jobs/job-worker';
 import { Metrics } from './observability/metrics';
-import { RateLimiter } from './security/rate-limiter';
+import { limiterGauges, openLimiter } from './security/redis-limiter';
 import { createServices, type Services } from './services';
 
 export interface App {
@@ -45,6 +45,7 @@ export interface StartOptions extends OpenOptions {
 export async function startApp(config: Config, logger: Logger, opts: StartOptions = {}): Promise<App> {
   const http = await startHttpServer(config.host, config.port, logger);
   let modelChanges: ModelChangeListener | null = null;
+  let limitsToClose: { close(): Promise<void> } | null = null;
   try {
     const db = opts.db ?? (await openDatabase(config, logger, opts));
     const services = createServices(db.dataSource, config, logger);
@@ -60,9 +61,12 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
     const listener = modelChanges;
     await ensureAdminKey(services.apiKeys, config, logger);
     const schema = await createSchema();
-    const limiter = new RateLimiter();
+    const limits = openLimiter(config.redisUrl, logger);
+    limitsToClose = limits;
+    const limiter = limits.limiter;
     const metrics = new Metrics(db.dataSource, () => services.models.metrics());
     metrics.addGauge(jobsGauge(services.trainingJobs));
+    if (limits.redis) for (const g of limiterGauges(limits.redis)) metrics.addGauge(g);
     const apollo = createApollo(schema, config, logger, { limiter, audit: services.audit, metrics });
     await apollo.start();
     http.route(
@@ -98,6 +102,7 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
       return {
         database: await probe(() => db.dataSource.query('SELECT 1'), true),
         models: { ok: Object.keys(models.unavailable).length === 0, required: false, detail: describeModels(models) },
+        ...(limits.redis ? { redis: { ok: limits.redis.shared, required: false, detail: limits.redis.shared ? 'limits shared' : 'not answering: limits per server' } } : {}),
         modelChanges: listener
           ? { ok: listener.connected, required: false, detail: listener.connected ? 'listening' : 'reconnecting; the periodic sync covers' }
           : { ok: true, required: false, detail: config.databaseUrl ? 'not listening (models not loaded here)' : 'periodic sync (embedded database)' },
@@ -123,6 +128,7 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
         await jobWorker?.stop();
         await apollo.stop();
         await listener?.stop();
+        await limits.close();
         await services.models.stop();
         if (!opts.db) await db.close();
         logger.info('meridian stopped');
@@ -130,6 +136,7 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
     };
   } catch (err) {
     await modelChanges?.stop();
+    await limitsToClose?.close();
     http.setState({ kind: 'failed', reason: err instanceof Error ? err.message : String(err) });
     await http.close(1000);
     throw err;

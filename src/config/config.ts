@@ -34,6 +34,8 @@ export interface Config {
   readonly nodeEnv: NodeEnv;
   /** Postgres URL; when absent the embedded PGlite+PostGIS database is used. */
   readonly databaseUrl: string | undefined;
+  /** Redis URL (REDIS_URL): rate limits shared by every server of a fleet. Absent: per server, in memory. */
+  readonly redisUrl: string | undefined;
   /** Where the embedded database, fine-tuned models and job outputs live. Defaults to ./data. */
   readonly dataDir: string;
   /**
@@ -166,12 +168,15 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('DATABASE_URL must start with postgres:// or postgresql://');
   }
+  const redisUrl = env.REDIS_URL && env.REDIS_URL.trim() !== '' ? env.REDIS_URL : undefined;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError('REDIS_URL must start with redis:// or rediss://');
   const nodeEnv = oneOf<NodeEnv>(env, 'NODE_ENV', 'development', ['development', 'production', 'test']);
   const config: Config = {
     port: int(env, 'PORT', 4000, 0, 65535),
     host: env.HOST && env.HOST !== '' ? env.HOST : '0.0.0.0',
     nodeEnv,
     databaseUrl,
+    redisUrl,
     dataDir: path.resolve(cwd, env.MERIDIAN_DATA_DIR || 'data'),
     dbPoolSize: int(env, 'DB_POOL_SIZE', databaseUrl ? 10 : 1, 1, 200),
     logLevel: oneOf(env, 'LOG_LEVEL', nodeEnv === 'test' ? 'warn' : 'info', [

@@ -9,7 +9,7 @@ import type { AuditService } from '../auth/audit.service';
 import type { Config } from '../config/config';
 import type { Logger } from '../common/logger';
 import type { Metrics } from '../observability/metrics';
-import type { RateLimiter } from '../security/rate-limiter';
+import type { Limiter } from '../security/rate-limiter';
 import { documentLimitRules } from '../security/validation-rules';
 import type { Context } from './context';
 import { createErrorFormatter } from './error-mapper';
@@ -18,7 +18,7 @@ import { auditPlugin } from './plugins/audit.plugin';
 import { costLimitPlugin } from './plugins/cost-limit.plugin';
 
 export interface ApolloDeps {
-  readonly limiter: RateLimiter;
+  readonly limiter: Limiter;
   readonly audit: AuditService;
   readonly metrics: Metrics;
 }

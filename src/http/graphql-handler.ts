@@ -12,7 +12,7 @@ import type { Config } from '../config/config';
 import type { Context } from '../graphql/context';
 import type { PersistedOperationService } from '../security/persisted-operation.service';
 import { sha256Hex } from '../security/persisted-operation.service';
-import { rateKey, type RateLimiter } from '../security/rate-limiter';
+import { type Limiter, rateKey } from '../security/rate-limiter';
 import {
   checkDocumentStrings, checkVariables, isBulkOnly, parseBounded, RequestRejected,
 } from '../security/request-guards';
@@ -26,7 +26,7 @@ export interface GraphQLHandlerDeps {
   readonly config: Config;
   readonly apiKeys: ApiKeyService;
   readonly persisted: PersistedOperationService;
-  readonly limiter: RateLimiter;
+  readonly limiter: Limiter;
   readonly makeContext: (principal: Principal, requestId: string) => Context;
 }
 
@@ -69,7 +69,7 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps) {
         'www-authenticate': 'Bearer',
       });
     }
-    const slot = deps.limiter.enter(rateKey(principal), s.limits[principal.role]);
+    const slot = await deps.limiter.enter(rateKey(principal), s.limits[principal.role]);
     if (!slot.admission.ok) {
       return sendJson(res, 429, errorBody('RATE_LIMITED', `Rate limit: ${slot.admission.reason}`), {
         'retry-after': String(slot.admission.retryAfterSeconds),

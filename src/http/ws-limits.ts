@@ -19,7 +19,7 @@ import type { Principal } from '../auth/principal';
 import type { SecurityConfig } from '../config/config';
 import { operationCost } from '../security/query-cost';
 import { chargeCost } from '../security/cost-budget';
-import type { RateLimiter } from '../security/rate-limiter';
+import type { Limiter } from '../security/rate-limiter';
 import { checkDocumentStrings, checkVariables, type GuardLimits, parseBounded, RequestRejected } from '../security/request-guards';
 import { documentLimitRules } from '../security/validation-rules';
 
@@ -45,7 +45,7 @@ export class OperationLimits {
   constructor(
     private readonly schema: GraphQLSchema,
     private readonly security: SecurityConfig,
-    private readonly limiter: RateLimiter,
+    private readonly limiter: Limiter,
   ) {
     const s = security;
     this.rules = [...specifiedRules, ...documentLimitRules(s)];
@@ -54,7 +54,7 @@ export class OperationLimits {
   }
 
   /** The parsed subscription, or the errors to answer it with. Charges its cost when it passes. */
-  check(payload: SubscribePayload, principal: Principal): Checked | GraphQLError[] {
+  async check(payload: SubscribePayload, principal: Principal): Promise<Checked | GraphQLError[]> {
     const variables = payload.variables ?? {};
     let document: DocumentNode;
     try {
@@ -75,7 +75,7 @@ export class OperationLimits {
     if (operation.operation !== OperationTypeNode.SUBSCRIPTION) {
       return refuse('BAD_REQUEST', 'Only subscriptions are served over WebSocket: send queries and mutations as HTTP POST');
     }
-    const refused = chargeCost(operationCost(this.schema, document, operation, variables), principal, this.security, this.limiter);
+    const refused = await chargeCost(operationCost(this.schema, document, operation, variables), principal, this.security, this.limiter);
     if (refused) return refuse(refused.code, refused.message, refused.extensions);
     return { document, operation };
   }

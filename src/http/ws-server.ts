@@ -29,7 +29,7 @@ import type { Logger } from '../common/logger';
 import type { SecurityConfig } from '../config/config';
 import type { Context } from '../graphql/context';
 import { createErrorFormatter } from '../graphql/error-mapper';
-import { rateKey, type RateLimiter } from '../security/rate-limiter';
+import { type Limiter, rateKey } from '../security/rate-limiter';
 import { OperationLimits, SubscriptionCaps } from './ws-limits';
 import { type KeyedSocket, KeyRevalidator } from './ws-revalidate';
 
@@ -41,7 +41,7 @@ export interface WsServerOptions {
   /** Depth, alias, directive, token, string, list and cost limits, and the per-role budgets. */
   readonly security: SecurityConfig;
   /** The limiter HTTP charges, so one budget per key covers both. */
-  readonly limiter: RateLimiter;
+  readonly limiter: Limiter;
   /** The HTTP path (the same as POST). Defaults to /graphql. */
   readonly path?: string;
   /** Hide "Did you mean …?" hints (production). */
@@ -119,14 +119,20 @@ export function attachGraphQLWs(server: http.Server, opts: WsServerOptions): WsS
       pending.delete(ctx.extra.socket);
       return true;
     },
-    onSubscribe: (ctx, id, payload) => {
+    onSubscribe: async (ctx, id, payload) => {
       const { principal, subs } = ctx.extra;
       if (!principal) return [new GraphQLError('Not authenticated', { extensions: { code: 'UNAUTHENTICATED' } })];
       const refused = caps.refusal(subs.size, rateKey(principal));
       if (refused) return refused;
-      const checked = limits.check(payload, principal);
-      if (Array.isArray(checked)) return checked;
-      subs.set(id, caps.admit(rateKey(principal)));
+      // Admitted before the (asynchronous) cost check, so subscribes arriving together are counted in order.
+      const release = caps.admit(rateKey(principal));
+      subs.set(id, release);
+      const checked = await limits.check(payload, principal);
+      if (Array.isArray(checked)) {
+        subs.delete(id);
+        release();
+        return checked;
+      }
       return {
         schema: opts.schema,
         document: checked.document,

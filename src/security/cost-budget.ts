@@ -1,11 +1,11 @@
 /**
  * The cost rule every GraphQL operation meets, over HTTP (cost-limit.plugin.ts) and WebSocket
  * (http/ws-limits.ts) alike: a static cost above MAX_QUERY_COST is refused, anything else is
- * charged to the key's per-minute budget in the shared RateLimiter.
+ * charged to the key's per-minute budget in the Limiter (this server's memory, or Redis for a fleet).
  */
 import type { Principal } from '../auth/principal';
 import type { SecurityConfig } from '../config/config';
-import { rateKey, type RateLimiter } from './rate-limiter';
+import { type Limiter, rateKey } from './rate-limiter';
 
 export interface CostRefusal {
   readonly code: 'COST_LIMIT_EXCEEDED' | 'RATE_LIMITED';
@@ -18,7 +18,7 @@ export interface CostRefusal {
 }
 
 /** Refuses an operation that costs too much, or charges its cost; null when it may run. */
-export function chargeCost(cost: number, principal: Principal, security: SecurityConfig, limiter: RateLimiter): CostRefusal | null {
+export async function chargeCost(cost: number, principal: Principal, security: SecurityConfig, limiter: Limiter): Promise<CostRefusal | null> {
   if (cost > security.maxCost) {
     return {
       code: 'COST_LIMIT_EXCEEDED',
@@ -27,7 +27,7 @@ export function chargeCost(cost: number, principal: Principal, security: Securit
       extensions: { cost, maxCost: security.maxCost },
     };
   }
-  const verdict = limiter.spend(rateKey(principal), cost, security.limits[principal.role]);
+  const verdict = await limiter.spend(rateKey(principal), cost, security.limits[principal.role]);
   if (verdict.ok) return null;
   return {
     code: 'RATE_LIMITED',

@@ -8,10 +8,10 @@ import { GraphQLError } from 'graphql';
 import type { SecurityConfig } from '../../config/config';
 import { chargeCost } from '../../security/cost-budget';
 import { operationCost } from '../../security/query-cost';
-import type { RateLimiter } from '../../security/rate-limiter';
+import type { Limiter } from '../../security/rate-limiter';
 import type { Context } from '../context';
 
-export function costLimitPlugin(security: SecurityConfig, limiter: RateLimiter): ApolloServerPlugin<Context> {
+export function costLimitPlugin(security: SecurityConfig, limiter: Limiter): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       return {
@@ -19,7 +19,7 @@ export function costLimitPlugin(security: SecurityConfig, limiter: RateLimiter):
           if (!operation) return; // Apollo has already answered "operation not found"
           const cost = operationCost(schema, document, operation, request.variables ?? {});
           response.http.headers.set('x-query-cost', String(cost));
-          const refused = chargeCost(cost, contextValue.principal, security, limiter);
+          const refused = await chargeCost(cost, contextValue.principal, security, limiter);
           if (refused) {
             const http = refused.retryAfterSeconds
               ? { status: refused.status, headers: new Map([['retry-after', String(refused.retryAfterSeconds)]]) }
