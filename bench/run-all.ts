@@ -6,6 +6,7 @@
 import 'reflect-metadata';
 import { runAnalyticsBench } from './analytics';
 import { runIngestBench } from './ingest';
+import { runLimiterBench } from './limiter';
 import { runServingBench } from './serving';
 import { runSoakBench } from './soak';
 
@@ -19,6 +20,7 @@ const benches: Bench[] = [
   { name: 'analytics', run: (quick) => runAnalyticsBench({ quick }) },
   { name: 'serving', run: (quick) => runServingBench({ quick }) },
   { name: 'soak', run: (quick) => runSoakBench({ quick }) },
+  { name: 'limiter', run: (quick) => runLimiterBench({ quick }) },
 ];
 
 async function main(): Promise<void> {
