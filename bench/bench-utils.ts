@@ -61,26 +61,33 @@ export const BENCH_ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
  * is ready. BENCH_SERVER_NODE_ARGS adds Node flags to the server process only (e.g. `--cpu-prof
  * --cpu-prof-dir=/tmp/prof` to profile it under the benchmark's load).
  */
+/** The /graphql URL a starting server logs with "meridian ready" (its stdout must be piped). */
+export function readyUrl(child: ChildProcess): Promise<string> {
+  const out = child.stdout;
+  if (!out) return Promise.reject(new Error('the server stdout is not piped'));
+  return new Promise<string>((resolve, reject) => {
+    let buf = '';
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      const m = /"url":"(http:[^"]+)"[^\n]*"msg":"meridian ready"/.exec(buf);
+      if (m) {
+        out.off('data', onData);
+        out.resume();
+        resolve(m[1]!);
+      }
+    };
+    out.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${buf.slice(-2000)}`)));
+  });
+}
+
 export async function startServer(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist/src/main.js')], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', MERIDIAN_SEED_DEMO: 'false', MERIDIAN_ADMIN_KEY: BENCH_ADMIN_KEY, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    const onData = (d: Buffer) => {
-      buf += d.toString();
-      const m = /"url":"(http:[^"]+)"[^\n]*"msg":"meridian ready"/.exec(buf);
-      if (m) {
-        child.stdout.off('data', onData);
-        child.stdout.resume();
-        resolve(m[1]!);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${buf.slice(-2000)}`)));
-  });
+  const url = await readyUrl(child);
   return {
     url,
     child,

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { readyUrl } from '../../bench/bench-utils';
 import type { Database } from '../../src/db/database';
 import { TEST_ADMIN_KEY } from '../helpers/app';
 import { openTestDatabase } from '../helpers/db';
@@ -30,21 +31,7 @@ async function startServer(): Promise<Server> {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   running.push(child);
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    const onData = (d: Buffer) => {
-      buf += d.toString();
-      const m = /"url":"(http:[^"]+)"[^\n]*"msg":"meridian ready"/.exec(buf);
-      if (m) {
-        child.stdout.off('data', onData);
-        child.stdout.resume();
-        resolve(m[1]!);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${buf.slice(-1000)}`)));
-  });
-  return { url, child };
+  return { url: await readyUrl(child), child };
 }
 
 async function post(url: string, query: string, variables: Record<string, unknown> = {}): Promise<{ ok: boolean; data: Record<string, unknown> | null }> {
