@@ -44,8 +44,8 @@ export interface StartOptions extends OpenOptions {
 
 export async function startApp(config: Config, logger: Logger, opts: StartOptions = {}): Promise<App> {
   const http = await startHttpServer(config.host, config.port, logger);
-  let modelChanges: ModelChangeListener | null = null;
-  let limitsToClose: { close(): Promise<void> } | null = null;
+  /** Opened so far, closed in reverse if the start fails half-way (stop() closes them otherwise). */
+  const opened: { close(): Promise<void> }[] = [];
   try {
     const db = opts.db ?? (await openDatabase(config, logger, opts));
     const services = createServices(db.dataSource, config, logger);
@@ -53,16 +53,18 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
     // Model versions load after seeding: the registry records shipped baselines in the database.
     await services.models.start();
     // Promotions made by other servers and workers arrive as they happen (real Postgres only).
-    modelChanges =
+    const modelChanges =
       config.databaseUrl && config.inference.loadAtStart
         ? new ModelChangeListener(config.databaseUrl, () => services.models.requestSync(), logger)
         : null;
-    await modelChanges?.start();
-    const listener = modelChanges;
+    if (modelChanges) {
+      await modelChanges.start();
+      opened.push({ close: () => modelChanges.stop() });
+    }
     await ensureAdminKey(services.apiKeys, config, logger);
     const schema = await createSchema();
     const limits = openLimiter(config.redisUrl, logger);
-    limitsToClose = limits;
+    opened.push(limits);
     const limiter = limits.limiter;
     const metrics = new Metrics(db.dataSource, () => services.models.metrics());
     metrics.addGauge(jobsGauge(services.trainingJobs));
@@ -103,8 +105,8 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
         database: await probe(() => db.dataSource.query('SELECT 1'), true),
         models: { ok: Object.keys(models.unavailable).length === 0, required: false, detail: describeModels(models) },
         ...(limits.redis ? { redis: { ok: limits.redis.shared, required: false, detail: limits.redis.shared ? 'limits shared' : 'not answering: limits per server' } } : {}),
-        modelChanges: listener
-          ? { ok: listener.connected, required: false, detail: listener.connected ? 'listening' : 'reconnecting; the periodic sync covers' }
+        modelChanges: modelChanges
+          ? { ok: modelChanges.connected, required: false, detail: modelChanges.connected ? 'listening' : 'reconnecting; the periodic sync covers' }
           : { ok: true, required: false, detail: config.databaseUrl ? 'not listening (models not loaded here)' : 'periodic sync (embedded database)' },
       };
     });
@@ -127,7 +129,7 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
         // Running trainers are stopped and their jobs handed back to the queue.
         await jobWorker?.stop();
         await apollo.stop();
-        await listener?.stop();
+        await modelChanges?.stop();
         await limits.close();
         await services.models.stop();
         if (!opts.db) await db.close();
@@ -135,8 +137,7 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
       },
     };
   } catch (err) {
-    await modelChanges?.stop();
-    await limitsToClose?.close();
+    for (const o of opened.reverse()) await o.close().catch(() => undefined);
     http.setState({ kind: 'failed', reason: err instanceof Error ? err.message : String(err) });
     await http.close(1000);
     throw err;

@@ -121,9 +121,9 @@ export function openLimiter(redisUrl: string | undefined, logger: Logger): { lim
   return {
     limiter: redis,
     redis,
-    close: async () => {
+    close: () => {
       client.disconnect();
-      await Promise.resolve();
+      return Promise.resolve();
     },
   };
 }

@@ -20,7 +20,7 @@ interface Server {
 
 let db: Database;
 let users: string[];
-const running: ChildProcess[] = [];
+const children: ChildProcess[] = [];
 
 async function startServer(): Promise<Server> {
   const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
@@ -30,7 +30,7 @@ async function startServer(): Promise<Server> {
     },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
-  running.push(child);
+  children.push(child);
   return { url: await readyUrl(child), child };
 }
 
@@ -64,7 +64,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await db?.close();
 });
 
