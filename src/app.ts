@@ -104,6 +104,7 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
       return {
         database: await probe(() => db.dataSource.query('SELECT 1'), true),
         models: { ok: Object.keys(models.unavailable).length === 0, required: false, detail: describeModels(models) },
+        modelStore: await probe(() => services.models.describeStore(), false),
         ...(limits.redis ? { redis: { ok: limits.redis.shared, required: false, detail: limits.redis.shared ? 'limits shared' : 'not answering: limits per server' } } : {}),
         modelChanges: modelChanges
           ? { ok: modelChanges.connected, required: false, detail: modelChanges.connected ? 'listening' : 'reconnecting; the periodic sync covers' }

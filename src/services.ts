@@ -21,6 +21,7 @@ import type { Logger } from './common/logger';
 import type { Config } from './config/config';
 import { EventService } from './events/event.service';
 import type { KindSpecs } from './inference/kind-spec';
+import { createModelFiles } from './inference/model-files';
 import { ModelRegistry } from './inference/model-registry';
 import { TrainingJobService } from './jobs/training-job.service';
 import { LabeledMessageService } from './nlp/labeled-message.service';
@@ -47,8 +48,9 @@ export const modelKinds: KindSpecs = {
 
 /** What a standalone job worker needs (src/tools/worker.ts): the registry, to verify, record and promote, and the job queue. */
 export function createWorkerServices(ds: DataSource, config: Config, logger: Logger) {
-  const models = new ModelRegistry(ds, { inference: config.inference, artifactsDir: config.modelArtifactsDir }, logger, modelKinds);
-  const trainingJobs = new TrainingJobService(ds, models, { jobs: config.jobs, artifactsDir: config.modelArtifactsDir }, logger.child({ component: 'jobs' }));
+  const files = createModelFiles(ds, config.modelStore, config.modelArtifactsDir);
+  const models = new ModelRegistry(ds, { inference: config.inference, artifactsDir: config.modelArtifactsDir, files }, logger, modelKinds);
+  const trainingJobs = new TrainingJobService(ds, models, { jobs: config.jobs }, logger.child({ component: 'jobs' }));
   return { models, trainingJobs } as const;
 }
 

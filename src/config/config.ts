@@ -74,6 +74,8 @@ export interface Config {
   readonly consoleDir: string;
   /** ONNX inference runtime and serving (src/inference, src/recommend). */
   readonly inference: InferenceConfig;
+  /** Where registered model versions are stored for every process of a fleet (src/inference/model-store.ts). */
+  readonly modelStore: ModelStoreConfig;
   /** Security and abuse limits (README "Security"). */
   readonly security: SecurityConfig;
   /** Fine-tuning jobs: queue, worker and trainer (src/jobs, docs/jobs.md). */
@@ -171,13 +173,14 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const redisUrl = env.REDIS_URL && env.REDIS_URL.trim() !== '' ? env.REDIS_URL : undefined;
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError('REDIS_URL must start with redis:// or rediss://');
   const nodeEnv = oneOf<NodeEnv>(env, 'NODE_ENV', 'development', ['development', 'production', 'test']);
+  const dataDir = path.resolve(cwd, env.MERIDIAN_DATA_DIR || 'data');
   const config: Config = {
     port: int(env, 'PORT', 4000, 0, 65535),
     host: env.HOST && env.HOST !== '' ? env.HOST : '0.0.0.0',
     nodeEnv,
     databaseUrl,
     redisUrl,
-    dataDir: path.resolve(cwd, env.MERIDIAN_DATA_DIR || 'data'),
+    dataDir,
     dbPoolSize: int(env, 'DB_POOL_SIZE', databaseUrl ? 10 : 1, 1, 200),
     logLevel: oneOf(env, 'LOG_LEVEL', nodeEnv === 'test' ? 'warn' : 'info', [
       'fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent',
@@ -195,6 +198,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     analyticsQueueMs: int(env, 'MERIDIAN_ANALYTICS_QUEUE_MS', 30_000, 0, 600_000),
     consoleDir: installPath(env.MERIDIAN_CONSOLE_DIR, cwd, 'dist/console'),
     inference: inferenceConfig(env),
+    modelStore: modelStoreConfig(env, cwd, dataDir),
     jobs: jobsConfig(env, cwd),
     security: {
       adminKey: env.MERIDIAN_ADMIN_KEY && env.MERIDIAN_ADMIN_KEY.length > 0 ? minLength(env.MERIDIAN_ADMIN_KEY) : undefined,
@@ -302,6 +306,25 @@ function jobsConfig(env: Env, cwd: string): JobsConfig {
     trainerDir,
     trainerPython: path.resolve(cwd, env.MERIDIAN_TRAINER_PYTHON || path.join(trainerDir, '.venv/bin/python')),
   });
+}
+
+export interface ModelStoreConfig {
+  /**
+   * MERIDIAN_MODEL_STORE: `postgres` (default: the database every process shares, the embedded one
+   * included) or `directory` (MERIDIAN_MODEL_STORE_DIR, a directory every process mounts).
+   */
+  readonly kind: 'postgres' | 'directory';
+  /** MERIDIAN_MODEL_STORE_DIR: the shared directory of the `directory` store. */
+  readonly dir: string | undefined;
+  /** This process's local copies of stored versions: <dataDir>/model-cache. */
+  readonly cacheDir: string;
+}
+
+function modelStoreConfig(env: Env, cwd: string, dataDir: string): ModelStoreConfig {
+  const kind = oneOf(env, 'MERIDIAN_MODEL_STORE', 'postgres', ['postgres', 'directory'] as const);
+  const raw = env.MERIDIAN_MODEL_STORE_DIR?.trim();
+  if (kind === 'directory' && !raw) throw new ConfigError('MERIDIAN_MODEL_STORE_DIR is required when MERIDIAN_MODEL_STORE=directory');
+  return Object.freeze({ kind, dir: raw ? path.resolve(cwd, raw) : undefined, cacheDir: path.join(dataDir, 'model-cache') });
 }
 
 export type ExecutionProvider = 'cpu' | 'cuda';

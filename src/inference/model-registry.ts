@@ -16,7 +16,9 @@
  * finish on the old session, new ones get the new one, and the old session is released when its
  * last lease and batch are done. A refused artifact changes nothing. At start, each kind's active
  * version is loaded; on a fresh database the shipped baseline (model-artifacts/<kind>/) is
- * registered and activated. Other processes' promotions are picked up by a periodic sync.
+ * registered and activated. Every other registered artifact goes into the fleet's model store
+ * (model-files.ts), so any process loads any version. Other processes' promotions arrive by
+ * announcement (model-change-listener.ts) and a periodic sync.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -33,6 +35,7 @@ import type { KindSpec, KindSpecs } from './kind-spec';
 import { ModelArtifactError, ModelUnavailableError } from './inference.errors';
 import type { ModelMetricsSnapshot } from './inference.metrics';
 import { LoadedModel } from './loaded-model';
+import type { ModelFiles } from './model-files';
 import { isModelKind, MODEL_KINDS, type ModelKind } from './model-kind';
 import { type ModelVersionRecord, ModelVersionRepository } from './model-version.repository';
 import { type SessionInfo, WorkerPool } from './worker-pool';
@@ -41,6 +44,8 @@ export interface RegistryOptions {
   readonly inference: InferenceConfig;
   /** Shipped baselines: <dir>/<kind>/. Relative artifact paths in the database resolve against it. */
   readonly artifactsDir: string;
+  /** The fleet's model store and this process's cache of it: every other version's files. */
+  readonly files: ModelFiles;
 }
 
 export interface RegisterOptions {
@@ -259,6 +264,21 @@ export class ModelRegistry {
     return this.repo.bySourceJob(jobId);
   }
 
+  /** A local directory with a recorded version's files (fetched from the model store into this process's cache when needed). */
+  artifactDir(record: ModelVersionRecord): Promise<string> {
+    return this.opts.files.localDir(record.artifactPath);
+  }
+
+  /** The names of a recorded version's files. */
+  artifactFiles(record: ModelVersionRecord): Promise<string[]> {
+    return this.opts.files.fileNames(record.artifactPath);
+  }
+
+  /** The model store, for /readyz: one line, or a thrown error when it cannot be read. */
+  describeStore(): Promise<string> {
+    return this.opts.files.store.describe();
+  }
+
   /** Lends the serving version of `kind` to `fn`; a swap during fn does not release it under fn. */
   async use<K extends ModelKind, T>(kind: K, fn: (model: LoadedModel<K>) => Promise<T>): Promise<T> {
     // Installed under its kind by install(), so the entry for K is a LoadedModel<K>.
@@ -375,19 +395,14 @@ export class ModelRegistry {
     }
   }
 
-  private resolveDir(artifactPath: string): string {
-    return path.resolve(this.opts.artifactsDir, artifactPath);
-  }
-
-  private storedPath(dir: string): string {
-    const abs = path.resolve(dir);
-    const rel = path.relative(this.opts.artifactsDir, abs);
-    return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : abs;
-  }
-
   /** Verifies a registered version's files (pinned to its recorded sha256) and creates its session. */
   private async load(record: ModelVersionRecord): Promise<LoadedModel> {
-    const dir = this.resolveDir(record.artifactPath);
+    let dir: string;
+    try {
+      dir = await this.opts.files.localDir(record.artifactPath);
+    } catch (err) {
+      throw new ModelArtifactError(record.artifactPath, `its files cannot be read: ${errMessage(err)}`);
+    }
     const { artifact, session } = await this.verify(record.kind, dir, record.sha256);
     return this.wrap(record, artifact, session);
   }
@@ -437,14 +452,19 @@ export class ModelRegistry {
     return record;
   }
 
-  /** Verifies and records a candidate; its verified session stays loaded for the caller (retire it if not serving). */
+  /**
+   * Verifies a candidate, puts its files into the model store (a shipped baseline stays where it
+   * is) and records it; its verified session stays loaded for the caller (retire it if not serving).
+   * A refused artifact is never stored; a store that fails leaves nothing recorded.
+   */
   private async verifyAndRecord(kind: ModelKind, dir: string, sourceJobId: string | null): Promise<{ record: ModelVersionRecord; loaded: LoadedModel }> {
     const { artifact, session } = await this.verify(kind, dir);
     try {
+      const kept = await this.opts.files.keep(kind, artifact.manifest.version, artifact.sha256, dir);
       const { record } = await this.repo.insertCandidate({
         kind,
         version: artifact.manifest.version,
-        artifactPath: this.storedPath(dir),
+        artifactPath: kept.location,
         sha256: artifact.sha256,
         manifest: { ...artifact.manifest.raw },
         metrics: { ...artifact.manifest.metrics },
@@ -453,7 +473,7 @@ export class ModelRegistry {
       if (record.sha256 !== artifact.sha256) {
         throw new ModelArtifactError(dir, `version ${record.version} is already registered with a different model (sha256 ${record.sha256.slice(0, 12)}…)`);
       }
-      return { record, loaded: this.wrap(record, artifact, session) };
+      return { record, loaded: this.wrap(record, { ...artifact, dir: kept.dir }, session) };
     } catch (err) {
       await this.pool.unload(session.id).catch(() => undefined);
       throw err;

@@ -8,7 +8,6 @@ import type { Logger } from '../common/logger';
 import type { Config } from '../config/config';
 import type { ModelRegistry } from '../inference/model-registry';
 import type { GaugeSource } from '../observability/metrics';
-import { ArtifactStore } from './artifact-store';
 import type { JobRunner } from './job-runner';
 import { JobWorker } from './job-worker';
 import { LocalProcessRunner } from './local-process.runner';
@@ -22,9 +21,9 @@ export interface WorkerOptions {
   readonly progressWriteMs?: number;
 }
 
-/** <dataDir>/jobs and <dataDir>/models. */
-export function jobPaths(config: Config): { jobsDir: string; modelsDir: string } {
-  return { jobsDir: path.join(config.dataDir, 'jobs'), modelsDir: path.join(config.dataDir, 'models') };
+/** <dataDir>/jobs: each attempt's snapshot, artifact and logs. */
+export function jobPaths(config: Config): { jobsDir: string } {
+  return { jobsDir: path.join(config.dataDir, 'jobs') };
 }
 
 export function createJobWorker(
@@ -35,7 +34,7 @@ export function createJobWorker(
   opts: WorkerOptions = {},
 ): JobWorker {
   const log = logger.child({ component: 'job-worker' });
-  const { jobsDir, modelsDir } = jobPaths(config);
+  const { jobsDir } = jobPaths(config);
   const runner = opts.runner ?? new LocalProcessRunner({ python: config.jobs.trainerPython, trainerDir: config.jobs.trainerDir }, log);
   const jobs = services.trainingJobs;
   const pipeline = new TrainingPipeline({
@@ -43,9 +42,7 @@ export function createJobWorker(
     repo: jobs.repo,
     models: services.models,
     runner,
-    store: new ArtifactStore(modelsDir, (kind, dir, sha) => services.models.checkArtifact(kind, dir, sha)),
     jobsDir,
-    artifactsDir: config.modelArtifactsDir,
     promotionMargin: config.jobs.promotionMargin,
     progressWriteMs: opts.progressWriteMs ?? 1000,
     onChanged: (id) => jobs.events.changed(id),

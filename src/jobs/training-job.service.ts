@@ -3,7 +3,6 @@
  * with a key), cancel, read, list and watch. Workers (job-worker.ts) do the rest.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { DomainError, ErrorCode, IssueCollector, NotFoundError, ValidationError } from '../common/errors';
 import type { Logger } from '../common/logger';
@@ -12,7 +11,6 @@ import type { JobsConfig } from '../config/config';
 import { isModelKind, MODEL_KINDS, type ModelKind } from '../inference/model-kind';
 import type { ModelRegistry } from '../inference/model-registry';
 import type { ModelVersionRecord } from '../inference/model-version.repository';
-import { versionDir } from './artifact-store';
 import { JobEvents } from './job-events';
 import { loadHyperparameterSpecs, validateHyperparameters } from './hyperparameters';
 import { JOB_STATUSES, type JobStatus, type TrainingJobRecord } from './training-job';
@@ -35,8 +33,6 @@ export interface StartFineTuning {
 
 export interface TrainingJobServiceOptions {
   readonly jobs: JobsConfig;
-  /** Relative artifact paths in model_versions resolve against it. */
-  readonly artifactsDir: string;
   /** How often a subscription re-reads the row when no in-process event arrives, ms. Defaults to 1000. */
   readonly watchPollMs?: number;
 }
@@ -56,7 +52,7 @@ export class TrainingJobService {
   constructor(
     ds: DataSource,
     /** The registry's read side: a job's base version. */
-    private readonly versions: Pick<ModelRegistry, 'versionById' | 'activeVersion'>,
+    private readonly versions: Pick<ModelRegistry, 'versionById' | 'activeVersion' | 'artifactFiles'>,
     private readonly opts: TrainingJobServiceOptions,
     private readonly logger: Logger,
   ) {
@@ -143,7 +139,7 @@ export class TrainingJobService {
     }
     const files = (base.manifest.files ?? {}) as Record<string, { file?: unknown }>;
     const checkpoint = typeof files.checkpoint?.file === 'string' ? files.checkpoint.file : 'checkpoint.pt';
-    if (!fs.existsSync(path.join(versionDir(base, this.opts.artifactsDir), checkpoint))) {
+    if (!(await this.versions.artifactFiles(base)).includes(checkpoint)) {
       issues.add('input.baseVersionId', `version ${base.version} has no ${checkpoint} to fine-tune from (use fromScratch)`);
     }
     return base;

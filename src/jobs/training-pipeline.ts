@@ -3,8 +3,10 @@
  *   exporting   — the data window → a snapshot under <dataDir>/jobs/<id>/attempt-<n>/snapshot;
  *   training    — the trainer (from the base artifact) → attempt-<n>/artifact, progress into the row;
  *   evaluating  — the active version scored on the same held-out split → the comparison;
- *   registering — artifact checked, stored atomically under <dataDir>/models/<kind>/<version>/,
- *                 registered as a candidate (one per job), promoted when autoPromote and it wins.
+ *   registering — artifact verified, put into the fleet's model store and registered as a
+ *                 candidate (one per job), promoted when autoPromote and it wins.
+ * The base and active versions are read through the registry's local copies of the model store,
+ * so a worker needs no filesystem shared with the servers.
  * Every write is fenced by the attempt's lease. A retry after a crash resumes at registration
  * when the job already has its model version, so a job never registers two. Nothing reaches the
  * registry that has not passed its checks, and nothing is promoted that did not win the gate.
@@ -16,7 +18,6 @@ import type { Logger } from '../common/logger';
 import { ModelArtifactError } from '../inference/inference.errors';
 import type { ModelRegistry } from '../inference/model-registry';
 import type { ModelVersionRecord } from '../inference/model-version.repository';
-import { type ArtifactStore, versionDir } from './artifact-store';
 import { JobFailure, errMessage, trainerFailure } from './job-errors';
 import { AttemptAborted, type AbortReason, type JobRunner, type TrainerTask } from './job-runner';
 import { PROGRESS, ProgressWriter } from './progress-writer';
@@ -32,11 +33,8 @@ export interface PipelineDeps {
   /** Verifies, records, promotes, and answers which versions exist. */
   readonly models: ModelRegistry;
   readonly runner: JobRunner;
-  readonly store: ArtifactStore;
   /** <dataDir>/jobs */
   readonly jobsDir: string;
-  /** Relative artifact paths in model_versions resolve against it (the shipped baselines). */
-  readonly artifactsDir: string;
   readonly promotionMargin: number;
   /** Throttle of progress writes, ms. */
   readonly progressWriteMs: number;
@@ -106,7 +104,7 @@ export class TrainingPipeline {
       /** What the artifact's files say (checked once here; the registry verifies it fully at registration). */
       let candidate: { version: string; sha256: string; manifest: Readonly<Record<string, unknown>> };
       if (existing) {
-        candidateDir = versionDir(existing, d.artifactsDir);
+        candidateDir = await d.models.artifactDir(existing);
         candidateMetrics = existing.metrics;
         candidate = { version: existing.version, sha256: existing.sha256, manifest: existing.manifest };
       } else {
@@ -116,7 +114,7 @@ export class TrainingPipeline {
         candidateDir = path.join(dir, 'artifact');
         const task: TrainerTask = {
           command: 'train', kind: job.kind, data: snapshot, out: candidateDir,
-          base: base ? versionDir(base, d.artifactsDir) : null, config: job.hyperparameters, seed: job.seed,
+          base: base ? await d.models.artifactDir(base) : null, config: job.hyperparameters, seed: job.seed,
         };
         const r = await d.runner.run(task, dir, {
           onEvent: (ev) => this.onTrainerEvent(ev, progress),
@@ -157,17 +155,12 @@ export class TrainingPipeline {
         await this.finish(job, lease, existing, comparison, candidateMetrics, log);
         return;
       }
-      let finalDir: string;
-      try {
-        finalDir = d.store.store(job.kind, candidateDir, job.id, candidate);
-      } catch (err) {
-        throw new JobFailure(`storing the artifact failed: ${errMessage(err)}`, false);
-      }
-      // One verification and one ONNX load: the registry keeps the verified session and activates
-      // it when the gate says so (decided once the candidate is recorded, under the lease).
+      // One verification and one ONNX load: the registry stores the artifact, keeps the verified
+      // session and activates it when the gate says so (decided once the candidate is recorded,
+      // under the lease).
       let version: ModelVersionRecord;
       try {
-        version = await d.models.registerAndPromote(job.kind, finalDir, {
+        version = await d.models.registerAndPromote(job.kind, candidateDir, {
           sourceJobId: job.id,
           promoteIf: (registered) => {
             log.info({ versionId: registered.id, version: registered.version }, 'model version registered');
@@ -175,12 +168,9 @@ export class TrainingPipeline {
           },
         });
       } catch (err) {
-        // A bad model (ONNX does not load, wrong inputs, NaN outputs…) is refused and never served;
-        // its stored copy goes too, so the store only holds registered models.
-        if (err instanceof ModelArtifactError) {
-          fs.rmSync(finalDir, { recursive: true, force: true });
-          throw new JobFailure(errMessage(err), false);
-        }
+        // A bad model (ONNX does not load, wrong inputs, NaN outputs…) is refused, never stored
+        // and never served.
+        if (err instanceof ModelArtifactError) throw new JobFailure(errMessage(err), false);
         throw err;
       }
       await this.finish(job, lease, version, comparison, candidateMetrics, log);
@@ -229,7 +219,7 @@ export class TrainingPipeline {
     signal: AbortSignal,
   ): Promise<ActiveResult> {
     const r = await this.deps.runner.run(
-      { command: 'evaluate', kind: job.kind, data: snapshot, model: versionDir(active, this.deps.artifactsDir), config, seed: job.seed },
+      { command: 'evaluate', kind: job.kind, data: snapshot, model: await this.deps.models.artifactDir(active), config, seed: job.seed },
       dir,
       {},
       signal,
@@ -265,12 +255,11 @@ export class TrainingPipeline {
     }
   }
 
-  /** Earlier attempts' snapshots/artifacts and half-stored models; their logs stay for diagnosis. */
+  /** Earlier attempts' snapshots and artifacts; their logs stay for diagnosis. */
   private cleanEarlierAttempts(job: TrainingJobRecord): void {
     const jobDir = path.join(this.deps.jobsDir, job.id);
     if (fs.existsSync(jobDir)) {
       for (const name of fs.readdirSync(jobDir)) pruneAttemptDir(path.join(jobDir, name));
     }
-    this.deps.store.removeTemps(job.id);
   }
 }

@@ -58,6 +58,8 @@ describe('/readyz', () => {
     // No model loaded here (MERIDIAN_LOAD_MODELS=false): reported, and the server is still ready.
     expect(r.body.dependencies.models).toMatchObject({ required: false });
     expect(r.body.dependencies.modelChanges).toMatchObject({ required: false });
+    expect(r.body.dependencies.modelStore).toMatchObject({ ok: true, required: false });
+    expect(r.body.dependencies.modelStore!.detail).toMatch(/^postgres, \d+ stored artifacts \(\d+ ms\)$/);
   });
 
   (realPostgres ? it : it.skip)('answers 503 naming the database while it takes no connections, and 200 once it is back', async () => {

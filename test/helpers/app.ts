@@ -1,4 +1,7 @@
 /** Starts the real server (HTTP on an ephemeral port) over a test database. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { type App, startApp } from '../../src/app';
 import { silentLogger } from '../../src/common/logger';
 import { type Config, loadConfig } from '../../src/config/config';
@@ -8,9 +11,11 @@ import { openTestDatabase, type TestDbKind } from './db';
 /** The admin key every test server accepts (MERIDIAN_ADMIN_KEY). */
 export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 
+/** Each test server has its own data folder (model cache, job files) unless the test names one, as servers of a fleet would. */
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
     NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', MERIDIAN_SEED_DEMO: 'false', MERIDIAN_ADMIN_KEY: TEST_ADMIN_KEY,
+    MERIDIAN_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-data-')),
     ...overrides,
   });
 }

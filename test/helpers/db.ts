@@ -44,7 +44,7 @@ export async function cancelOpenJobs(ds: DataSource): Promise<void> {
 async function resetSharedState(ds: DataSource): Promise<void> {
   await cancelOpenJobs(ds);
   await ds.query(
-    `WITH base AS (SELECT DISTINCT ON (kind) id, kind FROM model_versions WHERE artifact_path NOT LIKE '/%' ORDER BY kind, id)
+    `WITH base AS (SELECT DISTINCT ON (kind) id, kind FROM model_versions WHERE artifact_path NOT LIKE '/%' AND artifact_path !~ '^(postgres|directory):' ORDER BY kind, id)
      UPDATE model_versions m SET status = CASE WHEN m.id = b.id THEN 'active' ELSE 'archived' END
      FROM base b
      WHERE m.kind = b.kind AND ((m.status = 'active' AND m.id <> b.id) OR (m.id = b.id AND m.status <> 'active'))`,

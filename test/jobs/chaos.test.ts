@@ -180,17 +180,20 @@ it(`every job survives ${RUNS} SIGKILLs of its worker or server at random points
   }
   expect(final.filter((x) => x.status === 'succeeded').length).toBeGreaterThan(0);
 
-  // No registered version is partial: each lies in the store under its final name and verifies.
+  // No registered version is partial: each is in the model store and its files verify (fetched by
+  // this process, which trained none of them).
+  const repo = new ModelVersionRepository(db.dataSource);
   for (const v of versions) {
-    const dir = path.resolve(ROOT, 'model-artifacts', v.artifact_path);
-    expect(path.dirname(dir)).toBe(path.join(dataDir, 'models', 'next-item'));
-    expect(path.basename(dir).startsWith('.')).toBe(false);
+    expect(v.artifact_path).toMatch(/^postgres:next-item\//);
+    const record = (await repo.byId(v.id))!;
+    const dir = await app.services.models.artifactDir(record);
     expect(() => app.services.models.checkArtifact('next-item', dir, v.sha256)).not.toThrow();
   }
 
   // What serves verifies, and if it came from these jobs, from one that decided to promote it.
-  const active = (await new ModelVersionRepository(db.dataSource).active('next-item'))!;
-  expect(() => app.services.models.checkArtifact('next-item', path.resolve(ROOT, 'model-artifacts', active.artifactPath), active.sha256)).not.toThrow();
+  const active = (await repo.active('next-item'))!;
+  const activeDir = await app.services.models.artifactDir(active);
+  expect(() => app.services.models.checkArtifact('next-item', activeDir, active.sha256)).not.toThrow();
   if (active.sourceJobId && ids.includes(active.sourceJobId)) {
     const owner = final.find((r) => r.id === active.sourceJobId)!;
     expect(owner.status).toBe('succeeded');

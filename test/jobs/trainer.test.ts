@@ -4,7 +4,6 @@
  * crash fails the job with its stderr tail; bad artifacts are refused and the good model keeps
  * serving. Crashes and bad artifacts come from a stand-in trainer (fixtures/fake-trainer.js).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { App } from '../../src/app';
 import { silentLogger } from '../../src/common/logger';
@@ -68,6 +67,12 @@ async function until(id: string, done: (j: TrainingJobRecord) => boolean, ms: nu
 
 const terminal = (j: TrainingJobRecord) => ['succeeded', 'failed', 'cancelled'].includes(j.status);
 
+/** next-item artifacts in the model store (a job that fails or is cancelled adds none). */
+async function storedNextItems(): Promise<number> {
+  const [{ n }] = await db.dataSource.query<[{ n: number }]>(`SELECT count(*)::int AS n FROM model_store_artifacts WHERE key LIKE 'next-item/%'`);
+  return n;
+}
+
 async function versionsOf(jobId: string): Promise<number> {
   const [{ n }] = await db.dataSource.query<[{ n: number }]>(`SELECT count(*)::int AS n FROM model_versions WHERE source_job_id = $1`, [jobId]);
   return n;
@@ -82,6 +87,7 @@ describe('cancel during training', () => {
     ['through the database flag (a worker in another process sees it with its heartbeat)', 'db'],
   ])('stops the trainer process group within 5 s, asked %s', async (_how, via) => {
     startWorker();
+    const storedBefore = await storedNextItems();
     const job = await app.services.trainingJobs.start(smokeJob({ hyperparameters: long }), 'test');
     const training = await until(job.id, (j) => j.status === 'training' && j.runnerRef !== null && (j.step ?? 0) > 0, 180_000);
     const pgid = Number(training.runnerRef);
@@ -100,7 +106,7 @@ describe('cancel during training', () => {
     expect(final.status).toBe('cancelled');
     expect(final.error).toBe('cancelled by an admin');
     expect(await versionsOf(job.id)).toBe(0);
-    expect(fs.existsSync(path.join(dataDir, 'models', 'next-item'))).toBe(false);
+    expect(await storedNextItems()).toBe(storedBefore);
   });
 });
 
@@ -142,6 +148,7 @@ describe('a bad artifact never replaces a good one', () => {
     const versions = new ModelVersionRepository(db.dataSource);
     const activeBefore = await versions.active('next-item');
     const servingBefore = app.services.models.active('next-item');
+    const storedBefore = await storedNextItems();
     startWorker(fake(mode));
     const job = await app.services.trainingJobs.start(smokeJob({ autoPromote: true }), 'test');
     const final = await until(job.id, terminal, 120_000);
@@ -151,7 +158,6 @@ describe('a bad artifact never replaces a good one', () => {
     expect((await versions.active('next-item'))?.id).toBe(activeBefore?.id);
     expect(app.services.models.active('next-item')?.id).toBe(servingBefore?.id);
     // Nothing of it is left in the model store either.
-    const store = path.join(dataDir, 'models', 'next-item');
-    expect(fs.existsSync(store) ? fs.readdirSync(store) : []).toEqual([]);
+    expect(await storedNextItems()).toBe(storedBefore);
   });
 });

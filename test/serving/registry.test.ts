@@ -10,11 +10,10 @@ import type { Database } from '../../src/db/database';
 import { ModelArtifactError } from '../../src/inference/inference.errors';
 import { ModelRegistry } from '../../src/inference/model-registry';
 import type { WorkerPool } from '../../src/inference/worker-pool';
-import { modelKinds } from '../../src/services';
 import { int64 } from '../../src/inference/tensor';
 
 import {
-  capturingLogger, copyArtifact, editManifest, openServingDatabase, opsetVersionOffset, replaceModel, servingConfig, SHIPPED, startRegistry,
+  capturingLogger, copyArtifact, editManifest, openServingDatabase, opsetVersionOffset, replaceModel, servingConfig, SHIPPED, startRegistry, testRegistry,
 } from './serving-helpers';
 
 let db: Database;
@@ -132,7 +131,8 @@ describe('register, promote, rollback', () => {
     editManifest(dir, (m) => (m.version = `${m.version}-candidate-${Date.now()}`));
     const jobId = `job-${Date.now()}`;
     const candidate = await registry.register('next-item', dir, { sourceJobId: jobId });
-    expect(candidate).toMatchObject({ status: 'candidate', sourceJobId: jobId, artifactPath: dir });
+    expect(candidate).toMatchObject({ status: 'candidate', sourceJobId: jobId });
+    expect(candidate.artifactPath).toMatch(/^postgres:next-item\/.+-candidate-\d+@[0-9a-f]{16}$/); // in the model store
     expect(candidate.metrics).toHaveProperty('hr@10');
     // A retried job gets the same version back, without a second row.
     expect((await registry.register('next-item', dir, { sourceJobId: jobId })).id).toBe(candidate.id);
@@ -229,7 +229,7 @@ describe('execution providers', () => {
     const { logger, lines } = capturingLogger();
     const config = servingConfig({ MERIDIAN_EXECUTION_PROVIDERS: 'cuda,cpu', MERIDIAN_LOAD_MODELS: 'false' });
     expect(config.inference.executionProviders).toEqual(['cuda', 'cpu']);
-    const r = new ModelRegistry(db.dataSource, { inference: config.inference, artifactsDir }, logger, modelKinds);
+    const r = testRegistry(db.dataSource, config, artifactsDir, logger);
     try {
       await r.start();
       const a = copyArtifact('next-item');

@@ -8,6 +8,8 @@ import type { Logger } from '../../src/common/logger';
 import { type Config, loadConfig } from '../../src/config/config';
 import { createDataSource } from '../../src/db/data-source';
 import type { Database } from '../../src/db/database';
+import type { DataSource } from 'typeorm';
+import { createModelFiles } from '../../src/inference/model-files';
 import { ModelRegistry } from '../../src/inference/model-registry';
 import { modelKinds } from '../../src/services';
 import { openTestDatabase, realPostgresAvailable } from '../helpers/db';
@@ -24,8 +26,14 @@ export function servingConfig(env: Record<string, string> = {}): Config {
     MERIDIAN_SEED_DEMO: 'false',
     MERIDIAN_MODEL_SYNC_MS: '0',
     MERIDIAN_INFERENCE_WORKERS: '1',
+    MERIDIAN_DATA_DIR: tempDir('data'),
     ...env,
   });
+}
+
+/** A registry on `ds` with this config's model store and cache, and the shipped baselines in `artifactsDir`. */
+export function testRegistry(ds: DataSource, config: Config, artifactsDir: string, logger: Logger): ModelRegistry {
+  return new ModelRegistry(ds, { inference: config.inference, artifactsDir, files: createModelFiles(ds, config.modelStore, artifactsDir) }, logger, modelKinds);
 }
 
 /**
@@ -144,7 +152,7 @@ export async function startRegistry(
 ): Promise<{ registry: ModelRegistry; artifactsDir: string }> {
   const artifactsDir = tempDir('shipped');
   copyArtifact(kind, path.join(artifactsDir, kind));
-  const registry = new ModelRegistry(db.dataSource, { inference: servingConfig(env).inference, artifactsDir }, capturingLogger().logger, modelKinds);
+  const registry = testRegistry(db.dataSource, servingConfig(env), artifactsDir, capturingLogger().logger);
   await registry.start();
   return { registry, artifactsDir };
 }
