@@ -2,8 +2,10 @@
  * `node dist/src/tools/worker.js`: a job worker without the HTTP server, for more training
  * capacity or to keep training off the API machines. Needs DATABASE_URL (a real Postgres, or the
  * socket URL of a running server's embedded database): two processes must never open the same
- * embedded data folder. Promotions it makes reach the servers through their model sync
- * (MERIDIAN_MODEL_SYNC_MS). SIGTERM/SIGINT stop it gracefully (running jobs go back to the queue).
+ * embedded data folder. It needs no filesystem shared with the servers: it reads base versions
+ * from the model store and puts what it trains there; its promotions reach every server by
+ * announcement (LISTEN/NOTIFY), and by their model sync (MERIDIAN_MODEL_SYNC_MS) as a fallback.
+ * SIGTERM/SIGINT stop it gracefully (running jobs go back to the queue).
  */
 import 'reflect-metadata';
 import { createLogger } from '../common/logger';
