@@ -8,11 +8,13 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { ErrorCode } from '../../src/common/errors';
 import type { Database } from '../../src/db/database';
 import { DirectoryModelStore } from '../../src/inference/directory-model-store';
 import { ModelFiles } from '../../src/inference/model-files';
 import type { ModelRegistry } from '../../src/inference/model-registry';
 import { localFiles, type ModelStore } from '../../src/inference/model-store';
+import { ModelVersionRepository } from '../../src/inference/model-version.repository';
 import { PostgresModelStore } from '../../src/inference/postgres-model-store';
 import {
   capturingLogger, copyArtifact, editManifest, openServingDatabase, servingConfig, SHIPPED, tempDir, testRegistry,
@@ -139,5 +141,31 @@ describe.each<[string, Record<string, string>]>([
     expect(dir.startsWith(serverConfig.modelStore.cacheDir)).toBe(true); // its own copy, from the store
     expect(fs.existsSync(path.join(dir, 'model.onnx'))).toBe(true);
     expect(await server.artifactFiles(promoted)).toEqual(expect.arrayContaining(['manifest.json', 'model.onnx', 'items.json', 'extra.bin']));
+  });
+});
+
+describe('a damaged stored version', () => {
+  it('is refused at promotion by a process that has no copy of it, and the serving version stays', async () => {
+    const artifactsDir = tempDir('shipped');
+    copyArtifact('next-item', path.join(artifactsDir, 'next-item'));
+    const env = { MERIDIAN_LOAD_MODELS: 'true' };
+    const worker = testRegistry(db.dataSource, servingConfig(env), artifactsDir, capturingLogger().logger);
+    const server = testRegistry(db.dataSource, servingConfig(env), artifactsDir, capturingLogger().logger);
+    try {
+      await worker.start();
+      await server.start();
+      const serving = server.active('next-item')!.id;
+      const trained = artifact('damaged');
+      const candidate = await worker.register('next-item', trained);
+      const extra = localFiles(trained).find((f) => f.name === 'extra.bin')!;
+      await db.dataSource.query(`UPDATE model_store_chunks SET data = '\\x00'::bytea WHERE sha256 = $1 AND seq = 0`, [extra.sha256]);
+
+      await expect(server.promote(candidate.id)).rejects.toMatchObject({ code: ErrorCode.MODEL_ARTIFACT_INVALID });
+      expect(server.active('next-item')!.id).toBe(serving);
+      expect((await new ModelVersionRepository(db.dataSource).byId(candidate.id))!.status).toBe('candidate');
+    } finally {
+      await server.stop();
+      await worker.stop();
+    }
   });
 });
