@@ -33,6 +33,10 @@ export class RedisLimiter implements Limiter {
     local?: RateLimiter,
   ) {
     this.local = local ?? new RateLimiter();
+    // Shared again as soon as the client is ready again, not only at the next request's decision:
+    // else an idle server (or one whose first request came before the client was connected)
+    // reports "not shared" on /metrics and /readyz while Redis answers.
+    redis.on('ready', () => this.up());
   }
 
   /** Whether limits are Redis's right now (false while falling back, or while the client is not connected). */

@@ -12,7 +12,7 @@ import type { App } from '../../src/app';
 import { silentLogger } from '../../src/common/logger';
 import type { Database } from '../../src/db/database';
 import { RedisLimiter } from '../../src/security/redis-limiter';
-import { startTestApp } from '../helpers/app';
+import { startTestApp, TEST_ADMIN_KEY } from '../helpers/app';
 import { openTestDatabase } from '../helpers/db';
 import { bearer, createKey } from '../helpers/keys';
 
@@ -28,19 +28,24 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** Starts redis-server on `port` and returns once it answers PING (throws if it does not within 5 s). */
 async function startRedis(): Promise<void> {
   server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const probe = new IORedis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0 });
   for (let i = 0; i < 100; i++) {
+    // A fresh client per try that does not reconnect by itself: a second connect() on one client
+    // throws "already connecting/connected" once its own reconnection has begun.
+    const probe = new IORedis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => undefined);
     try {
       await probe.connect();
-      await probe.ping();
-      break;
+      if ((await probe.ping()) === 'PONG') return;
     } catch {
       await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      probe.disconnect();
     }
   }
-  probe.disconnect();
+  throw new Error(`redis-server on port ${port} did not answer within 5 s`);
 }
 
 async function stopRedis(): Promise<void> {
@@ -121,6 +126,17 @@ describe('RedisLimiter: two servers, one Redis', () => {
     }
     expect(a.shared).toBe(true);
   }, 30_000);
+
+  it('report shared again once Redis is back, before any request asks', async () => {
+    const a = server();
+    await ready(a);
+    await stopRedis();
+    expect((await a.spend(`key:idle-${Date.now()}`, 1, limits)).ok).toBe(true); // in memory
+    expect(a.shared).toBe(false);
+    await startRedis();
+    await ready(a); // no decision in between: what /metrics and /readyz show of an idle server
+    expect(a.shared).toBe(true);
+  });
 });
 
 describe('two API servers with REDIS_URL', () => {
@@ -152,4 +168,118 @@ describe('two API servers with REDIS_URL', () => {
     expect(admittedCost).toBeGreaterThan(0);
     expect(admittedCost).toBeLessThanOrEqual(40); // per server in memory, each would admit up to 40
   });
+
+  it('stop Redis under load on both: no request fails, each counts its fallback, and both share limits again once Redis is back', async () => {
+    // An admin key for the load: its budget (5,000,000 a minute, 64 at once) is far from reached,
+    // so any refusal here (429 included) is the outage's doing and counts as a failure.
+    const loadHeaders = { 'content-type': 'application/json', ...bearer(await createKey(apps[0]!, 'ADMIN')) };
+    const body = JSON.stringify({ query: '{ categories { name } }' });
+    const started = Date.now();
+    const ms = () => Date.now() - started;
+    let outage: { from: number; to: number } | null = null;
+    const served = apps.map(() => ({ ok: 0, duringOutage: 0, failures: [] as string[] }));
+    let running = true;
+    const loop = async (i: number) => {
+      const app = apps[i]!;
+      while (running) {
+        const t0 = ms();
+        let failure: string | null = null;
+        try {
+          const res = await fetch(app.url, { method: 'POST', headers: loadHeaders, body, signal: AbortSignal.timeout(5_000) });
+          const text = await res.text();
+          const parsed = JSON.parse(text) as { data?: { categories?: unknown }; errors?: unknown[] };
+          if (res.status !== 200 || parsed.errors || !Array.isArray(parsed.data?.categories)) failure = `${res.status} ${text.slice(0, 200)}`;
+        } catch (err) {
+          failure = err instanceof Error ? err.message : String(err);
+        }
+        if (failure) served[i]!.failures.push(`server ${i} at ${t0} ms: ${failure}`);
+        else {
+          served[i]!.ok++;
+          if (outage && t0 >= outage.from && ms() <= outage.to) served[i]!.duringOutage++;
+        }
+      }
+    };
+    const gauges = async () =>
+      Promise.all(apps.map(async (app) => {
+        const res = await fetch(new URL('/metrics', app.url), { headers: bearer(TEST_ADMIN_KEY) });
+        expect(res.status).toBe(200);
+        const text = await res.text();
+        const value = (name: string) => {
+          const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+          if (!m) throw new Error(`${name} is not on ${app.url} /metrics`);
+          return Number(m[1]);
+        };
+        return { shared: value('meridian_rate_limit_shared'), fallback: value('meridian_rate_limit_fallback_decisions') };
+      }));
+    /** Polls /metrics until `done` holds on both servers; returns their gauges then, or null after `withinMs`. */
+    const until = async (done: (g: { shared: number; fallback: number }) => boolean, withinMs: number) => {
+      for (const deadline = Date.now() + withinMs; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+        const g = await gauges();
+        if (g.every(done)) return g;
+      }
+      return null;
+    };
+    const pause = (t: number) => new Promise((r) => setTimeout(r, t));
+
+    const loops = apps.flatMap((_, i) => [loop(i), loop(i), loop(i)]);
+    let before: { shared: number; fallback: number }[] | null | undefined;
+    let recoveredInMs: number | undefined;
+    const duringOutage: { shared: number; fallback: number }[][] = [];
+    let atOutageEnd: { shared: number; fallback: number }[] | undefined;
+    try {
+      before = await until((g) => g.shared === 1, 5_000);
+      expect(before).not.toBeNull(); // both servers limit in Redis under the load before the outage
+      await pause(500);
+      await stopRedis();
+      outage = { from: ms(), to: Infinity };
+      const down = await until((g) => g.shared === 0, 2_000);
+      expect(down).not.toBeNull(); // both noticed
+      for (let i = 0; i < 8; i++, await pause(250)) duringOutage.push(await gauges()); // 2 s of load on a dead Redis
+      outage.to = ms();
+      atOutageEnd = await gauges(); // after every request counted as served during the outage
+      duringOutage.push(atOutageEnd);
+      await startRedis();
+      const back = Date.now();
+      const shared = await until((g) => g.shared === 1, 5_000);
+      recoveredInMs = Date.now() - back;
+      expect(shared).not.toBeNull();
+      // From here on Redis decides every request: a second more of load makes no fallback decision.
+      await pause(1_000);
+      for (const [i, g] of (await gauges()).entries()) {
+        expect(g.shared).toBe(1);
+        expect(g.fallback).toBe(shared![i]!.fallback);
+      }
+    } finally {
+      running = false;
+      await Promise.all(loops);
+      if (!server) await startRedis(); // for what follows, should an assertion have stopped us during the outage
+    }
+
+    const failures = served.flatMap((s) => s.failures);
+    expect({ failed: failures.length, first: failures.slice(0, 5) }).toEqual({ failed: 0, first: [] });
+    for (const [i, s] of served.entries()) {
+      expect(s.duringOutage).toBeGreaterThanOrEqual(20); // the outage was under load on each server
+      expect(duringOutage.every((g) => g[i]!.shared === 0)).toBe(true);
+      // Counted: each request served during the outage was two decisions in memory (slot and cost).
+      expect(atOutageEnd[i]!.fallback).toBeGreaterThanOrEqual(before![i]!.fallback + 2 * s.duringOutage);
+    }
+    expect(recoveredInMs).toBeLessThan(5_000);
+
+    // Shared again: a fresh key's budget spent on both servers admits at most the budget, not one per server.
+    const headers = { 'content-type': 'application/json', ...bearer(await createKey(apps[1]!, 'FRONTEND')) };
+    let admittedCost = 0;
+    let refused = 0;
+    for (let i = 0; i < 60; i++) {
+      const res = await fetch(apps[i % 2]!.url, { method: 'POST', headers, body });
+      if (res.status === 429) refused++;
+      else {
+        expect(res.status).toBe(200);
+        admittedCost += Number(res.headers.get('x-query-cost'));
+      }
+    }
+    expect(refused).toBeGreaterThan(0);
+    expect(admittedCost).toBeGreaterThan(0);
+    expect(admittedCost).toBeLessThanOrEqual(40);
+    expect((await gauges()).map((g) => g.shared)).toEqual([1, 1]);
+  }, 30_000);
 });
