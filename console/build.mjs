@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { consoleOperations } from './operations.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const out = path.resolve(here, '../dist/console');
@@ -22,3 +23,5 @@ await build({
   logLevel: 'warning',
 });
 for (const f of ['index.html', 'styles.css']) fs.copyFileSync(path.join(here, f), path.join(out, f));
+const operations = consoleOperations(path.join(here, 'src'), path.resolve(here, '../schema/schema.graphql'));
+fs.writeFileSync(path.join(out, 'operations.json'), `${JSON.stringify(operations, null, 2)}\n`);

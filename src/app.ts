@@ -16,6 +16,7 @@ import { type HttpServer, startHttpServer } from './http/http-server';
 import { attachGraphQLWs } from './http/ws-server';
 import { createMetricsHandler } from './http/metrics-handler';
 import { probe } from './http/readiness';
+import { registerConsoleOperations } from './security/console-operations';
 import { createStaticHandler } from './http/static-handler';
 import { ModelChangeListener } from './inference/model-change-listener';
 import { createJobWorker, jobsGauge } from './jobs/job-worker.factory';
@@ -62,6 +63,7 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
       opened.push({ close: () => modelChanges.stop() });
     }
     await ensureAdminKey(services.apiKeys, config, logger);
+    await registerConsoleOperations(services.persistedOperations, config.consoleDir, logger);
     const schema = await createSchema();
     const limits = openLimiter(config.redisUrl, logger);
     opened.push(limits);

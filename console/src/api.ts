@@ -29,8 +29,14 @@ interface GraphQLResponse<T> {
   errors?: { message: string; extensions?: { code?: string } }[];
 }
 
-/** Runs an operation; any GraphQL or HTTP error becomes an ApiError with a readable message. */
-export async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+/** Fired on window when the server refuses the key (revoked, wrong): the header forgets it. */
+export const UNAUTHENTICATED_EVENT = 'meridian:unauthenticated';
+
+/**
+ * Runs an operation; any GraphQL or HTTP error becomes an ApiError with a readable message. An
+ * aborted request (`signal`, see requestSlot) rejects with code ABORTED, which pages ignore.
+ */
+export async function gql<T>(query: string, variables: Record<string, unknown> = {}, signal?: AbortSignal): Promise<T> {
   if (!apiKey()) throw new ApiError('Enter an API key above to use the console.', 'UNAUTHENTICATED');
   let res: Response;
   try {
@@ -38,8 +44,10 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey()}` },
       body: JSON.stringify({ query, variables }),
+      signal,
     });
   } catch {
+    if (signal?.aborted) throw new ApiError('Replaced by a newer request.', 'ABORTED');
     throw new ApiError('The server cannot be reached.', 'NETWORK');
   }
   let body: GraphQLResponse<T>;
@@ -51,6 +59,7 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
   const first = body.errors?.[0];
   if (first) {
     const code = first.extensions?.code ?? `HTTP_${res.status}`;
+    if (code === 'UNAUTHENTICATED') window.dispatchEvent(new Event(UNAUTHENTICATED_EVENT));
     const hint = code === 'UNAUTHENTICATED' ? ' Check the API key.' : code === 'FORBIDDEN' ? ' This key may not see it.' : '';
     throw new ApiError(`${first.message}${hint}`, code);
   }
@@ -83,4 +92,27 @@ export function subscribe<T>(query: string, variables: Record<string, unknown>, 
 /** A GraphQL error's extensions.code, or ERROR when it has none. */
 function errorCode(code: unknown): string {
   return typeof code === 'string' ? code : 'ERROR';
+}
+
+/**
+ * One request at a time for a view: starting one aborts the one before (its answer is dropped, so
+ * a slow old answer never overwrites a newer one, and a double click costs one request).
+ */
+export function requestSlot(): { next: () => AbortSignal; cancel: () => void } {
+  let current: AbortController | null = null;
+  return {
+    next() {
+      current?.abort();
+      current = new AbortController();
+      return current.signal;
+    },
+    cancel() {
+      current?.abort();
+      current = null;
+    },
+  };
+}
+
+export function isAborted(err: unknown): boolean {
+  return err instanceof ApiError && err.code === 'ABORTED';
 }

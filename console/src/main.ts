@@ -1,64 +1,97 @@
-/** Console entry: the API-key bar and a hash router over the four pages. */
-import { ApiError, apiKey, gql, setApiKey } from './api';
+/**
+ * Console entry: the API-key bar and a hash router over the pages. Each page says which roles may
+ * use it: the header shows only those tabs, and a key lands on the first of them (a frontend key on
+ * its own user). A key the server stops accepting (revoked) is forgotten, header included.
+ */
+import { ApiError, apiKey, gql, setApiKey, UNAUTHENTICATED_EVENT } from './api';
 import { h, message } from './dom';
 import { mapPage } from './pages/map.page';
 import { modelsPage } from './pages/models.page';
 import { trendsPage } from './pages/trends.page';
 import { userPage } from './pages/user.page';
+import type { Role, Viewer } from './viewer';
 
-interface Viewer {
-  role: string;
-  name: string;
-  userId: string | null;
+
+interface Page {
+  readonly title: string;
+  readonly roles: readonly Role[];
+  /** Renders into root; answers what to stop when the page is left. */
+  open(root: HTMLElement, viewer: Viewer): (() => void) | void;
 }
 
+const PAGES: Record<string, Page> = {
+  map: { title: 'Map', roles: ['ADMIN', 'PARTNER'], open: (root) => mapPage(root) },
+  trends: { title: 'Trends', roles: ['ADMIN', 'PARTNER'], open: (root) => trendsPage(root) },
+  user: { title: 'User', roles: ['ADMIN', 'FRONTEND'], open: (root, v) => userPage(root, v.userId) },
+  models: { title: 'Models & jobs', roles: ['ADMIN'], open: (root) => modelsPage(root) },
+};
+
 const page = document.getElementById('page')!;
+const nav = document.getElementById('nav')!;
 const viewerEl = document.getElementById('viewer')!;
 const keyInput = document.getElementById('key-input') as HTMLInputElement;
 let viewer: Viewer | null = null;
 let leave: (() => void) | void;
 
-async function connect(): Promise<void> {
-  viewer = null;
-  if (!apiKey()) {
-    viewerEl.textContent = '';
-    page.replaceChildren(message('info', 'Enter an API key above. The first start of the server prints an admin key; admins create more with createApiKey.'));
-    return;
+function allowed(v: Viewer): string[] {
+  return Object.keys(PAGES).filter((name) => PAGES[name]!.roles.includes(v.role));
+}
+
+function renderNav(): void {
+  nav.replaceChildren(...(viewer ? allowed(viewer) : []).map((name) => h('a', { href: `#/${name}`, 'data-page': name }, PAGES[name]!.title)));
+  markActive();
+}
+
+function markActive(): void {
+  const name = location.hash.replace(/^#\//, '').split('?')[0];
+  for (const a of nav.querySelectorAll('a')) {
+    const active = a.dataset.page === name;
+    a.classList.toggle('active', active);
+    if (active) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
   }
+}
+
+function forget(text: string | null): void {
+  leave?.();
+  leave = undefined;
+  viewer = null;
+  viewerEl.textContent = '';
+  renderNav();
+  page.replaceChildren(text ? message('error', text) : message('info', 'Enter an API key above. The first start of the server prints an admin key (`npm run keys` lists keys); admins create more in the Keys page or with createApiKey.'));
+}
+
+async function connect(): Promise<void> {
+  if (!apiKey()) return forget(null);
   try {
-    viewer = (await gql<{ viewer: Viewer }>('{ viewer { role name userId } }')).viewer;
+    viewer = (await gql<{ viewer: Viewer }>('query Viewer { viewer { role name userId } }')).viewer;
     viewerEl.textContent = `${viewer.role.toLowerCase()} · ${viewer.name}`;
+    viewerEl.title = viewerEl.textContent;
+    renderNav();
     route();
   } catch (err) {
-    viewerEl.textContent = '';
-    const text = err instanceof ApiError && err.code === 'UNAUTHENTICATED' ? 'This API key is not valid (or was revoked).' : err instanceof Error ? err.message : String(err);
-    page.replaceChildren(message('error', text));
+    forget(err instanceof ApiError && err.code === 'UNAUTHENTICATED' ? 'This API key is not valid (or was revoked).' : err instanceof Error ? err.message : String(err));
   }
 }
 
 function route(): void {
   leave?.();
   leave = undefined;
-  const name = (location.hash.replace(/^#\//, '') || 'map').split('?')[0];
-  for (const a of document.querySelectorAll('header nav a')) a.classList.toggle('active', a.getAttribute('href') === `#/${name}`);
   if (!viewer) return;
-  if (name === 'models' && viewer.role !== 'ADMIN') {
-    page.replaceChildren(h('h2', {}, 'Models & jobs'), message('error', 'Models and jobs need an admin key.'));
+  const pages = allowed(viewer);
+  const name = location.hash.replace(/^#\//, '').split('?')[0] ?? '';
+  if (!pages.includes(name)) {
+    const target = PAGES[name];
+    if (target) {
+      page.replaceChildren(h('h2', {}, target.title), message('error', `${target.title} is not available to a ${viewer.role.toLowerCase()} key. ${pages.length ? `Try ${pages.map((p) => PAGES[p]!.title).join(', ')}.` : ''}`));
+      markActive();
+      return;
+    }
+    location.replace(`#/${pages[0] ?? 'map'}`); // a key lands on its first page
     return;
   }
-  switch (name) {
-    case 'trends':
-      leave = trendsPage(page);
-      break;
-    case 'user':
-      userPage(page, viewer.userId);
-      break;
-    case 'models':
-      leave = modelsPage(page);
-      break;
-    default:
-      leave = mapPage(page);
-  }
+  markActive();
+  leave = PAGES[name]!.open(page, viewer);
 }
 
 document.getElementById('key-form')!.addEventListener('submit', (e) => {
@@ -68,4 +101,7 @@ document.getElementById('key-form')!.addEventListener('submit', (e) => {
   void connect();
 });
 window.addEventListener('hashchange', route);
+window.addEventListener(UNAUTHENTICATED_EVENT, () => {
+  if (viewer) forget('This API key is no longer accepted (revoked?). Enter another one.');
+});
 void connect();

@@ -7,13 +7,19 @@ import { Arg, Authorized, Ctx, ID, Info, Int, Query, Resolver } from 'type-graph
 import { Rule } from '../auth/auth-checker';
 import type { Context } from '../graphql/context';
 import { AggregateInput, CorrelationInput, DistributionInput, HotspotInput, TimeSeriesInput } from './analytics.inputs';
-import { AggregateCell, CorrelationPair, DemandForecast, Hotspot, SpatialDistribution, TimeSeries } from './analytics.types';
+import { AggregateCell, CorrelationPair, DataExtent, DemandForecast, Hotspot, SpatialDistribution, TimeSeries } from './analytics.types';
 import { selectedFields } from '../graphql/selection';
 
 const access = (ctx: Context) => ctx.services.analytics.accessFor(ctx.principal);
 
 @Resolver()
 export class AnalyticsResolver {
+  @Authorized(Rule.PARTNER)
+  @Query(() => DataExtent, { description: 'The span of the recorded events in whole UTC days: the default window of the console.' })
+  dataExtent(@Ctx() ctx: Context) {
+    return ctx.services.analytics.extent();
+  }
+
   @Authorized(Rule.PARTNER)
   @Query(() => [AggregateCell], { description: 'One value per spatial cell × time bucket (at most 10,000).' })
   async aggregates(@Ctx() ctx: Context, @Arg('input', () => AggregateInput) input: AggregateInput, @Info() info: GraphQLResolveInfo) {

@@ -37,7 +37,7 @@ export class AnalyticsService {
   /** Every public analytics operation runs through it (resolvers, via `limited`). */
   private readonly gate: ConcurrencyGate;
 
-  constructor(ds: DataSource, opts: AnalyticsOptions = {}) {
+  constructor(private readonly ds: DataSource, opts: AnalyticsOptions = {}) {
     this.kAnonymityMin = opts.kAnonymityMin ?? 10;
     this.gate = new ConcurrencyGate(opts.concurrency ?? 1, opts.queueMs ?? 30_000, 'analytics');
     const dp = opts.dp ?? { epsilon: 1, budgetPerDay: 100, revenueSensitivity: 500 };
@@ -48,6 +48,15 @@ export class AnalyticsService {
     this.hotspot = new HotspotService(ds, this.aggregate);
     this.distribution = new DistributionService(ds, this.aggregate);
     this.profile = new ProfileService(ds);
+  }
+
+  /** First and last event, widened to whole UTC days (two index lookups on events.occurred_at). */
+  async extent(): Promise<{ from: Date | null; to: Date | null }> {
+    const [row] = await this.ds.query<{ from: Date | null; to: Date | null }[]>(
+      `SELECT date_trunc('day', (SELECT min(occurred_at) FROM events) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS "from",
+              date_trunc('day', (SELECT max(occurred_at) FROM events) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + interval '1 day' AS "to"`,
+    );
+    return { from: row?.from ? new Date(row.from) : null, to: row?.to ? new Date(row.to) : null };
   }
 
   /** Runs one analytics operation when its turn comes (at most `concurrency` at once in this process). */

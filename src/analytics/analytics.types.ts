@@ -7,6 +7,12 @@ import type { Bucket } from './buckets';
 import type { HotspotClass } from './hotspot.service';
 import type { Segment } from './profile.service';
 
+@ObjectType({ description: 'The span of the recorded behaviour events, whole UTC days (a sensible default window for analytics).' })
+export class DataExtent {
+  @Field(() => Date, { nullable: true, description: 'Start of the UTC day of the first event; null with no events.' }) from!: Date | null;
+  @Field(() => Date, { nullable: true, description: 'End of the UTC day of the last event (exclusive); null with no events.' }) to!: Date | null;
+}
+
 @ObjectType({ description: 'One spatial cell × time bucket.' })
 export class AggregateCell {
   @Field({ description: 'H3 index (hex) for H3 grids, the region id for region grids, "all" without a grid.' }) cellId!: string;

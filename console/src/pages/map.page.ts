@@ -144,6 +144,6 @@ export function mapPage(root: HTMLElement): () => void {
     const id = map.hit(e);
     if (id) void cellSeries(id);
   });
-  void load();
+  void sel.ready.then(load);
   return stop;
 }

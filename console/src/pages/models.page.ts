@@ -15,7 +15,13 @@ interface Job {
   error: string | null; createdAt: string; comparison: Record<string, unknown> | null; resultVersion: { version: string; status: string } | null;
 }
 
-const JOB_FIELDS = 'id modelKind status progress epoch loss etaSeconds error createdAt comparison resultVersion { version status }';
+const VERSIONS = `query ModelVersions($k: ModelKind!) { modelVersions(kind: $k) { id version status metrics createdAt sourceJobId } }`;
+const JOBS = `query TrainingJobs { trainingJobs(first: 20) { edges { node { id modelKind status progress epoch loss etaSeconds error createdAt comparison resultVersion { version status } } } } }`;
+const START = `mutation StartFineTuning($i: StartFineTuningInput!) { startFineTuning(input: $i) { id modelKind status progress epoch loss etaSeconds error createdAt comparison resultVersion { version status } } }`;
+const PROGRESS = `subscription TrainingJobProgress($id: ID!) { trainingJobProgress(id: $id) { id modelKind status progress epoch loss etaSeconds error createdAt comparison resultVersion { version status } } }`;
+const ROLLBACK = `mutation RollbackModel($k: ModelKind!) { rollbackModel(kind: $k) { version } }`;
+const PROMOTE = `mutation PromoteModelVersion($id: ID!) { promoteModelVersion(id: $id) { version } }`;
+const CANCEL = `mutation CancelTrainingJob($id: ID!) { cancelTrainingJob(id: $id) { status } }`;
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
 export function modelsPage(root: HTMLElement): () => void {
@@ -38,7 +44,7 @@ export function modelsPage(root: HTMLElement): () => void {
 
   async function loadVersions(): Promise<void> {
     try {
-      const parts = await Promise.all(KINDS.map((k) => gql<{ modelVersions: Version[] }>(`query($k: ModelKind!) { modelVersions(kind: $k) { id version status metrics createdAt sourceJobId } }`, { k })));
+      const parts = await Promise.all(KINDS.map((k) => gql<{ modelVersions: Version[] }>(VERSIONS, { k })));
       versionsBox.replaceChildren(...KINDS.map((k, i) => versionTable(k, parts[i]!.modelVersions)));
     } catch (err) {
       showError(versionsBox, err);
@@ -49,17 +55,17 @@ export function modelsPage(root: HTMLElement): () => void {
     if (versions.length === 0) return h('div', {}, h('h4', {}, k), message('empty', 'No versions.'));
     const metricNames = [...new Set(versions.flatMap((v) => Object.keys(v.metrics).filter((m) => typeof v.metrics[m] === 'number')))].sort();
     return h('div', { class: 'kind' },
-      h('h4', {}, k, ' ', h('button', { onclick: () => void act(`mutation($k: ModelKind!) { rollbackModel(kind: $k) { version } }`, { k }) }, 'Roll back')),
+      h('h4', {}, k, ' ', h('button', { onclick: () => void act(ROLLBACK, { k }) }, 'Roll back')),
       h('table', {},
         h('tr', {}, h('th', {}, ''), ...versions.map((v) => h('th', { class: `status-${v.status.toLowerCase()}` }, `${v.version} (${v.status.toLowerCase()})`))),
         ...metricNames.map((m) => h('tr', {}, h('td', {}, m), ...versions.map((v) => h('td', {}, fmt(v.metrics[m] as number, 4))))),
-        h('tr', {}, h('td', {}, ''), ...versions.map((v) => h('td', {}, v.status === 'ACTIVE' ? 'serving' : h('button', { onclick: () => void act(`mutation($id: ID!) { promoteModelVersion(id: $id) { version } }`, { id: v.id }) }, 'Promote')))),
+        h('tr', {}, h('td', {}, ''), ...versions.map((v) => h('td', {}, v.status === 'ACTIVE' ? 'serving' : h('button', { onclick: () => void act(PROMOTE, { id: v.id }) }, 'Promote')))),
       ));
   }
 
   async function loadJobs(): Promise<void> {
     try {
-      const d = await gql<{ trainingJobs: { edges: { node: Job }[] } }>(`{ trainingJobs(first: 20) { edges { node { ${JOB_FIELDS} } } } }`);
+      const d = await gql<{ trainingJobs: { edges: { node: Job }[] } }>(JOBS);
       const jobs = d.trainingJobs.edges.map((e) => e.node);
       jobsBox.replaceChildren(
         jobs.length
@@ -68,7 +74,7 @@ export function modelsPage(root: HTMLElement): () => void {
                 h('td', {}, h('a', { href: '#/models', onclick: (e: Event) => { e.preventDefault(); follow(j.id); } }, `#${j.id}`)),
                 h('td', {}, j.modelKind), h('td', { class: `status-${j.status.toLowerCase()}` }, j.status.toLowerCase()),
                 h('td', {}, `${Math.round(j.progress * 100)}%`), h('td', {}, j.resultVersion ? `${j.resultVersion.version} (${j.resultVersion.status.toLowerCase()})` : j.error ?? ''),
-                h('td', {}, TERMINAL.has(j.status) ? '' : h('button', { onclick: () => void act(`mutation($id: ID!) { cancelTrainingJob(id: $id) { status } }`, { id: j.id }) }, 'Cancel')))))
+                h('td', {}, TERMINAL.has(j.status) ? '' : h('button', { onclick: () => void act(CANCEL, { id: j.id }) }, 'Cancel')))))
           : message('empty', 'No training jobs yet.'),
       );
     } catch (err) {
@@ -97,7 +103,7 @@ export function modelsPage(root: HTMLElement): () => void {
     }
     const dataWindow = from.value || to.value ? { from: from.value ? `${from.value}T00:00:00Z` : null, to: to.value ? `${to.value}T00:00:00Z` : null } : null;
     try {
-      const d = await gql<{ startFineTuning: Job }>(`mutation($i: StartFineTuningInput!) { startFineTuning(input: $i) { ${JOB_FIELDS} } }`, {
+      const d = await gql<{ startFineTuning: Job }>(START, {
         i: { modelKind: kind.value, hyperparameters, dataWindow, autoPromote: auto.checked },
       });
       formMsg.replaceChildren(message('info', `Job #${d.startFineTuning.id} queued.`));
@@ -114,7 +120,7 @@ export function modelsPage(root: HTMLElement): () => void {
     const text = h('div', { id: 'live-text' }, `Job #${id}: connecting…`);
     live.replaceChildren(h('h3', {}, `Job #${id}`), h('div', { class: 'progress', id: 'live-progress', role: 'progressbar' }, bar), text);
     unsubscribe = subscribe<{ trainingJobProgress: Job }>(
-      `subscription($id: ID!) { trainingJobProgress(id: $id) { ${JOB_FIELDS} } }`,
+      PROGRESS,
       { id },
       ({ trainingJobProgress: j }) => {
         bar.style.width = `${Math.round(j.progress * 100)}%`;

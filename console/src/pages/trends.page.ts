@@ -80,5 +80,5 @@ export function trendsPage(root: HTMLElement): void {
       showError(out, err);
     }
   }
-  void load();
+  void sel.ready.then(load);
 }
