@@ -5,6 +5,7 @@
  */
 import 'reflect-metadata';
 import { runAnalyticsBench } from './analytics';
+import { runFleetBench } from './fleet';
 import { runIngestBench } from './ingest';
 import { runLimiterBench } from './limiter';
 import { runServingBench } from './serving';
@@ -21,6 +22,7 @@ const benches: Bench[] = [
   { name: 'serving', run: (quick) => runServingBench({ quick }) },
   { name: 'soak', run: (quick) => runSoakBench({ quick }) },
   { name: 'limiter', run: (quick) => runLimiterBench({ quick }) },
+  { name: 'fleet', run: (quick) => runFleetBench({ quick }) },
 ];
 
 async function main(): Promise<void> {
