@@ -22,6 +22,6 @@ await build({
   outfile: path.join(out, 'app.js'),
   logLevel: 'warning',
 });
-for (const f of ['index.html', 'styles.css']) fs.copyFileSync(path.join(here, f), path.join(out, f));
+for (const f of ['index.html', 'styles.css', 'favicon.svg']) fs.copyFileSync(path.join(here, f), path.join(out, f));
 const operations = consoleOperations(path.join(here, 'src'), path.resolve(here, '../schema/schema.graphql'));
 fs.writeFileSync(path.join(out, 'operations.json'), `${JSON.stringify(operations, null, 2)}\n`);
