@@ -3,6 +3,7 @@
  * use it: the header shows only those tabs, and a key lands on the first of them (a frontend key on
  * its own user). A key the server stops accepting (revoked) is forgotten, header included.
  */
+import '../styles.css';
 import { ApiError, apiKey, gql, setApiKey, UNAUTHENTICATED_EVENT } from './api';
 import { h, message } from './dom';
 import { mapPage } from './pages/map.page';
