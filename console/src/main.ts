@@ -6,12 +6,13 @@
 import '../styles.css';
 import { ApiError, apiKey, gql, setApiKey, UNAUTHENTICATED_EVENT } from './api';
 import { h, message } from './dom';
+import { explorerPage } from './pages/explorer.page';
+import { keysPage } from './pages/keys.page';
 import { mapPage } from './pages/map.page';
 import { modelsPage } from './pages/models.page';
 import { trendsPage } from './pages/trends.page';
 import { userPage } from './pages/user.page';
 import type { Role, Viewer } from './viewer';
-
 
 interface Page {
   readonly title: string;
@@ -25,6 +26,8 @@ const PAGES: Record<string, Page> = {
   trends: { title: 'Trends', roles: ['ADMIN', 'PARTNER'], open: (root) => trendsPage(root) },
   user: { title: 'User', roles: ['ADMIN', 'FRONTEND'], open: (root, v) => userPage(root, v.userId) },
   models: { title: 'Models & jobs', roles: ['ADMIN'], open: (root) => modelsPage(root) },
+  keys: { title: 'API keys', roles: ['ADMIN'], open: (root) => keysPage(root) },
+  explorer: { title: 'Explorer', roles: ['ADMIN', 'FRONTEND'], open: (root, v) => explorerPage(root, v) },
 };
 
 const page = document.getElementById('page')!;
