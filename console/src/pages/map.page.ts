@@ -1,126 +1,338 @@
 /**
- * Map: aggregates per H3 cell or region for a metric, time window and category, coloured by value
- * with a legend; a time slider (with play) steps through the buckets; significant hot/cold spots
- * are outlined; clicking a cell shows its time series.
+ * Map: a metric per H3 cell or region and time bucket over a window, on a WebGL map (MapLibre GL +
+ * deck.gl, loaded with this page) whose base layer is the shipped region boundaries; a time slider
+ * steps through the buckets; hot and cold spots can be shown; the same cells as a table (the
+ * accessible view, and the only one without WebGL); a click on a cell or region opens its series.
+ * Partner keys get every suppressed number explained (docs/privacy.md).
  */
-import { gql } from '../api';
-import { lineChart } from '../chart';
+import '../map/map.css';
+import { gql, isAborted, requestSlot } from '../api';
 import { field, h, message, showError } from '../dom';
-import { legend, MapCanvas, type Geometry } from '../map-canvas';
-import { cityRegions, selectionControls, type Selection } from './controls';
+import { readParams, writeParams } from '../url-state';
+import type { Viewer } from '../viewer';
+import { bbox, contains, type BBox } from '../map/geo';
+import { bucketLabel, formatValue, metricLabel, shortCell } from '../map/format';
+import { legend } from '../map/legend';
+import { MAP_CELLS, MAP_HOTSPOTS, MAP_REGIONS, MAP_SERIES, VIEWER, type CellRow, type HotspotRow, type Region, type SeriesPoint } from '../map/operations';
+import { partnerEmpty, partnerNote, SUPPRESSED_REASON } from '../map/privacy';
+import { autoResolution, bucketCount, MAX_RES, MIN_RES } from '../map/resolution';
+import { quantileScale, type Scale } from '../map/scale';
+import { seriesPanel } from '../map/series';
+import { cellTable, type TableRow } from '../map/table';
+import type { MapView, Shape } from '../map/view';
+import { webglAvailable } from '../map/webgl';
+import { selectionControls, type Selection } from './controls';
 
-interface Cell {
-  cellId: string;
-  bucketStart: string;
-  value: number | null;
-  geometry: Geometry | null;
+type H3 = typeof import('h3-js');
+
+/** What one answer drew: kept for the slider, the table, hot spots and clicks. */
+interface Drawn {
+  readonly selection: Selection;
+  readonly grid: 'h3' | 'regions';
+  readonly resolution: number | null;
+  readonly where: { regionIds: string[] } | null;
+  readonly buckets: string[];
+  readonly byBucket: Map<string, Map<string, CellRow>>;
+  readonly scale: Scale;
+  readonly gridNote: string;
 }
 
-const AGGREGATES = `query MapCells($input: AggregateInput!) { aggregates(input: $input) { cellId bucketStart value geometry } }`;
-const HOTSPOTS = `query MapHotspots($input: HotspotInput!) { hotspots(input: $input) { cellId classification } }`;
-const SERIES = `query CellSeries($input: TimeSeriesInput!) { timeSeries(input: $input) { points { bucketStart value anomaly } } }`;
-
 export function mapPage(root: HTMLElement): () => void {
+  const params = readParams();
   const sel = selectionControls(['DAY', 'WEEK', 'MONTH'], 'WEEK', 56);
   const grid = h('select', { name: 'grid' },
-    h('option', { value: 'auto' }, 'H3 (auto resolution)'), ...[5, 6, 7, 8].map((r) => h('option', { value: String(r) }, `H3 resolution ${r}`)),
-    h('option', { value: 'regions' }, 'regions'));
+    h('option', { value: 'auto' }, 'H3, resolution fitted to the area'),
+    ...Array.from({ length: MAX_RES - MIN_RES + 1 }, (_, i) => MIN_RES + i).map((r) => h('option', { value: String(r) }, `H3 resolution ${r}`)),
+    h('option', { value: 'regions' }, 'regions (cities)'));
+  grid.value = params.get('grid') ?? 'auto';
+  if (!grid.value) grid.value = 'auto';
   const area = h('select', { name: 'area' }, h('option', { value: '' }, 'everywhere'));
-  const canvas = h('canvas', { class: 'map', width: 900, height: 560, id: 'map-canvas' });
-  const map = new MapCanvas(canvas);
-  const slider = h('input', { type: 'range', min: 0, max: 0, value: 0, id: 'time-slider', disabled: true });
-  const when = h('span', { id: 'bucket-label' });
-  const play = h('button', { type: 'button', id: 'play' }, '▶ Play');
-  const legendBox = h('div');
-  const status = h('div');
-  const detail = h('div', { class: 'panel', id: 'cell-detail' }, message('empty', 'Click a cell to see its time series.'));
+  const draw = h('button', { type: 'submit', id: 'draw' }, 'Draw');
+  const form = h('form', { class: 'controls panel', 'aria-label': 'Map selection' }, ...sel.elements, field('Area', area), field('Grid', grid), draw);
+  const status = h('div', { id: 'map-status' });
+
+  const mapButton = h('button', { type: 'button', 'aria-pressed': 'true', id: 'show-map' }, 'Map');
+  const tableButton = h('button', { type: 'button', 'aria-pressed': 'false', id: 'show-table' }, 'Table');
+  const hotspotToggle = h('input', { type: 'checkbox', id: 'hotspot-toggle', checked: params.get('hotspots') !== 'off' });
+  const frame = h('div', { class: 'map-frame', id: 'map', role: 'region', 'aria-label': 'Map of the selected metric; the Table view lists the same cells', 'aria-describedby': 'map-summary' });
+  const summary = h('p', { id: 'map-summary', class: 'sr-only' });
+  const tableBox = h('div', { id: 'map-table-box', hidden: true });
+  const slider = h('input', { type: 'range', min: 0, max: 0, value: 0, id: 'time-slider', disabled: true, 'aria-valuetext': 'no data' });
+  const when = h('output', { id: 'bucket-label', for: 'time-slider' });
+  const play = h('button', { type: 'button', id: 'play', disabled: true }, '▶ Play');
+  const legendBox = h('div', { class: 'map-legend', id: 'map-legend' });
+  const privacyBox = h('div', { id: 'privacy-box' });
+  const detail = h('section', { class: 'panel', id: 'cell-detail', 'aria-live': 'polite', 'aria-label': 'Series of the chosen cell' }, message('empty', 'Click a cell or region on the map (or Series in the table) to see its time series.'));
+
+  root.replaceChildren(
+    h('h2', {}, 'Map'),
+    form,
+    status,
+    h('div', { class: 'map-layout' },
+      h('section', { class: 'panel', 'aria-label': 'Map' },
+        h('div', { class: 'map-toolbar' },
+          h('div', { class: 'view-switch', role: 'group', 'aria-label': 'View' }, mapButton, tableButton),
+          h('label', { class: 'toggle' }, hotspotToggle, 'Hot spots')),
+        frame, summary, tableBox,
+        h('div', { class: 'time-row' }, h('label', { for: 'time-slider' }, 'Time bucket', slider), when, play),
+        legendBox, privacyBox),
+      detail),
+  );
+
+  const loads = requestSlot();
+  const spotsSlot = requestSlot();
+  const seriesSlot = requestSlot();
   let timer: number | undefined;
-  let buckets: string[] = [];
-  let byBucket = new Map<string, Cell[]>();
-  let outlines: Geometry[] = [];
-  let hot = new Map<string, 'hot' | 'cold'>();
-  let range = { min: 0, max: 1 };
-  let selection: Selection | null = null;
-  let geometries = new Map<string, Geometry>();
+  let left = false;
+  let drawn: Drawn | null = null;
+  let hot = new Map<string, 'HOT' | 'COLD'>();
+  let view: MapView | null = null;
+  let viewFailed = !webglAvailable();
+  let showing: 'map' | 'table' = params.get('view') === 'table' || viewFailed ? 'table' : 'map';
+  let h3: H3 | null = null;
+  let regions: Region[] = [];
+  const regionById = new Map<string, Region>();
 
-  const form = h('form', { class: 'controls panel', onsubmit: (e: Event) => { e.preventDefault(); void load(); } },
-    ...sel.elements, field('Area', area), field('Grid', grid), h('button', { type: 'submit' }, 'Draw'));
-  root.replaceChildren(h('h2', {}, 'Map'), form, status,
-    h('div', { class: 'row' }, h('div', { class: 'panel' }, canvas, h('div', { class: 'controls' }, play, slider, when), legendBox), detail));
+  const viewer = gql<{ viewer: Viewer }>(VIEWER).then((d) => d.viewer).catch(() => null);
+  const regionsReady = gql<{ regions: Region[] }>(MAP_REGIONS)
+    .then((d) => {
+      regions = d.regions;
+      for (const r of regions) regionById.set(r.id, r);
+      area.append(...regions.map((r) => h('option', { value: r.id, selected: r.id === params.get('area') }, r.name)));
+    })
+    .catch((err) => showError(status, err));
+  const h3Ready = import('h3-js').then((m) => { h3 = m; }).catch(() => undefined);
+  const partner = (): Promise<boolean> => viewer.then((v) => v?.role === 'PARTNER');
 
-  function show(i: number): void {
-    const b = buckets[i];
-    if (b === undefined) return;
-    when.textContent = new Date(b).toISOString().slice(0, 16).replace('T', ' ');
-    const cells = (byBucket.get(b) ?? []).filter((c) => c.value !== null && c.geometry);
-    map.draw(cells.map((c) => ({ id: c.cellId, geometry: c.geometry!, value: c.value!, hotspot: hot.get(c.cellId) ?? null })), outlines, range);
+  /** Creates the WebGL map on first need (once, however many callers wait); a failure leaves the table. */
+  let viewLoading: Promise<MapView | null> | null = null;
+  function ensureView(): Promise<MapView | null> {
+    if (view || viewFailed) return Promise.resolve(view);
+    viewLoading ??= (async () => {
+      try {
+        await regionsReady; // the base layer is made of them
+        const { createMapView } = await import('../map/view');
+        if (left) return null;
+        view = createMapView(frame, { regions, describe, onPick: (s) => void openSeries(s.id) });
+      } catch (err) {
+        viewFailed = true;
+        frame.replaceChildren(message('info', `The map cannot be drawn here (${err instanceof Error ? err.message : 'WebGL unavailable'}); the table shows the same cells.`));
+        setView('table');
+      }
+      return view;
+    })();
+    return viewLoading;
+  }
+
+  function setView(v: 'map' | 'table'): void {
+    showing = viewFailed ? 'table' : v;
+    mapButton.setAttribute('aria-pressed', String(showing === 'map'));
+    tableButton.setAttribute('aria-pressed', String(showing === 'table'));
+    mapButton.disabled = viewFailed;
+    frame.hidden = showing !== 'map' && !viewFailed;
+    tableBox.hidden = showing !== 'table';
+    writeParams({ view: showing === 'table' ? 'table' : null });
+    if (showing === 'map') void ensureView().then(() => render());
+    else render();
+  }
+
+  function cellName(id: string): string {
+    const region = regionById.get(id);
+    if (region) return region.name;
+    const inside = cityOf(id);
+    return inside ? `${inside} · ${shortCell(id)}` : `H3 ${shortCell(id)}`;
+  }
+
+  function cityOf(cell: string): string | null {
+    if (!h3) return null;
+    const [lat, lng] = h3.cellToLatLng(cell);
+    return regions.find((r) => contains(r.geometry, [lng, lat]))?.name ?? null;
+  }
+
+  function current(): { bucket: string; rows: Map<string, CellRow> } | null {
+    if (!drawn) return null;
+    const bucket = drawn.buckets[Number(slider.value)];
+    return bucket === undefined ? null : { bucket, rows: drawn.byBucket.get(bucket) ?? new Map() };
+  }
+
+  function describe(shape: Shape): string {
+    const cur = current();
+    if (!drawn || !cur) return '';
+    const row = cur.rows.get(shape.id);
+    const lines = [cellName(shape.id), bucketLabel(cur.bucket, drawn.selection.bucket)];
+    if (!row) lines.push(`${metricLabel(drawn.selection.metric)}: ${SUPPRESSED_REASON}`);
+    else {
+      const cls = row.value === null ? null : drawn.scale.bucket(row.value);
+      lines.push(`${metricLabel(drawn.selection.metric)}: ${formatValue(drawn.selection.metric, row.value)}${cls === null ? '' : ` (colour class ${cls + 1} of ${drawn.scale.breaks.length})`}`);
+      if (row.users !== null) lines.push(`${row.users.toLocaleString('en')} distinct users`);
+    }
+    if (shape.hotspot) lines.push(shape.hotspot === 'HOT' ? '▲ hot spot' : '▼ cold spot');
+    return lines.join('\n');
+  }
+
+  /** Draws the bucket the slider points at: map, table, summary. */
+  function render(): void {
+    const cur = current();
+    if (!drawn || !cur) return;
+    const { selection } = drawn;
+    when.textContent = bucketLabel(cur.bucket, selection.bucket);
+    slider.setAttribute('aria-valuetext', when.textContent);
+    const showSpots = hotspotToggle.checked && drawn.grid === 'h3';
+    const shapes: Shape[] = [];
+    const rows: TableRow[] = [];
+    for (const row of cur.rows.values()) {
+      if (row.value === null) continue;
+      const hotspot = showSpots ? hot.get(row.cellId) ?? null : null;
+      shapes.push({ id: row.cellId, geometry: regionById.get(row.cellId)?.geometry, colour: drawn.scale.colour(row.value), hotspot });
+      rows.push({ id: row.cellId, name: cellName(row.cellId), value: formatValue(selection.metric, row.value), sortValue: row.value, users: row.users === null ? '–' : row.users.toLocaleString('en'), hotspot, reason: null });
+    }
+    // Regions with no published value (partner suppression): drawn grey, listed with the reason.
+    if (drawn.grid === 'regions') {
+      for (const r of regions) {
+        if (cur.rows.has(r.id) || (drawn.where && !drawn.where.regionIds.includes(r.id))) continue;
+        shapes.push({ id: r.id, geometry: r.geometry, colour: null, hotspot: null });
+        rows.push({ id: r.id, name: r.name, value: '–', sortValue: -Infinity, users: '–', hotspot: null, reason: SUPPRESSED_REASON });
+      }
+    }
+    summary.textContent = `${metricLabel(selection.metric)}, ${when.textContent}: ${rows.filter((r) => !r.reason).length} ${drawn.grid === 'h3' ? 'cells' : 'regions'} with data${showSpots ? `, ${shapes.filter((s) => s.hotspot).length} hot or cold spots` : ''}.`;
+    frame.dataset.cells = String(shapes.filter((s) => s.colour).length);
+    if (showing === 'map') view?.draw(drawn.grid, shapes, showSpots);
+    else tableBox.replaceChildren(cellTable(`${metricLabel(selection.metric)}, ${when.textContent}`, metricLabel(selection.metric), rows, (id) => void openSeries(id)));
+  }
+
+  function renderLegend(suppressed: boolean): void {
+    if (!drawn) return void legendBox.replaceChildren();
+    legendBox.replaceChildren(...legend(drawn.scale, drawn.selection.metric, { suppressed, hotspots: hotspotToggle.checked && drawn.grid === 'h3', gridNote: drawn.gridNote }));
+  }
+
+  /** Forgets what was drawn: an empty answer must not keep the last legend, slider or cells. */
+  function clear(): void {
+    stop();
+    drawn = null;
+    hot = new Map();
+    legendBox.replaceChildren();
+    slider.max = '0';
+    slider.value = '0';
+    slider.disabled = true;
+    slider.setAttribute('aria-valuetext', 'no data');
+    play.disabled = true;
+    when.textContent = '';
+    summary.textContent = 'No cells drawn.';
+    frame.dataset.cells = '0';
+    view?.draw('h3', [], false);
+    tableBox.replaceChildren();
   }
 
   async function load(): Promise<void> {
+    const signal = loads.next();
+    spotsSlot.cancel();
     stop();
-    selection = sel.read();
-    const gridInput = grid.value === 'regions' ? { regions: true } : grid.value === 'auto' ? null : { h3Resolution: Number(grid.value) };
-    const where = area.value ? { regionIds: [area.value] } : null;
-    const base = { metric: selection.metric, from: selection.from, to: selection.to, where, filter: selection.categoryIds ? { categoryIds: selection.categoryIds } : null };
+    draw.disabled = true;
+    draw.textContent = 'Drawing…';
     status.replaceChildren(message('info', 'Loading…'));
     try {
-      const [agg, regions] = await Promise.all([
-        gql<{ aggregates: Cell[] }>(AGGREGATES, { input: { ...base, bucket: selection.bucket, grid: gridInput } }),
-        cityRegions().catch(() => []),
-      ]);
-      if (area.options.length === 1) area.append(...regions.map((r) => h('option', { value: r.id }, r.name)));
-      outlines = regions.filter((r) => !area.value || r.id === area.value).map((r) => r.geometry);
-      const cells = agg.aggregates.filter((c) => c.value !== null && c.geometry);
+      await Promise.all([regionsReady, h3Ready]);
+      const selection = sel.read();
+      writeParams({ area: area.value || null, grid: grid.value === 'auto' ? null : grid.value });
+      const isPartner = await partner();
+      privacyBox.replaceChildren(...(isPartner ? [partnerNote()] : []));
+      const where = area.value ? { regionIds: [area.value] } : null;
+      const areas = (area.value ? regions.filter((r) => r.id === area.value) : regions).map((r) => r.geometry);
+      const gridKind = grid.value === 'regions' ? 'regions' : 'h3';
+      const resolution = gridKind === 'regions' ? null : grid.value === 'auto' ? autoResolution(areas, bucketCount(selection.from, selection.to, selection.bucket)) : Number(grid.value);
+      const base = { metric: selection.metric, from: selection.from, to: selection.to, where, filter: selection.categoryIds ? { categoryIds: selection.categoryIds } : null };
+      const gridInput = gridKind === 'regions' ? { regions: true } : { h3Resolution: resolution };
+      const mapReady = showing === 'map' ? ensureView() : Promise.resolve(null);
+      const { aggregates } = await gql<{ aggregates: CellRow[] }>(MAP_CELLS, { input: { ...base, bucket: selection.bucket, grid: gridInput } }, signal);
+      await mapReady;
+      const cells = aggregates.filter((c) => c.value !== null && c.cellId !== 'all');
+      const box: BBox | null = bbox(areas);
+      if (box) view?.fit(box);
       if (cells.length === 0) {
-        status.replaceChildren(message('empty', 'No data for this selection (or every cell is below the privacy threshold). Try a longer window or another metric.'));
-        map.draw([], outlines, range);
+        clear();
+        status.replaceChildren(message('empty', isPartner ? partnerEmpty(gridKind === 'h3' ? 'cell' : 'region') : 'No data for this selection. Try a longer window, another metric or everywhere.'));
         return;
       }
-      hot = new Map();
-      if (grid.value !== 'regions') {
-        try {
-          const hs = await gql<{ hotspots: { cellId: string; classification: string }[] }>(HOTSPOTS, {
-            input: { ...base, h3Resolution: gridInput?.h3Resolution ?? null, onlySignificant: true },
-          });
-          for (const s of hs.hotspots) if (s.classification !== 'NOT_SIGNIFICANT') hot.set(s.cellId, s.classification === 'HOT' ? 'hot' : 'cold');
-        } catch {
-          // hot spots are an overlay; the map stands without them
-        }
-      }
-      byBucket = new Map();
-      geometries = new Map();
+      const byBucket = new Map<string, Map<string, CellRow>>();
       for (const c of cells) {
-        byBucket.set(c.bucketStart, [...(byBucket.get(c.bucketStart) ?? []), c]);
-        geometries.set(c.cellId, c.geometry!);
+        let rows = byBucket.get(c.bucketStart);
+        if (!rows) byBucket.set(c.bucketStart, (rows = new Map()));
+        rows.set(c.cellId, c);
       }
-      buckets = [...byBucket.keys()].sort();
-      const values = cells.map((c) => c.value!);
-      range = { min: Math.min(...values), max: Math.max(...values) };
-      map.fit(area.value ? outlines : cells.map((c) => c.geometry!));
+      const buckets = [...byBucket.keys()].sort();
+      const gridNote = gridKind === 'regions' ? 'one colour per region' : `H3 resolution ${resolution}${grid.value === 'auto' ? ' (fitted to the area)' : ''}`;
+      drawn = { selection, grid: gridKind, resolution, where, buckets, byBucket, scale: quantileScale(cells.map((c) => c.value!))!, gridNote };
+      hot = new Map();
       slider.max = String(buckets.length - 1);
       slider.value = String(buckets.length - 1);
       slider.disabled = buckets.length < 2;
-      legendBox.replaceChildren(legend(range.min, range.max, selection.metric.toLowerCase()),
-        h('div', { class: 'legend' }, `${cells.length} cells × buckets · ${hot.size} significant hot/cold spots outlined (red hot, blue cold)`));
+      play.disabled = buckets.length < 2;
+      renderLegend(isPartner);
       status.replaceChildren();
-      show(buckets.length - 1);
+      render();
+      if (hotspotToggle.checked) void loadHotspots();
     } catch (err) {
+      if (isAborted(err)) return;
+      clear();
       showError(status, err);
+    } finally {
+      if (!signal.aborted) {
+        draw.disabled = false;
+        draw.textContent = 'Draw';
+      }
     }
   }
 
-  async function cellSeries(id: string): Promise<void> {
-    const geometry = geometries.get(id);
-    if (!geometry || !selection) return;
-    detail.replaceChildren(h('h3', {}, `Cell ${id}`), message('info', 'Loading…'));
+  async function loadHotspots(): Promise<void> {
+    const d = drawn;
+    if (!d || d.grid !== 'h3' || d.resolution === null) return;
+    const signal = spotsSlot.next();
     try {
-      const d = await gql<{ timeSeries: { points: { bucketStart: string; value: number | null; anomaly: boolean }[] } }>(SERIES, {
-        input: { metric: selection.metric, bucket: 'DAY', from: selection.from, to: selection.to, where: { polygon: geometry }, filter: selection.categoryIds ? { categoryIds: selection.categoryIds } : null },
-      });
-      const pts = d.timeSeries.points.filter((p) => p.value !== null).map((p) => ({ t: Date.parse(p.bucketStart), v: p.value! }));
-      detail.replaceChildren(h('h3', {}, `Cell ${id}`), pts.length ? lineChart({ series: pts, width: 420, height: 200, label: `${selection.metric.toLowerCase()} per day` }) : message('empty', 'No data in this cell.'));
+      const { hotspots } = await gql<{ hotspots: HotspotRow[] }>(MAP_HOTSPOTS, {
+        input: { metric: d.selection.metric, from: d.selection.from, to: d.selection.to, where: d.where, filter: d.selection.categoryIds ? { categoryIds: d.selection.categoryIds } : null, h3Resolution: Math.min(9, d.resolution), onlySignificant: true },
+      }, signal);
+      if (drawn !== d) return;
+      hot = new Map(hotspots.filter((s) => s.classification !== 'NOT_SIGNIFICANT').map((s) => [s.cellId, s.classification as 'HOT' | 'COLD']));
+      renderLegend(await partner());
+      legendBox.dataset.hotspots = String(hot.size);
+      render();
     } catch (err) {
-      showError(detail, err);
+      if (isAborted(err) || drawn !== d) return;
+      legendBox.append(h('p', { class: 'muted', id: 'hotspot-error' }, `Hot spots unavailable: ${err instanceof Error ? err.message : String(err)}`));
+    }
+  }
+
+  async function openSeries(id: string): Promise<void> {
+    const d = drawn;
+    if (!d) return;
+    const signal = seriesSlot.next();
+    const region = d.grid === 'regions' ? regionById.get(id) : undefined;
+    const title = region ? region.name : cellName(id);
+    detail.replaceChildren(h('h3', {}, title), message('info', 'Loading…'));
+    let where: { regionIds: string[] } | { bbox: { minLongitude: number; minLatitude: number; maxLongitude: number; maxLatitude: number } };
+    let subtitle: string;
+    if (region) {
+      where = { regionIds: [region.id] };
+      subtitle = `Region ${region.name}`;
+    } else {
+      if (!h3) return;
+      // An H3 cell has no area filter of its own: its bounding box (fast, and allowed for partners).
+      const ring = h3.cellToBoundary(id, true);
+      const lngs = ring.map((p) => p[0]!);
+      const lats = ring.map((p) => p[1]!);
+      where = { bbox: { minLongitude: Math.min(...lngs), minLatitude: Math.min(...lats), maxLongitude: Math.max(...lngs), maxLatitude: Math.max(...lats) } };
+      subtitle = `H3 cell ${id} (resolution ${h3.getResolution(id)}), its bounding box`;
+    }
+    try {
+      const { timeSeries } = await gql<{ timeSeries: { points: SeriesPoint[] } }>(MAP_SERIES, {
+        input: { metric: d.selection.metric, bucket: d.selection.bucket, from: d.selection.from, to: d.selection.to, where, filter: d.selection.categoryIds ? { categoryIds: d.selection.categoryIds } : null },
+      }, signal);
+      seriesPanel(detail, title, subtitle, timeSeries.points, d.selection.metric, d.selection.bucket, await partner());
+    } catch (err) {
+      if (isAborted(err)) return;
+      detail.replaceChildren(h('h3', {}, title));
+      detail.append(h('div'));
+      showError(detail.lastElementChild as HTMLElement, err);
     }
   }
 
@@ -130,20 +342,42 @@ export function mapPage(root: HTMLElement): () => void {
     play.textContent = '▶ Play';
   }
 
-  slider.addEventListener('input', () => show(Number(slider.value)));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    void load();
+  });
+  for (const s of [area, grid]) s.addEventListener('change', () => void load());
+  slider.addEventListener('input', () => render());
+  hotspotToggle.addEventListener('change', () => {
+    writeParams({ hotspots: hotspotToggle.checked ? null : 'off' });
+    if (hotspotToggle.checked && drawn && hot.size === 0) void loadHotspots();
+    else spotsSlot.cancel();
+    if (drawn) renderLegend(legendBox.querySelector('.swatch.suppressed') !== null);
+    if (!hotspotToggle.checked) legendBox.querySelector('#hotspot-legend')?.remove();
+    render();
+  });
+  mapButton.addEventListener('click', () => setView('map'));
+  tableButton.addEventListener('click', () => setView('table'));
   play.addEventListener('click', () => {
     if (timer !== undefined) return stop();
     play.textContent = '❚❚ Pause';
     timer = window.setInterval(() => {
-      const next = (Number(slider.value) + 1) % Math.max(1, buckets.length);
-      slider.value = String(next);
-      show(next);
-    }, 700);
+      const n = drawn?.buckets.length ?? 1;
+      slider.value = String((Number(slider.value) + 1) % Math.max(1, n));
+      render();
+    }, 900);
   });
-  canvas.addEventListener('click', (e) => {
-    const id = map.hit(e);
-    if (id) void cellSeries(id);
+  setView(showing);
+  void sel.ready.then(() => {
+    if (!left) void load();
   });
-  void sel.ready.then(load);
-  return stop;
+  return () => {
+    left = true;
+    stop();
+    loads.cancel();
+    spotsSlot.cancel();
+    seriesSlot.cancel();
+    view?.destroy();
+    view = null;
+  };
 }

@@ -1,0 +1,27 @@
+/** The map's legend: colour classes with their ranges, suppressed cells, hot and cold spots. */
+import { h } from '../dom';
+import { formatValue, metricLabel } from './format';
+import { SUPPRESSED_REASON } from './privacy';
+import { COLD_SYMBOL, css, HOT_SYMBOL, type Scale } from './scale';
+
+export function legend(scale: Scale, metric: string, opts: { suppressed: boolean; hotspots: boolean; gridNote: string }): HTMLElement[] {
+  const classes = scale.breaks.map((b, i) => {
+    const lo = i === 0 ? scale.min : scale.breaks[i - 1]!;
+    const text = i === 0 ? `${formatValue(metric, lo)}–${formatValue(metric, b)}` : `> ${formatValue(metric, lo)}–${formatValue(metric, b)}`;
+    return h('li', {}, h('span', { class: 'swatch', style: `background: ${css(scale.colour(b))}`, 'aria-hidden': 'true' }), text);
+  });
+  const out: HTMLElement[] = [
+    h('span', { class: 'legend-title' }, h('strong', {}, metricLabel(metric)), ` · ${opts.gridNote}`),
+    h('ul', { class: 'classes', 'aria-label': `Colour classes of ${metricLabel(metric)}` }, ...classes,
+      opts.suppressed ? h('li', {}, h('span', { class: 'swatch suppressed', 'aria-hidden': 'true' }), SUPPRESSED_REASON) : null),
+  ];
+  if (opts.hotspots) out.push(hotspotLegend());
+  return out;
+}
+
+export function hotspotLegend(): HTMLElement {
+  return h('ul', { class: 'classes', id: 'hotspot-legend', 'aria-label': 'Hot and cold spots' },
+    h('li', {}, h('span', { class: 'spot hot', 'aria-hidden': 'true' }, HOT_SYMBOL), 'hot spot: significantly high with its neighbours'),
+    h('li', {}, h('span', { class: 'spot cold', 'aria-hidden': 'true' }, COLD_SYMBOL), 'cold spot: significantly low'),
+    h('li', { class: 'muted' }, 'Getis-Ord Gi*, 5% false discovery rate, over the whole window'));
+}
