@@ -1,84 +1,228 @@
-/** Trends: a time series with its trend line, anomalies, daily/weekly seasonality and forecast band. */
-import { gql } from '../api';
-import { lineChart, type Point } from '../chart';
+/**
+ * Trends: a time series with the server's trend line, anomalies, forecast band and seasonality, on
+ * uPlot (hover values, legend, units). The incomplete current bucket is shown apart, not as a low
+ * value: the request ends at the earliest of the chosen end, the data's end and now, so the server
+ * flags the cut bucket `partial` and leaves it out of trend, anomalies and forecast (a partner's
+ * window shrinks to whole buckets instead). An empty window says so instead of drawing zeros.
+ */
+import { gql, isAborted, requestSlot } from '../api';
+import { lineChart, type ForecastPoint, type Point, type SeriesPoint } from '../chart';
+import { formatBucket, formatValue, metricUnit, plural } from '../charts/format';
 import { field, fmt, h, message, showError } from '../dom';
+import { readParams, writeParams } from '../url-state';
 import { cityRegions, selectionControls } from './controls';
 
-const QUERY = `query Trends($input: TimeSeriesInput!, $horizon: Int!) {
+const QUERY = `query Trends($input: TimeSeriesInput!, $horizon: Int!, $withForecast: Boolean!) {
+  viewer { role }
   timeSeries(input: $input) {
-    points { bucketStart value anomaly }
-    trend { slopePerDay percentChange r2 }
+    points { bucketStart value anomaly partial }
+    trend { slopePerDay slopePerBucket percentChange r2 }
     seasonality { dailyProfile weeklyProfile dominantPeriod dominantPeriodHours periodStrength }
-    forecast(horizon: $horizon) { points { bucketStart value lower upper } backtest { mase naiveMase horizon } }
+    forecast(horizon: $horizon) @include(if: $withForecast) { points { bucketStart value lower upper } backtest { mase naiveMase horizon } }
   }
 }`;
 
 interface Data {
+  viewer: { role: string };
   timeSeries: {
-    points: { bucketStart: string; value: number | null; anomaly: boolean }[];
-    trend: { slopePerDay: number | null; percentChange: number | null; r2: number };
+    points: { bucketStart: string; value: number | null; anomaly: boolean; partial: boolean }[];
+    trend: { slopePerDay: number | null; slopePerBucket: number; percentChange: number | null; r2: number };
     seasonality: { dailyProfile: number[]; weeklyProfile: number[]; dominantPeriod: number | null; dominantPeriodHours: number | null; periodStrength: number | null };
-    forecast: { points: { bucketStart: string; value: number; lower: number; upper: number }[]; backtest: { mase: number | null; naiveMase: number | null; horizon: number } };
+    forecast?: { points: { bucketStart: string; value: number; lower: number; upper: number }[]; backtest: { mase: number | null; naiveMase: number | null; horizon: number } };
   };
 }
 
-/** Ordinary least squares through the points, drawn as the trend line. */
-function fitLine(points: Point[]): Point[] {
-  const n = points.length;
+const BUCKET_MS: Record<string, number> = { HOUR: 3_600_000, DAY: 86_400_000, WEEK: 7 * 86_400_000 };
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * The server's trend line over the complete buckets: its slope (`slopePerBucket`) through the mean
+ * of the values it was fitted on (least squares passes through the mean; the server fills
+ * suppressed buckets with the median of the shown ones, and so does this).
+ */
+export function serverTrendLine(full: SeriesPoint[], slopePerBucket: number): Point[] {
+  const n = full.length;
   if (n < 2) return [];
-  const mt = points.reduce((a, p) => a + p.t, 0) / n;
-  const mv = points.reduce((a, p) => a + p.v, 0) / n;
-  const slope = points.reduce((a, p) => a + (p.t - mt) * (p.v - mv), 0) / (points.reduce((a, p) => a + (p.t - mt) ** 2, 0) || 1);
-  return [points[0]!, points[n - 1]!].map((p) => ({ t: p.t, v: mv + slope * (p.t - mt) }));
+  const fill = median(full.flatMap((p) => (p.v === null ? [] : [p.v])));
+  const mean = full.reduce((a, p) => a + (p.v ?? fill), 0) / n;
+  const intercept = mean - (slopePerBucket * (n - 1)) / 2;
+  return full.map((p, i) => ({ t: p.t, v: intercept + slopePerBucket * i }));
 }
 
-function profile(values: number[], labels: string[]): HTMLElement {
+function profile(values: number[], labels: string[], what: string): HTMLElement {
   const max = Math.max(...values, 1e-9);
-  return h('div', { class: 'row', style: 'align-items: flex-end; gap: 2px; height: 80px' },
-    ...values.map((v, i) => h('div', { title: `${labels[i]}: ${fmt(v)}`, style: `width: 10px; height: ${Math.max(1, (v / max) * 70)}px; background: #60a5fa` })));
+  const el = h('div', { class: 'chart profile', role: 'img', 'data-points': values.length,
+    'aria-label': `${what}: ${values.map((v, i) => `${labels[i]} ${fmt(v)}`).join(', ')}.` },
+  ...values.map((v, i) => h('div', { title: `${labels[i]}: ${fmt(v)}`, style: `height: ${Math.max(1, (v / max) * 100)}%` })));
+  return el;
 }
 
-export function trendsPage(root: HTMLElement): void {
-  const sel = selectionControls(['HOUR', 'DAY', 'WEEK'], 'DAY', 60);
+function signed(text: string, v: number): string {
+  return v > 0 ? `+${text}` : text;
+}
+
+export function trendsPage(root: HTMLElement): () => void {
+  const params = readParams();
+  const slot = requestSlot();
+  const sel = selectionControls(['HOUR', 'DAY', 'WEEK'], 'DAY', 30, () => void load());
   const region = h('select', { name: 'region' }, h('option', { value: '' }, 'everywhere'));
-  const horizon = h('input', { name: 'horizon', type: 'number', min: 1, max: 60, value: 14, size: 4 });
-  void cityRegions().then((rs) => region.append(...rs.map((r) => h('option', { value: r.id }, r.name)))).catch(() => undefined);
-  const out = h('div', { id: 'trend-result' });
+  const horizon = h('input', { name: 'horizon', type: 'number', min: 1, max: 60, value: params.get('horizon') ?? 14, size: 4 });
+  void cityRegions()
+    .then((rs) => region.append(...rs.map((r) => h('option', { value: r.id, selected: r.id === params.get('region') }, r.name))))
+    .catch(() => undefined);
+  const show = h('button', { type: 'submit' }, 'Show');
+  const out = h('div', { id: 'trend-result', 'aria-live': 'polite' });
   const form = h('form', { class: 'controls panel', onsubmit: (e: Event) => { e.preventDefault(); void load(); } },
-    ...sel.elements, field('Region', region), field('Forecast buckets', horizon), h('button', { type: 'submit' }, 'Show'));
+    ...sel.elements, field('Region', region), field('Forecast buckets', horizon), show);
   root.replaceChildren(h('h2', {}, 'Trends'), form, out);
 
   async function load(): Promise<void> {
     const s = sel.read();
+    const wantedRegion = region.value || params.get('region') || '';
+    writeParams({ region: wantedRegion || null, horizon: horizon.value || null });
+    const signal = slot.next();
+    const from = Date.parse(s.from);
+    const now = Math.floor(Date.now() / 60_000) * 60_000;
+    const extent = sel.extent();
+    const chosenTo = Date.parse(s.to);
+    if (!Number.isFinite(from) || !Number.isFinite(chosenTo)) {
+      out.replaceChildren(message('error', 'Pick a start and an end date.'));
+      return;
+    }
+    // End at the earliest of: the chosen end, the data's end, now. A bucket cut there is partial.
+    const to = Math.min(chosenTo, extent?.to ?? Infinity, now);
+    const span = extent ? `The data spans ${new Date(extent.from).toISOString().slice(0, 10)} to ${new Date(extent.to - 1).toISOString().slice(0, 10)}.` : 'There are no events yet.';
+    if (to <= from) {
+      out.replaceChildren(emptyState(`No data in this window: it starts after the data ends. ${span}`));
+      return;
+    }
+    show.disabled = true;
+    form.setAttribute('aria-busy', 'true');
     out.replaceChildren(message('info', 'Loading…'));
     try {
       const d = await gql<Data>(QUERY, {
-        input: { metric: s.metric, bucket: s.bucket, from: s.from, to: s.to, where: region.value ? { regionIds: [region.value] } : null, filter: s.categoryIds ? { categoryIds: s.categoryIds } : null },
-        horizon: Number(horizon.value) || 14,
-      });
-      const ts = d.timeSeries;
-      const series = ts.points.filter((p) => p.value !== null).map((p) => ({ t: Date.parse(p.bucketStart), v: p.value! }));
-      if (series.length === 0) {
-        out.replaceChildren(message('empty', 'No data for this selection. Try a longer window or another metric.'));
-        return;
-      }
-      const anomalies = ts.points.filter((p) => p.anomaly && p.value !== null).map((p) => ({ t: Date.parse(p.bucketStart), v: p.value! }));
-      const forecast = ts.forecast.points.map((p) => ({ t: Date.parse(p.bucketStart), v: p.value, lo: p.lower, hi: p.upper }));
-      const bt = ts.forecast.backtest;
-      out.replaceChildren(
-        h('div', { class: 'panel' },
-          lineChart({ series, trend: fitLine(series), forecast, highlights: anomalies, label: `${s.metric.toLowerCase()} per ${s.bucket.toLowerCase()}` }),
-          h('p', {}, `Trend: ${fmt(ts.trend.slopePerDay)} per day, ${fmt(ts.trend.percentChange, 1)}% over the window (R² ${fmt(ts.trend.r2)}). ${anomalies.length} anomalies (red).`),
-          h('p', {}, `Forecast: ${forecast.length} buckets (band = 80–95% interval as the server reports it); backtest MASE ${fmt(bt.mase)} vs seasonal-naive ${fmt(bt.naiveMase)} over ${bt.horizon} buckets.`)),
-        h('div', { class: 'row' },
-          h('div', { class: 'panel' }, h('h3', {}, 'Daily profile (hour of day, UTC)'), profile(ts.seasonality.dailyProfile, ts.seasonality.dailyProfile.map((_, i) => `${i}:00`))),
-          h('div', { class: 'panel' }, h('h3', {}, 'Weekly profile (Mon → Sun)'), profile(ts.seasonality.weeklyProfile, ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'])),
-          h('div', { class: 'panel' }, h('h3', {}, 'Dominant period'),
-            h('p', {}, ts.seasonality.dominantPeriodHours !== null ? `${fmt(ts.seasonality.dominantPeriodHours, 0)} hours (autocorrelation ${fmt(ts.seasonality.periodStrength)})` : 'none detected'))),
-      );
+        input: {
+          metric: s.metric, bucket: s.bucket, from: s.from, to: new Date(to).toISOString(),
+          where: wantedRegion ? { regionIds: [wantedRegion] } : null, filter: s.categoryIds ? { categoryIds: s.categoryIds } : null,
+        },
+        horizon: Math.min(60, Math.max(1, Number(horizon.value) || 14)),
+        withForecast: (to - from) / (BUCKET_MS[s.bucket] ?? 86_400_000) >= 3,
+      }, signal);
+      render(d, s.metric, s.bucket, { from, to, chosenTo, now, span, cutAtDataEnd: !!extent && extent.to < Math.min(chosenTo, now) });
     } catch (err) {
+      if (isAborted(err)) return;
       showError(out, err);
+    } finally {
+      if (!signal.aborted) {
+        show.disabled = false;
+        form.removeAttribute('aria-busy');
+      }
     }
   }
+
+  function emptyState(text: string): HTMLElement {
+    const all = h('button', { type: 'button', onclick: () => {
+      const range = form.querySelector<HTMLSelectElement>('select[name=range]');
+      if (range) {
+        range.value = 'all';
+        range.dispatchEvent(new Event('change'));
+      }
+    } }, 'Show all data');
+    return h('div', { class: 'message empty trend-empty', role: 'status' }, text, ' ', all);
+  }
+
+  function render(d: Data, metric: string, bucket: string, w: { from: number; to: number; chosenTo: number; now: number; span: string; cutAtDataEnd: boolean }): void {
+    const ts = d.timeSeries;
+    const unit = metricUnit(metric);
+    const partner = d.viewer.role !== 'ADMIN';
+    const step = BUCKET_MS[bucket] ?? 86_400_000;
+    const dataEnd = sel.extent()?.to ?? Infinity;
+    const pts = ts.points.map((p) => {
+      const t = Date.parse(p.bucketStart);
+      // Incomplete: cut by the window (server), or ending after the data's end or after now.
+      return { t, v: p.value, anomaly: p.anomaly, serverPartial: p.partial, partial: p.partial || t + step > Math.min(dataEnd, w.now) };
+    });
+    const fitted = pts.filter((p) => !p.serverPartial); // what the server fitted trend, anomalies and forecast on
+    const full = pts.filter((p) => !p.partial);
+    const partial = pts.filter((p) => p.partial);
+    const suppressed = full.filter((p) => p.v === null).length;
+    const hasData = pts.some((p) => p.v !== null && p.v > 0);
+    const per = bucket.toLowerCase();
+    if (!hasData) {
+      out.replaceChildren(partner && suppressed > 0 && suppressed === full.length
+        ? h('div', { class: 'message empty trend-empty', role: 'status' }, `Every ${per} in this window rests on fewer than k distinct users, so none is published to a partner key (k-anonymity, docs/privacy.md). Try a longer bucket, a larger area or all categories.`)
+        : emptyState(`No ${unit.name} between ${formatBucket(w.from, 'DAY')} and ${formatBucket(w.to - 1, 'DAY')}${metric === 'CONVERSION' ? ' (no views)' : ''}. ${w.span}`));
+      return;
+    }
+    const series: SeriesPoint[] = full.map((p) => ({ t: p.t, v: p.v }));
+    const trend = serverTrendLine(fitted.map((p) => ({ t: p.t, v: p.v })), ts.trend.slopePerBucket).filter((p) => full.some((f) => f.t === p.t));
+    const anomalies: Point[] = full.filter((p) => p.anomaly && p.v !== null).map((p) => ({ t: p.t, v: p.v! }));
+    const forecast: ForecastPoint[] = (ts.forecast?.points ?? []).map((p) => ({ t: Date.parse(p.bucketStart), v: p.value, lo: p.lower, hi: p.upper }));
+    const title = `${unit.title} per ${per}${unit.kind === 'money' ? ' (currency units)' : ''}`;
+    const chart = lineChart({
+      series, partial: partial.map((p) => ({ t: p.t, v: p.v })), trend, forecast, highlights: anomalies, bucket, unit,
+      label: title, seriesLabel: unit.kind === 'count' ? unit.title : `${unit.title} (${unit.name})`,
+    });
+    const tr = ts.trend;
+    const slope = tr.slopePerDay;
+    const slopeText = slope === null ? 'no daily slope'
+      : unit.kind === 'ratio' ? `${signed((slope * 100).toFixed(3), slope)} percentage points per day`
+        : `${signed(formatValue(unit.kind, slope), slope)} ${unit.name} per day`;
+    const notes: HTMLElement[] = [
+      h('p', { class: 'chart-note trend-caption', 'data-slope-per-day': slope ?? '', 'data-percent-change': tr.percentChange ?? '' },
+        `Trend (the server's least-squares fit over ${plural(fitted.length, `complete ${per}`)}): ${slopeText}, ${tr.percentChange === null ? 'no percent change (starts at 0)' : `${signed(fmt(tr.percentChange, 1), tr.percentChange)}% over the window`} (R² ${fmt(tr.r2)}). ${plural(anomalies.length, 'anomaly', 'anomalies')} (red).`),
+    ];
+    if (partial.length) {
+      const last = partial[partial.length - 1]!;
+      const current = last.t + step > w.now;
+      notes.push(h('p', { class: 'chart-note partial-note' },
+        `${plural(partial.length, `incomplete ${per}`)} (hollow marker${partial.length === 1 ? '' : 's'}${current ? `; ${formatBucket(last.t, bucket)} is still under way` : ''}): the window's start, the data's end (${new Date(w.to).toISOString().slice(0, 16).replace('T', ' ')} UTC here) or now cuts ${partial.length === 1 ? 'it' : 'them'}, so ${partial.length === 1 ? 'it is' : 'they are'} not drawn as a low value and left out of the trend, anomalies and forecast.`));
+    }
+    if (w.cutAtDataEnd) notes.push(h('p', { class: 'chart-note' }, `The window is cut where the data ends. ${w.span}`));
+    if (partner) {
+      notes.push(h('p', { class: 'chart-note privacy', role: 'note' },
+        `Partner key: these numbers are published with differential privacy — every count carries Laplace noise (revenue too), each answer spends part of the key's daily privacy budget, the window is cut to whole ${per}s, and a ${per} resting on fewer than k distinct users is not published (k-anonymity). ${suppressed ? `${plural(suppressed, per)} of ${full.length} suppressed here (gaps in the line).` : `No ${per} is suppressed here.`} Trend and forecast are computed from the noisy values. See docs/privacy.md.`));
+    }
+    const bt = ts.forecast?.backtest;
+    const forecastNote = ts.forecast
+      ? h('p', { class: 'chart-note' }, `Forecast: ${plural(forecast.length, per)} ahead (band = the server's prediction interval, clamped at 0); backtest MASE ${fmt(bt?.mase)} vs seasonal-naive ${fmt(bt?.naiveMase)} over ${plural(bt?.horizon ?? 0, per)}.`)
+      : h('p', { class: 'chart-note' }, 'No forecast: the window holds fewer than 3 buckets.');
+    const season = ts.seasonality;
+    const daily = season.dailyProfile.length
+      ? profile(season.dailyProfile, season.dailyProfile.map((_, i) => `${i}:00`), 'Mean per hour of day, UTC')
+      : message('empty', partner ? 'Not published to partner keys (it would rest on single hours).' : 'No data.');
+    const weekly = season.weeklyProfile.length
+      ? profile(season.weeklyProfile, ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'], 'Mean per day of week')
+      : message('empty', partner ? 'Not published to partner keys.' : 'No data.');
+    out.replaceChildren(
+      h('div', { class: 'panel' }, chart, ...notes, forecastNote, dataTable(pts, trend, unit.kind, bucket)),
+      h('div', { class: 'row' },
+        h('div', { class: 'panel' }, h('h3', {}, 'Daily profile (hour of day, UTC)'), daily),
+        h('div', { class: 'panel' }, h('h3', {}, 'Weekly profile (Mon → Sun)'), weekly),
+        h('div', { class: 'panel' }, h('h3', {}, 'Dominant period'),
+          h('p', {}, season.dominantPeriodHours !== null ? `${fmt(season.dominantPeriodHours, 0)} hours (autocorrelation ${fmt(season.periodStrength)})` : 'none detected'))),
+    );
+  }
+
   void sel.ready.then(load);
+  return () => slot.cancel();
+}
+
+/** The chart's numbers as a table (screen readers, copying). */
+function dataTable(pts: { t: number; v: number | null; anomaly: boolean; partial: boolean }[], trend: Point[], kind: 'count' | 'money' | 'ratio', bucket: string): HTMLElement {
+  const trendAt = new Map(trend.map((p) => [p.t, p.v]));
+  return h('details', { class: 'chart-data' },
+    h('summary', {}, `Data table (${pts.length} buckets)`),
+    h('div', { style: 'overflow-x: auto' },
+      h('table', {},
+        h('tr', {}, h('th', { scope: 'col' }, 'Bucket (UTC)'), h('th', { scope: 'col' }, 'Value'), h('th', { scope: 'col' }, 'Trend'), h('th', { scope: 'col' }, 'Note')),
+        ...pts.map((p) => h('tr', {},
+          h('td', {}, formatBucket(p.t, bucket)), h('td', {}, formatValue(kind, p.v)), h('td', {}, formatValue(kind, trendAt.get(p.t))),
+          h('td', {}, [p.partial ? 'incomplete' : '', p.v === null ? 'suppressed or no data' : '', p.anomaly ? 'anomaly' : ''].filter(Boolean).join(', ')))))));
 }

@@ -1,7 +1,9 @@
 /** User page: profile, behaviour prediction (next-action bars) and recommendations with reasons. */
-import { gql } from '../api';
+import { gql, isAborted, requestSlot } from '../api';
 import { bars } from '../chart';
+import { formatPercent, formatValue, plural } from '../charts/format';
 import { field, fmt, h, message, showError } from '../dom';
+import { readParams, writeParams } from '../url-state';
 
 const QUERY = `query UserPage($id: ID!, $near: GeoPointInput, $at: DateTime) {
   user(id: $id) {
@@ -28,22 +30,33 @@ interface UserData {
   };
 }
 
-export function userPage(root: HTMLElement, defaultUserId: string | null): void {
-  const id = h('input', { name: 'userId', value: defaultUserId ?? '', placeholder: 'user id', size: 8 });
-  const lat = h('input', { name: 'lat', placeholder: 'latitude (optional)', size: 12 });
-  const lng = h('input', { name: 'lng', placeholder: 'longitude (optional)', size: 12 });
-  const at = h('input', { name: 'at', type: 'datetime-local' });
-  const out = h('div', { id: 'user-result' });
+interface ProfileData {
+  user: { profile: { segment: string; topCategories: { name: string; share: number }[]; mobilityRadiusKm: number | null; priceSensitivity: number | null; lifetime: { events: number; purchases: number; revenue: number } } };
+}
+
+export function userPage(root: HTMLElement, defaultUserId: string | null): () => void {
+  const params = readParams();
+  const slot = requestSlot();
+  const profileSlot = requestSlot();
+  const id = h('input', { name: 'userId', value: params.get('user') ?? defaultUserId ?? '', placeholder: 'user id', size: 8 });
+  const lat = h('input', { name: 'lat', inputmode: 'decimal', value: params.get('lat') ?? '', placeholder: 'optional', size: 10 });
+  const lng = h('input', { name: 'lng', inputmode: 'decimal', value: params.get('lng') ?? '', placeholder: 'optional', size: 10 });
+  const at = h('input', { name: 'at', type: 'datetime-local', value: params.get('at') ?? '' });
+  const show = h('button', { type: 'submit' }, 'Show');
+  const out = h('div', { id: 'user-result', 'aria-live': 'polite' });
   const form = h(
     'form',
     { class: 'controls panel', onsubmit: (e: Event) => { e.preventDefault(); void load(); } },
     field('User id', id), field('Latitude', lat), field('Longitude', lng), field('At (your local time)', at),
-    h('button', { type: 'submit' }, 'Show'),
+    show,
   );
   root.replaceChildren(h('h2', {}, 'User'), form, out);
 
   async function load(): Promise<void> {
-    if (!id.value.trim()) {
+    const userId = id.value.trim();
+    writeParams({ user: userId || null, lat: lat.value || null, lng: lng.value || null, at: at.value || null });
+    if (!userId) {
+      slot.cancel();
       out.replaceChildren(message('info', 'Enter a user id.'));
       return;
     }
@@ -52,50 +65,68 @@ export function userPage(root: HTMLElement, defaultUserId: string | null): void 
       out.replaceChildren(message('error', 'Latitude and longitude must be numbers.'));
       return;
     }
+    const signal = slot.next();
+    profileSlot.cancel();
+    show.disabled = true;
+    form.setAttribute('aria-busy', 'true');
     out.replaceChildren(message('info', 'Loading…'));
     try {
-      const d = await gql<UserData>(QUERY, { id: id.value.trim(), near, at: at.value ? new Date(at.value).toISOString() : null });
+      const d = await gql<UserData>(QUERY, { id: userId, near, at: at.value ? new Date(at.value).toISOString() : null }, signal);
       const u = d.user;
       const p = u.behaviorPrediction;
       const recs = u.recommendations.length
-        ? h('table', { id: 'recommendations' },
-            h('tr', {}, h('th', {}, '#'), h('th', {}, 'Product'), h('th', {}, 'Category'), h('th', {}, 'Price'), h('th', {}, 'Why'), h('th', {}, 'Score')),
-            ...u.recommendations.map((r, i) => h('tr', {}, h('td', {}, i + 1), h('td', {}, r.product.name), h('td', {}, r.product.category?.name ?? ''), h('td', {}, fmt(r.product.price)), h('td', {}, r.reason), h('td', {}, fmt(r.score, 3)))))
+        ? h('div', { style: 'overflow-x: auto' }, h('table', { id: 'recommendations' },
+            h('tr', {}, h('th', { scope: 'col' }, '#'), h('th', { scope: 'col' }, 'Product'), h('th', { scope: 'col' }, 'Category'), h('th', { scope: 'col' }, 'Price'), h('th', { scope: 'col' }, 'Why'), h('th', { scope: 'col' }, 'Score')),
+            ...u.recommendations.map((r, i) => h('tr', {}, h('td', {}, i + 1), h('td', {}, r.product.name), h('td', {}, r.product.category?.name ?? ''), h('td', {}, formatValue('money', r.product.price)), h('td', {}, r.reason), h('td', {}, fmt(r.score, 3))))))
         : message('empty', 'No recommendations for this user with these filters.');
-      const profile = h('div', { class: 'panel' }, message('info', 'Loading profile…'));
+      const profile = h('div', { class: 'panel', id: 'profile' }, message('info', 'Loading profile…'));
       out.replaceChildren(
         h('div', { class: 'row' },
           h('div', { class: 'panel', id: 'prediction' },
             h('h3', {}, `Next action — ${u.name ?? `user ${u.id}`}`),
-            bars(p.nextAction.map((a) => ({ label: a.action.toLowerCase(), value: a.probability }))),
-            h('p', {}, `P(purchase) within 1 day ${fmt(p.p1 * 100, 1)}%, 7 days ${fmt(p.p7 * 100, 1)}%, 30 days ${fmt(p.p30 * 100, 1)}%`),
-            h('p', { class: 'muted' }, h('code', {}, `model ${p.modelVersion}`)),
+            bars(p.nextAction.map((a) => ({ label: a.action.toLowerCase(), value: a.probability })), 'Probability of the next action'),
+            h('p', { class: 'purchase-probability' }, 'Probability of a purchase within ',
+              h('strong', {}, '1 day'), ` ${formatPercent(p.p1)} · `, h('strong', {}, '7 days'), ` ${formatPercent(p.p7)} · `, h('strong', {}, '30 days'), ` ${formatPercent(p.p30)}`),
+            h('p', { class: 'chart-note' }, h('code', {}, `model ${p.modelVersion}`), ` · predicted ${p.predictedAt.slice(0, 16).replace('T', ' ')} UTC`),
           ),
           profile,
         ),
-        h('div', { class: 'panel' }, h('h3', {}, 'Recommendations'), recs),
+        h('div', { class: 'panel' }, h('h3', {}, 'Recommendations'), h('p', { class: 'chart-note' }, 'Prices in currency units (the API does not name a currency).'), recs),
       );
-      void loadProfile(profile);
+      void loadProfile(profile, userId);
     } catch (err) {
+      if (isAborted(err)) return;
       showError(out, err);
+    } finally {
+      if (!signal.aborted) {
+        show.disabled = false;
+        form.removeAttribute('aria-busy');
+      }
     }
   }
 
-  async function loadProfile(target: HTMLElement): Promise<void> {
+  async function loadProfile(target: HTMLElement, userId: string): Promise<void> {
+    const signal = profileSlot.next();
     try {
-      const d = await gql<{ user: { profile: { segment: string; topCategories: { name: string; share: number }[]; mobilityRadiusKm: number | null; priceSensitivity: number | null; lifetime: { events: number; purchases: number; revenue: number } } } }>(PROFILE, { id: id.value.trim() });
+      const d = await gql<ProfileData>(PROFILE, { id: userId }, signal);
       const pr = d.user.profile;
       target.replaceChildren(
         h('h3', {}, 'Profile'),
-        h('p', {}, `Segment: ${pr.segment.toLowerCase().replace('_', ' ')}`),
-        h('p', {}, `Lifetime: ${pr.lifetime.events} events, ${pr.lifetime.purchases} purchases, revenue ${fmt(pr.lifetime.revenue)}`),
+        h('p', {}, `Segment: ${pr.segment.toLowerCase().replaceAll('_', ' ')}`),
+        h('p', {}, `Lifetime: ${plural(pr.lifetime.events, 'event')}, ${plural(pr.lifetime.purchases, 'purchase')}, revenue ${formatValue('money', pr.lifetime.revenue)} currency units`),
         h('p', {}, `Mobility radius ${fmt(pr.mobilityRadiusKm, 1)} km · price sensitivity ${fmt(pr.priceSensitivity)}`),
-        bars(pr.topCategories.slice(0, 5).map((c) => ({ label: c.name, value: c.share }))),
+        h('h4', {}, 'Top categories (share of activity)'),
+        bars(pr.topCategories.slice(0, 5).map((c) => ({ label: c.name, value: c.share })), 'Top categories'),
       );
     } catch (err) {
+      if (isAborted(err)) return;
       showError(target, err);
     }
   }
 
-  if (defaultUserId) void load();
+  if (id.value) void load();
+  return () => {
+    slot.cancel();
+    profileSlot.cancel();
+  };
 }
