@@ -4,7 +4,7 @@
  * work where the server turns introspection off (production). Queries and mutations go over HTTP,
  * subscriptions over graphql-ws, each with the key entered in the header.
  */
-import 'graphiql/style.css';
+import './vendor/graphiql.css';
 import './explorer.css';
 import { GraphiQL, type GraphiQLProps } from 'graphiql';
 import { buildSchema, type GraphQLSchema } from 'graphql';
@@ -66,6 +66,8 @@ export function mountExplorer(el: HTMLElement, defaultQuery: string): MountedExp
       }
     }) as FetcherResult;
   };
+  const a11y = new MutationObserver(() => patchAccessibility(el));
+  a11y.observe(el, { subtree: true, childList: true, attributes: true, attributeFilter: ['aria-selected'] });
   const root = createRoot(el);
   root.render(createElement(GraphiQL, {
     fetcher,
@@ -78,8 +80,37 @@ export function mountExplorer(el: HTMLElement, defaultQuery: string): MountedExp
   }));
   return {
     unmount() {
+      a11y.disconnect();
       root.unmount();
       void ws?.dispose();
     },
   };
+}
+
+function set(el: Element, name: string, value: string): void {
+  if (el.getAttribute(name) !== value) el.setAttribute(name, value);
+}
+
+/**
+ * What axe-core finds in GraphiQL 4 (critical/serious), fixed in its DOM as it renders: CodeMirror's
+ * hidden textareas without a label, its scrolling query pane not reachable by keyboard, and tabs
+ * that are <li role="tab"> around a button (nested interactive controls: the button becomes the tab).
+ */
+function patchAccessibility(el: HTMLElement): void {
+  const labels: [string, string][] = [
+    ['.graphiql-query-editor', 'Query editor'],
+    ['.graphiql-editor-tool', 'Variables editor'],
+    ['.graphiql-response', 'Response'],
+  ];
+  for (const [area, label] of labels) for (const t of el.querySelectorAll(`${area} .CodeMirror textarea`)) set(t, 'aria-label', label);
+  for (const t of el.querySelectorAll('.CodeMirror textarea:not([aria-label])')) set(t, 'aria-label', 'Code editor');
+  for (const s of el.querySelectorAll('.CodeMirror-scroll')) set(s, 'tabindex', '0');
+  for (const li of el.querySelectorAll('li.graphiql-tab')) {
+    const button = li.querySelector('button.graphiql-tab-button');
+    if (!button) continue;
+    set(li, 'role', 'presentation');
+    set(button, 'role', 'tab');
+    set(button, 'aria-selected', li.classList.contains('graphiql-tab-active') ? 'true' : 'false');
+    if (li.hasAttribute('aria-selected')) li.removeAttribute('aria-selected');
+  }
 }

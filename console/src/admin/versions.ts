@@ -80,12 +80,12 @@ export function versionsView(outcomes: Outcomes): VersionsView {
     const names = [...new Set(versions.flatMap((v) => Object.keys(v.metrics).filter((m) => typeof v.metrics[m] === 'number')))].sort();
     return h('section', { class: 'kind', 'data-kind': kind, 'aria-labelledby': title.id },
       h('div', { class: 'kind-head' }, title, rollback),
-      h('div', { class: 'scroll' }, h('table', { class: 'versions' },
+      h('div', { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': `${kind} versions` }, h('table', { class: 'versions' },
         h('caption', {}, `${kind} versions on ${main}, higher is better; the difference is to the serving version.`),
         h('thead', {}, h('tr', {}, ...['Version', 'Status', main, `Δ vs serving`, 'Created', 'Action'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, ...rows))),
       names.length ? h('details', { class: 'all-metrics' }, h('summary', {}, `All metrics (${names.length})`),
-        h('div', { class: 'scroll' }, h('table', {},
+        h('div', { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': `${kind}: all metrics` }, h('table', {},
           h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Metric'), ...versions.map((v) => h('th', { scope: 'col' }, v.version)))),
           h('tbody', {}, ...names.map((m) => h('tr', { class: m === main ? 'main-metric' : '' }, h('th', { scope: 'row' }, m), ...versions.map((v) => h('td', {}, fmt(metric(v, m), 4))))))))) : null,
     );

@@ -56,7 +56,7 @@ export function keysPage(root: HTMLElement): () => void {
         return;
       }
       const mine = apiKey();
-      list.replaceChildren(h('div', { class: 'scroll' }, h('table', { class: 'keys' },
+      list.replaceChildren(h('div', { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'API keys table' }, h('table', { class: 'keys' },
         h('caption', { class: 'sr-only' }, 'API keys'),
         h('thead', {}, h('tr', {}, ...['Name', 'Role', 'Prefix', 'User', 'Created', 'Last used', 'Status'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, ...apiKeys.map((k) => {
