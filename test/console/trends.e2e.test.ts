@@ -33,19 +33,32 @@ function watchTrends(page: Page) {
 /** Waits for the trends view to settle: a chart or an explicit empty state or an error. */
 async function settled(page: Page, errors: string[] = []): Promise<void> {
   try {
-    await page.waitForSelector('#trend-result .chart, #trend-result .trend-empty, #trend-result .message.error', { timeout: 90_000 });
+    await page.waitForSelector('#trend-chart, #trend-result .trend-empty, #trend-result .message.error', { timeout: 90_000 });
   } catch (err) {
-    throw new Error(`${String(err)}\npage: ${await page.locator('#page').innerText().catch(() => '?')}\nerrors: ${errors.join('\n')}`);
+    throw new Error(`${String(err)}\npage: ${await page.locator('#page').innerText().catch(() => '?')}\nerrors: ${errors.join('\n')}`, { cause: err });
   }
 }
 
 /** The uPlot instance of the first chart in #trend-result, evaluated in the page. */
-const U = `document.querySelector('#trend-result .chart').uplot`;
+const U = `document.querySelector('#trend-chart').uplot`;
+
+/** Polls a page expression until it is truthy (waitForFunction compiles strings with eval, which the console's CSP refuses). */
+async function until(page: Page, expression: string, timeout = 90_000): Promise<void> {
+  const end = Date.now() + timeout;
+  while (!(await page.evaluate<boolean>(`!!(${expression})`))) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${expression}`);
+    await page.waitForTimeout(100);
+  }
+}
 
 async function openTrends(rig: ReturnType<typeof useConsole>, role: RoleName, size: Size, query = '') {
-  const opened = await openConsole(rig, role, size, `#/trends${query}`);
+  // Watch before the key is entered: the view loads as soon as it is.
+  const opened = await openConsole(rig, null, size, `#/trends${query}`);
   const watch = watchTrends(opened.page);
+  await opened.page.fill('#key-input', rig.keys[role]);
+  await opened.page.click('#key-form button');
   await settled(opened.page, opened.errors);
+  for (let i = 0; i < 100 && watch.answers.length === 0; i++) await opened.page.waitForTimeout(50);
   return { ...opened, watch };
 }
 
@@ -66,7 +79,7 @@ run('trends and user', () => {
     ['admin', 'laptop'], ['admin', 'phone'], ['partner', 'laptop'], ['partner', 'phone'],
   ] as [RoleName, Size][])('trends for %s on a %s: a chart with legend, no sideways scroll, no serious axe violation, no page error', async (role, size) => {
     const { page, errors } = await openTrends(rig, role, size);
-    const chart = page.locator('#trend-result .chart').first();
+    const chart = page.locator('#trend-chart');
     expect(Number(await chart.getAttribute('data-points'))).toBeGreaterThanOrEqual(20);
     expect(await chart.getAttribute('role')).toBe('img');
     expect(await chart.getAttribute('aria-label')).toMatch(/points from/);
@@ -112,7 +125,7 @@ run('trends and user', () => {
     const answer = watch.answers.at(-1)!;
     const server = answer.data.timeSeries.trend;
     const full = answer.data.timeSeries.points.filter((p) => !p.partial);
-    const n = Number(await page.getAttribute('#trend-result .chart', 'data-points'));
+    const n = Number(await page.getAttribute('#trend-chart', 'data-points'));
     expect(n).toBe(full.length);
     // Hover the first and the last complete bucket and read the trend's value from the legend.
     const idx = await page.evaluate<number[]>(`(() => { const u = ${U}; const xs = u.data[0]; const main = u.data[1];
@@ -161,7 +174,9 @@ run('trends and user', () => {
     expect(labels.length).toBeGreaterThan(2);
     expect(new Set(labels).size).toBe(labels.length);
     expect(labels.every((l) => /^\d+(\.\d+)?%$/.test(l))).toBe(true);
-    expect(await page.locator('#trend-result .u-legend .series-main').textContent()).toMatch(/Conversion.*%/);
+    expect(await page.locator('#trend-result .u-legend .series-main').textContent()).toContain('Conversion (purchases ÷ views)');
+    const idx = await page.evaluate<number>(`${U}.data[1].findIndex((v) => v !== null)`);
+    expect(await hoverValue(page, idx, 'series-main')).toMatch(/^\d+\.\d%$/);
     await page.context().close();
   }, 180_000);
 
@@ -188,7 +203,7 @@ run('trends and user', () => {
     expect(await page.locator('#trend-result .chart').count()).toBe(0);
     // One click on the offered way out shows the data.
     await page.click('#trend-result .trend-empty button');
-    await page.waitForSelector('#trend-result .chart');
+    await page.waitForSelector('#trend-chart');
     expect(page.url()).toContain('range=all');
     await page.context().close();
   }, 180_000);
@@ -206,7 +221,7 @@ run('trends and user', () => {
     expect(watch.requests.length - before).toBe(1);
     // A preset while that request is in flight replaces it: the old one is aborted, the view shows the new window.
     await page.selectOption('select[name=range]', '7d');
-    await page.waitForFunction(`document.querySelector('#trend-result .chart')?.dataset.points === '7'`, undefined, { timeout: 90_000 });
+    await until(page, `document.querySelector('#trend-chart')?.dataset.points === '7'`);
     expect(watch.requests.length - before).toBe(2);
     expect(watch.failed.length).toBe(1);
     expect(await page.locator('form.controls button[type=submit]').isDisabled()).toBe(false);
@@ -220,7 +235,7 @@ run('trends and user', () => {
     await page.selectOption('select[name=bucket]', 'WEEK');
     await page.selectOption('select[name=region]', { index: 1 });
     await page.selectOption('select[name=range]', '90d');
-    await page.waitForFunction(`location.hash.includes('range=90d') && location.hash.includes('metric=PURCHASES')`);
+    await until(page, `location.hash.includes('range=90d') && location.hash.includes('metric=PURCHASES')`);
     for (let i = 0; i < 600 && watch.answers.at(-1)?.input.bucket !== 'WEEK'; i++) await page.waitForTimeout(100);
     const url = page.url();
     expect(url).toMatch(/bucket=WEEK/);
@@ -243,9 +258,9 @@ run('trends and user', () => {
     expect(await width()).toBeLessThanOrEqual(390);
     expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
     await page.setViewportSize({ width: 1000, height: 844 });
-    await page.waitForFunction(`${U}.width > 600`);
+    await until(page, `${U}.width > 600`);
     await page.setViewportSize({ width: 360, height: 800 });
-    await page.waitForFunction(`${U}.width <= 360`);
+    await until(page, `${U}.width <= 360`);
     expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
     await page.context().close();
   }, 180_000);
@@ -286,7 +301,7 @@ run('trends and user', () => {
     expect(((await res.json()) as { data: { ingestEvents: { accepted: number } } }).data.ingestEvents.accepted).toBe(events.length);
 
     const { page, watch } = await openTrends(rig, 'admin', 'laptop', '?metric=EVENTS&bucket=DAY&range=7d');
-    const chart = page.locator('#trend-result .chart');
+    const chart = page.locator('#trend-chart');
     expect(await chart.getAttribute('data-partial')).toBe('1');
     expect(await chart.getAttribute('data-points')).toBe('6'); // the six complete days
     expect(await page.locator('#trend-result .partial-note').textContent()).toContain('still under way');

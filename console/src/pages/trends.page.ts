@@ -169,6 +169,7 @@ export function trendsPage(root: HTMLElement): () => void {
       series, partial: partial.map((p) => ({ t: p.t, v: p.v })), trend, forecast, highlights: anomalies, bucket, unit,
       label: title, seriesLabel: unit.kind === 'count' ? unit.title : `${unit.title} (${unit.name})`,
     });
+    chart.id = 'trend-chart';
     const tr = ts.trend;
     const slope = tr.slopePerDay;
     const slopeText = slope === null ? 'no daily slope'
@@ -182,7 +183,7 @@ export function trendsPage(root: HTMLElement): () => void {
       const last = partial[partial.length - 1]!;
       const current = last.t + step > w.now;
       notes.push(h('p', { class: 'chart-note partial-note' },
-        `${plural(partial.length, `incomplete ${per}`)} (hollow marker${partial.length === 1 ? '' : 's'}${current ? `; ${formatBucket(last.t, bucket)} is still under way` : ''}): the window's start, the data's end (${new Date(w.to).toISOString().slice(0, 16).replace('T', ' ')} UTC here) or now cuts ${partial.length === 1 ? 'it' : 'them'}, so ${partial.length === 1 ? 'it is' : 'they are'} not drawn as a low value and left out of the trend, anomalies and forecast.`));
+        `${plural(partial.length, `incomplete ${per}`)} (hollow marker${partial.length === 1 ? '' : 's'}${current ? `; ${formatBucket(last.t, bucket)} is still under way` : ''}): cut by the window, which runs from ${formatBucket(w.from, 'HOUR')} to ${formatBucket(w.to, 'HOUR')} (the earliest of the chosen end, the data's end and now). Not drawn as a low value, and left out of the trend, anomalies and forecast.`));
     }
     if (w.cutAtDataEnd) notes.push(h('p', { class: 'chart-note' }, `The window is cut where the data ends. ${w.span}`));
     if (partner) {
@@ -219,7 +220,7 @@ function dataTable(pts: { t: number; v: number | null; anomaly: boolean; partial
   const trendAt = new Map(trend.map((p) => [p.t, p.v]));
   return h('details', { class: 'chart-data' },
     h('summary', {}, `Data table (${pts.length} buckets)`),
-    h('div', { style: 'overflow-x: auto' },
+    h('div', { class: 'table-scroll', tabindex: 0, role: 'region', 'aria-label': 'Data table' },
       h('table', {},
         h('tr', {}, h('th', { scope: 'col' }, 'Bucket (UTC)'), h('th', { scope: 'col' }, 'Value'), h('th', { scope: 'col' }, 'Trend'), h('th', { scope: 'col' }, 'Note')),
         ...pts.map((p) => h('tr', {},

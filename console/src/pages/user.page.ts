@@ -75,7 +75,7 @@ export function userPage(root: HTMLElement, defaultUserId: string | null): () =>
       const u = d.user;
       const p = u.behaviorPrediction;
       const recs = u.recommendations.length
-        ? h('div', { style: 'overflow-x: auto' }, h('table', { id: 'recommendations' },
+        ? h('div', { class: 'table-scroll', tabindex: 0, role: 'region', 'aria-label': 'Recommendations table' }, h('table', { id: 'recommendations' },
             h('tr', {}, h('th', { scope: 'col' }, '#'), h('th', { scope: 'col' }, 'Product'), h('th', { scope: 'col' }, 'Category'), h('th', { scope: 'col' }, 'Price'), h('th', { scope: 'col' }, 'Why'), h('th', { scope: 'col' }, 'Score')),
             ...u.recommendations.map((r, i) => h('tr', {}, h('td', {}, i + 1), h('td', {}, r.product.name), h('td', {}, r.product.category?.name ?? ''), h('td', {}, formatValue('money', r.product.price)), h('td', {}, r.reason), h('td', {}, fmt(r.score, 3))))))
         : message('empty', 'No recommendations for this user with these filters.');
