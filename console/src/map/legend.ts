@@ -4,7 +4,7 @@ import { formatValue, metricLabel } from './format';
 import { SUPPRESSED_REASON } from './privacy';
 import { COLD_SYMBOL, css, HOT_SYMBOL, type Scale } from './scale';
 
-export function legend(scale: Scale, metric: string, opts: { suppressed: boolean; hotspots: boolean; gridNote: string }): HTMLElement[] {
+export function legend(scale: Scale, metric: string, opts: { suppressed: 'regions' | 'h3' | null; hotspots: boolean; gridNote: string }): HTMLElement[] {
   const classes = scale.breaks.map((b, i) => {
     const lo = i === 0 ? scale.min : scale.breaks[i - 1]!;
     const text = i === 0 ? `${formatValue(metric, lo)}–${formatValue(metric, b)}` : `> ${formatValue(metric, lo)}–${formatValue(metric, b)}`;
@@ -13,7 +13,8 @@ export function legend(scale: Scale, metric: string, opts: { suppressed: boolean
   const out: HTMLElement[] = [
     h('span', { class: 'legend-title' }, h('strong', {}, metricLabel(metric)), ` · ${opts.gridNote}`),
     h('ul', { class: 'classes', 'aria-label': `Colour classes of ${metricLabel(metric)}` }, ...classes,
-      opts.suppressed ? h('li', {}, h('span', { class: 'swatch suppressed', 'aria-hidden': 'true' }), SUPPRESSED_REASON) : null),
+      opts.suppressed === 'regions' ? h('li', {}, h('span', { class: 'swatch suppressed', 'aria-hidden': 'true' }), `grey: ${SUPPRESSED_REASON}`) : null,
+      opts.suppressed === 'h3' ? h('li', {}, h('span', { class: 'swatch blank', 'aria-hidden': 'true' }), `no hexagon: no data, or ${SUPPRESSED_REASON}`) : null),
   ];
   if (opts.hotspots) out.push(hotspotLegend());
   return out;

@@ -7,14 +7,13 @@
 import 'maplibre-gl/dist/maplibre-gl.css';
 import './map.css';
 import type { PickingInfo } from '@deck.gl/core';
-import { CollisionFilterExtension, type CollisionFilterExtensionProps } from '@deck.gl/extensions';
 import { H3HexagonLayer } from '@deck.gl/geo-layers';
 import { GeoJsonLayer, TextLayer } from '@deck.gl/layers';
 import { MapboxOverlay } from '@deck.gl/mapbox';
 import { cellToLatLng } from 'h3-js';
-import { Map as MapLibre, NavigationControl, type IControl, type StyleSpecification } from 'maplibre-gl';
+import { Map as MapLibre, NavigationControl, type StyleSpecification } from 'maplibre-gl';
 import { h } from '../dom';
-import { areaKm2, labelPoint, type BBox, type Geometry } from './geo';
+import { labelPoint, type BBox, type Geometry } from './geo';
 import { useBundledWorker } from './maplibre-worker';
 import { COLD, COLD_SYMBOL, HOT, HOT_SYMBOL, type RGB } from './scale';
 
@@ -43,7 +42,6 @@ export interface MapViewOptions {
 interface Label {
   name: string;
   position: [number, number];
-  priority: number;
 }
 
 const SUPPRESSED: [number, number, number, number] = [203, 213, 225, 150];
@@ -64,10 +62,18 @@ function baseStyle(regions: MapViewOptions['regions']): StyleSpecification {
     layers: [
       { id: 'background', type: 'background', paint: { 'background-color': '#f1f5f9' } },
       { id: 'graticule', type: 'line', source: 'graticule', paint: { 'line-color': '#cbd5e1', 'line-width': 0.5 } },
-      { id: 'regions-fill', type: 'fill', source: 'regions', paint: { 'fill-color': '#e2e8f0', 'fill-opacity': 0.7 } },
-      { id: 'regions-line', type: 'line', source: 'regions', paint: { 'line-color': '#64748b', 'line-width': 1, 'line-dasharray': [3, 2] } },
+      { id: 'regions-fill', type: 'fill', source: 'regions', paint: { 'fill-color': '#dbe4ee', 'fill-opacity': 0.9 } },
+      { id: 'regions-line', type: 'line', source: 'regions', paint: { 'line-color': '#475569', 'line-width': 1.2, 'line-dasharray': [3, 2] } },
     ],
   };
+}
+
+/** The shape under the pointer: H3 layers pick the shape, the GeoJSON layer a feature holding it. */
+function picked(info: PickingInfo): Shape | null {
+  const o = info.object as (Shape & { properties?: undefined }) | { properties: Shape } | undefined;
+  if (!o) return null;
+  const shape = o.properties ?? o;
+  return 'colour' in shape && typeof shape.id === 'string' ? shape : null;
 }
 
 export function createMapView(container: HTMLElement, opts: MapViewOptions): MapView {
@@ -96,10 +102,9 @@ export function createMapView(container: HTMLElement, opts: MapViewOptions): Map
   const tooltip = h('div', { class: 'map-tooltip', id: 'map-tooltip', hidden: true });
   container.append(tooltip);
 
-  // Larger regions' names win where labels would overlap (a country-wide view).
   const labels = opts.regions.flatMap((r): Label[] => {
     const p = labelPoint(r.geometry);
-    return p ? [{ name: r.name, position: p, priority: Math.min(1000, Math.round(areaKm2([r.geometry]) / 10)) }] : [];
+    return p ? [{ name: r.name, position: p }] : [];
   });
   let frames = 0;
   const overlay = new MapboxOverlay({
@@ -109,8 +114,8 @@ export function createMapView(container: HTMLElement, opts: MapViewOptions): Map
       container.dataset.frames = String(++frames);
     },
     onHover: (info: PickingInfo) => {
-      const shape = info.object as Shape | undefined;
-      if (!shape || !('colour' in shape)) {
+      const shape = picked(info);
+      if (!shape) {
         tooltip.hidden = true;
         return;
       }
@@ -121,20 +126,16 @@ export function createMapView(container: HTMLElement, opts: MapViewOptions): Map
       tooltip.style.top = `${Math.max(4, info.y - tooltip.offsetHeight - 10)}px`;
     },
     onClick: (info: PickingInfo) => {
-      const shape = info.object as Shape | undefined;
-      if (shape && 'colour' in shape) opts.onPick(shape);
+      const shape = picked(info);
+      if (shape) opts.onPick(shape);
     },
     getCursor: ({ isHovering, isDragging }) => (isDragging ? 'grabbing' : isHovering ? 'pointer' : 'grab'),
   });
-  map.addControl(overlay as unknown as IControl);
+  map.addControl(overlay);
 
   const labelLayer = () =>
-    new TextLayer<Label, CollisionFilterExtensionProps<Label>>({
+    new TextLayer<Label>({
       id: 'city-labels',
-      extensions: [new CollisionFilterExtension()],
-      collisionEnabled: true,
-      getCollisionPriority: (d) => d.priority,
-      collisionTestProps: { sizeScale: 1.3 },
       data: labels,
       getPosition: (d) => d.position,
       getText: (d) => d.name,

@@ -90,6 +90,7 @@ export function mapPage(root: HTMLElement): () => void {
   let viewFailed = !webglAvailable();
   let showing: 'map' | 'table' = params.get('view') === 'table' || viewFailed ? 'table' : 'map';
   let h3: H3 | null = null;
+  let partnerKey = false;
   let regions: Region[] = [];
   const regionById = new Map<string, Region>();
 
@@ -152,7 +153,7 @@ export function mapPage(root: HTMLElement): () => void {
   function current(): { bucket: string; rows: Map<string, CellRow> } | null {
     if (!drawn) return null;
     const bucket = drawn.buckets[Number(slider.value)];
-    return bucket === undefined ? null : { bucket, rows: drawn.byBucket.get(bucket) ?? new Map() };
+    return bucket === undefined ? null : { bucket, rows: drawn.byBucket.get(bucket) ?? new Map<string, CellRow>() };
   }
 
   function describe(shape: Shape): string {
@@ -200,9 +201,9 @@ export function mapPage(root: HTMLElement): () => void {
     else tableBox.replaceChildren(cellTable(`${metricLabel(selection.metric)}, ${when.textContent}`, metricLabel(selection.metric), rows, (id) => void openSeries(id)));
   }
 
-  function renderLegend(suppressed: boolean): void {
+  function renderLegend(partnerKey: boolean): void {
     if (!drawn) return void legendBox.replaceChildren();
-    legendBox.replaceChildren(...legend(drawn.scale, drawn.selection.metric, { suppressed, hotspots: hotspotToggle.checked && drawn.grid === 'h3', gridNote: drawn.gridNote }));
+    legendBox.replaceChildren(...legend(drawn.scale, drawn.selection.metric, { suppressed: partnerKey ? (drawn.grid === 'regions' ? 'regions' : 'h3') : null, hotspots: hotspotToggle.checked && drawn.grid === 'h3', gridNote: drawn.gridNote }));
   }
 
   /** Forgets what was drawn: an empty answer must not keep the last legend, slider or cells. */
@@ -235,6 +236,7 @@ export function mapPage(root: HTMLElement): () => void {
       const selection = sel.read();
       writeParams({ area: area.value || null, grid: grid.value === 'auto' ? null : grid.value });
       const isPartner = await partner();
+      partnerKey = isPartner;
       privacyBox.replaceChildren(...(isPartner ? [partnerNote()] : []));
       const where = area.value ? { regionIds: [area.value] } : null;
       const areas = (area.value ? regions.filter((r) => r.id === area.value) : regions).map((r) => r.geometry);
@@ -256,7 +258,7 @@ export function mapPage(root: HTMLElement): () => void {
       const byBucket = new Map<string, Map<string, CellRow>>();
       for (const c of cells) {
         let rows = byBucket.get(c.bucketStart);
-        if (!rows) byBucket.set(c.bucketStart, (rows = new Map()));
+        if (!rows) byBucket.set(c.bucketStart, (rows = new Map<string, CellRow>()));
         rows.set(c.cellId, c);
       }
       const buckets = [...byBucket.keys()].sort();
@@ -293,7 +295,7 @@ export function mapPage(root: HTMLElement): () => void {
       }, signal);
       if (drawn !== d) return;
       hot = new Map(hotspots.filter((s) => s.classification !== 'NOT_SIGNIFICANT').map((s) => [s.cellId, s.classification as 'HOT' | 'COLD']));
-      renderLegend(await partner());
+      renderLegend(partnerKey);
       legendBox.dataset.hotspots = String(hot.size);
       render();
     } catch (err) {
@@ -318,8 +320,8 @@ export function mapPage(root: HTMLElement): () => void {
       if (!h3) return;
       // An H3 cell has no area filter of its own: its bounding box (fast, and allowed for partners).
       const ring = h3.cellToBoundary(id, true);
-      const lngs = ring.map((p) => p[0]!);
-      const lats = ring.map((p) => p[1]!);
+      const lngs = ring.map((p) => p[0]);
+      const lats = ring.map((p) => p[1]);
       where = { bbox: { minLongitude: Math.min(...lngs), minLatitude: Math.min(...lats), maxLongitude: Math.max(...lngs), maxLatitude: Math.max(...lats) } };
       subtitle = `H3 cell ${id} (resolution ${h3.getResolution(id)}), its bounding box`;
     }
@@ -352,8 +354,7 @@ export function mapPage(root: HTMLElement): () => void {
     writeParams({ hotspots: hotspotToggle.checked ? null : 'off' });
     if (hotspotToggle.checked && drawn && hot.size === 0) void loadHotspots();
     else spotsSlot.cancel();
-    if (drawn) renderLegend(legendBox.querySelector('.swatch.suppressed') !== null);
-    if (!hotspotToggle.checked) legendBox.querySelector('#hotspot-legend')?.remove();
+    renderLegend(partnerKey);
     render();
   });
   mapButton.addEventListener('click', () => setView('map'));
