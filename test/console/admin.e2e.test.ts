@@ -129,7 +129,8 @@ run('admin views', () => {
       await row.locator('button', { hasText: 'Cancel' }).click();
       await page.locator(`#jobs tr[data-job-id="${id}"] .outcome`, { hasText: `Job #${id} cancelled` }).waitFor();
       expect(await jobStatus(id)).toBe('cancelled');
-      expect(await page.locator(`#jobs tr[data-job-id="${id}"] td.stage`).textContent()).toBe('cancelled');
+      await page.locator(`#jobs tr[data-job-id="${id}"] td.stage.status-cancelled`).waitFor(); // the table reloaded
+      await page.locator(`#jobs tr[data-job-id="${id}"] .outcome`, { hasText: `Job #${id} cancelled` }).waitFor(); // the outcome stays
       expect(await page.textContent('#start-message')).toBe('');
       await page.context().close();
     }, 60_000);
@@ -193,8 +194,8 @@ run('admin views', () => {
       page.once('dialog', (d) => void d.accept());
       await candidate.locator('button', { hasText: 'Promote' }).click();
       const promoted = kind.locator(`tr[data-version-id="${versionId}"]`);
-      await promoted.locator('.outcome', { hasText: 'Promoted' }).waitFor();
-      expect(await promoted.locator('td').nth(0).textContent()).toBe('active');
+      await promoted.locator('td.status-active').waitFor(); // the table reloaded
+      await promoted.locator('.outcome', { hasText: 'Promoted' }).waitFor(); // and the outcome is still beside where the button was
       page.once('dialog', (d) => void d.accept());
       await kind.locator('.kind-head button', { hasText: 'Roll back' }).click();
       await kind.locator('.kind-head .outcome', { hasText: 'Rolled back' }).waitFor();

@@ -42,8 +42,8 @@ export function jobsTable(outcomes: Outcomes, follow: (id: string) => void, relo
       h('td', {}, j.modelKind),
       h('td', { class: 'stage' }),
       h('td', { class: 'pct' }),
-      h('td', {}, when(j.createdAt)),
-      h('td', { class: 'ran' }),
+      h('td', { class: 'opt' }, when(j.createdAt)),
+      h('td', { class: 'ran opt' }),
       h('td', { class: 'result' }),
       h('td', { class: 'act' }, TERMINAL.has(j.status)
         ? outcomes.view(`cancel-row:${j.id}`)
@@ -74,7 +74,7 @@ export function jobsTable(outcomes: Outcomes, follow: (id: string) => void, relo
         }));
         element.replaceChildren(h('table', { class: 'jobs' },
           h('caption', { class: 'sr-only' }, 'Training jobs, newest first'),
-          h('thead', {}, h('tr', {}, ...['Job', 'Model', 'Stage', 'Progress', 'Created', 'Ran for', 'Result', 'Action'].map((t) => h('th', { scope: 'col' }, t)))),
+          h('thead', {}, h('tr', {}, ...['Job', 'Model', 'Stage', 'Progress', 'Created', 'Ran for', 'Result', 'Action'].map((t) => h('th', { scope: 'col', class: t === 'Created' || t === 'Ran for' ? 'opt' : undefined }, t)))),
           body));
       } catch (err) {
         if (!isAborted(err)) showError(element, err);

@@ -81,7 +81,7 @@ export function versionsView(outcomes: Outcomes): VersionsView {
     return h('section', { class: 'kind', 'data-kind': kind, 'aria-labelledby': title.id },
       h('div', { class: 'kind-head' }, title, rollback),
       h('div', { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': `${kind} versions` }, h('table', { class: 'versions' },
-        h('caption', {}, `${kind} versions on ${main}, higher is better; the difference is to the serving version.`),
+        h('caption', {}, `${kind} versions on ${main} (higher is better), each as measured on its own test data when registered; Δ is to the serving version. A job's details compare the two on the same data.`),
         h('thead', {}, h('tr', {}, ...['Version', 'Status', main, `Δ vs serving`, 'Created', 'Action'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, ...rows))),
       names.length ? h('details', { class: 'all-metrics' }, h('summary', {}, `All metrics (${names.length})`),
