@@ -50,8 +50,9 @@ async function cellsDrawn(page: Page): Promise<number> {
   return Number(await page.getAttribute('#map', 'data-cells'));
 }
 
+/** Waits until deck.gl has drawn the latest layers. */
 async function mapRendered(page: Page): Promise<void> {
-  await page.waitForFunction(`Number(document.getElementById('map')?.dataset.frames ?? 0) > 0`, undefined, { timeout: 60_000 });
+  await page.waitForSelector('#map[data-rendered="1"]', { state: 'attached', timeout: 60_000 });
 }
 
 /** Picks an option and waits for the redraw it starts to finish. */
@@ -109,8 +110,11 @@ run('the map', () => {
     await cellsDrawn(page);
     await mapRendered(page);
     const box = (await page.locator('#map').boundingBox())!;
-    // The view is fitted to São Paulo: its middle is the region.
-    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    // The view is fitted to São Paulo: its middle is the region. Hover until deck.gl picks it.
+    for (let i = 0; i < 20 && (await page.isHidden('#map-tooltip')); i++) {
+      await page.mouse.move(box.x + box.width / 2 + (i % 5), box.y + box.height / 2 - (i % 3));
+      await page.waitForTimeout(250);
+    }
     await page.waitForSelector('#map-tooltip:not([hidden])', { timeout: 30_000 });
     const tip = (await page.textContent('#map-tooltip'))!;
     expect(tip).toContain('São Paulo');

@@ -112,6 +112,7 @@ export function createMapView(container: HTMLElement, opts: MapViewOptions): Map
     layers: [],
     onAfterRender: () => {
       container.dataset.frames = String(++frames);
+      container.dataset.rendered = '1';
     },
     onHover: (info: PickingInfo) => {
       const shape = picked(info);
@@ -212,13 +213,14 @@ export function createMapView(container: HTMLElement, opts: MapViewOptions): Map
         }),
         labelLayer(),
       ];
+      container.dataset.rendered = '0'; // until deck.gl has drawn these layers
       overlay.setProps({ layers });
       container.dataset.cells = String(shapes.filter((s) => s.colour).length);
       container.dataset.hotspots = String(spots.length);
       tooltip.hidden = true;
     },
     fit([w, s, e, n]) {
-      map.fitBounds([[w, s], [e, n]], { padding: 24, animate: false, maxZoom: 11 });
+      map.fitBounds([[w, s], [e, n]], { padding: { top: 40, bottom: 30, left: 30, right: 50 }, animate: false, maxZoom: 11 });
     },
     destroy() {
       map.remove();
