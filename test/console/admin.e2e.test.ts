@@ -287,10 +287,15 @@ run('admin views', () => {
           }
         });
         await page.waitForSelector('.graphiql-container .graphiql-execute-button', { timeout: 60_000 });
+        await page.locator('.graphiql-query-editor', { hasText: 'query Me' }).waitFor(); // the editor holds the first query
         bodies.length = 0;
         auth.length = 0;
         await page.click('.graphiql-execute-button');
-        await page.locator('.graphiql-response', { hasText: `"role": "${role.toUpperCase()}"` }).waitFor({ timeout: 30_000 });
+        try {
+          await page.locator('.graphiql-response', { hasText: `"role": "${role.toUpperCase()}"` }).waitFor({ timeout: 30_000 });
+        } finally {
+          await shot(page, `explorer-${role}-ran`);
+        }
         expect(auth).toEqual([`Bearer ${rig.keys[role]}`]);
         await page.click('button[aria-label="Show Documentation Explorer"]');
         await page.waitForSelector('.graphiql-doc-explorer');
