@@ -12,9 +12,9 @@ run('the console shell', () => {
   const rig = useConsole();
 
   const tabs: Record<RoleName, string[]> = {
-    admin: ['map', 'trends', 'user', 'models'],
+    admin: ['map', 'trends', 'user', 'models', 'keys', 'explorer'],
     partner: ['map', 'trends'],
-    frontend: ['user'],
+    frontend: ['user', 'explorer'],
   };
 
   for (const role of ['admin', 'partner', 'frontend'] as const) {
