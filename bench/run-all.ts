@@ -5,6 +5,7 @@
  */
 import 'reflect-metadata';
 import { runAnalyticsBench } from './analytics';
+import { runConsoleBench } from './console';
 import { runFleetBench } from './fleet';
 import { runIngestBench } from './ingest';
 import { runLimiterBench } from './limiter';
@@ -23,6 +24,7 @@ const benches: Bench[] = [
   { name: 'soak', run: (quick) => runSoakBench({ quick }) },
   { name: 'limiter', run: (quick) => runLimiterBench({ quick }) },
   { name: 'fleet', run: (quick) => runFleetBench({ quick }) },
+  { name: 'console', run: (quick) => runConsoleBench({ quick }) },
 ];
 
 async function main(): Promise<void> {

@@ -72,10 +72,14 @@ export interface OpenedPage {
   readonly errors: string[];
 }
 
-/** A fresh browser context at `size`, the console opened at `hash` (e.g. '#/map') with `role`'s key entered. */
-export async function openConsole(rig: ConsoleRig, role: RoleName | null, size: Size = 'laptop', hash = ''): Promise<OpenedPage> {
+/**
+ * A fresh browser context at `size`, the console opened at `hash` (e.g. '#/map') with `role`'s key
+ * entered. `beforeLoad` runs on the page before it navigates (to watch its first requests).
+ */
+export async function openConsole(rig: ConsoleRig, role: RoleName | null, size: Size = 'laptop', hash = '', beforeLoad?: (page: Page) => void): Promise<OpenedPage> {
   const context = await rig.browser.newContext({ viewport: SIZES[size], deviceScaleFactor: 1, isMobile: size === 'phone', hasTouch: size === 'phone' });
   const page = await context.newPage();
+  beforeLoad?.(page);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {

@@ -29,18 +29,10 @@ function recordOperations(page: Page): Posted[] {
 
 /** openConsole on the map, recording operations from the first request on. */
 async function openMap(rig: ConsoleRig, role: RoleName, size: Size = 'laptop'): Promise<{ page: Page; errors: string[]; ops: Posted[] }> {
-  const context = await rig.browser.newContext({ viewport: SIZES[size], deviceScaleFactor: 1, isMobile: size === 'phone', hasTouch: size === 'phone' });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  let ops: Posted[] = [];
+  const { page, errors } = await openConsole(rig, role, size, '#/map', (p) => {
+    ops = recordOperations(p);
   });
-  const ops = recordOperations(page);
-  await page.goto(`${rig.base}#/map`);
-  await page.fill('#key-input', rig.keys[role]);
-  await page.click('#key-form button');
-  await page.waitForSelector(`#viewer:has-text("${role}")`);
   return { page, errors, ops };
 }
 
