@@ -23,6 +23,8 @@ export const consoleAvailable = fs.existsSync(CHROMIUM) && fs.existsSync(path.jo
 export const SIZES = {
   laptop: { width: 1440, height: 900 },
   phone: { width: 390, height: 844 },
+  /** The narrowest the console supports (issue 19: "responsive from 360 px"). */
+  narrow: { width: 360, height: 740 },
 } as const;
 export type Size = keyof typeof SIZES;
 export type RoleName = 'admin' | 'partner' | 'frontend';
@@ -77,7 +79,7 @@ export interface OpenedPage {
  * entered. `beforeLoad` runs on the page before it navigates (to watch its first requests).
  */
 export async function openConsole(rig: ConsoleRig, role: RoleName | null, size: Size = 'laptop', hash = '', beforeLoad?: (page: Page) => void): Promise<OpenedPage> {
-  const context = await rig.browser.newContext({ viewport: SIZES[size], deviceScaleFactor: 1, isMobile: size === 'phone', hasTouch: size === 'phone' });
+  const context = await rig.browser.newContext({ viewport: SIZES[size], deviceScaleFactor: 1, isMobile: size !== 'laptop', hasTouch: size !== 'laptop' });
   const page = await context.newPage();
   beforeLoad?.(page);
   const errors: string[] = [];

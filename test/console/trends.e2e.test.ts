@@ -76,7 +76,7 @@ run('trends and user', () => {
   const rig = useConsole();
 
   it.each([
-    ['admin', 'laptop'], ['admin', 'phone'], ['partner', 'laptop'], ['partner', 'phone'],
+    ['admin', 'laptop'], ['admin', 'phone'], ['partner', 'laptop'], ['partner', 'phone'], ['admin', 'narrow'], ['partner', 'narrow'],
   ] as [RoleName, Size][])('trends for %s on a %s: a chart with legend, no sideways scroll, no serious axe violation, no page error', async (role, size) => {
     const { page, errors } = await openTrends(rig, role, size);
     const chart = page.locator('#trend-chart');
@@ -95,7 +95,7 @@ run('trends and user', () => {
   }, 180_000);
 
   it.each([
-    ['admin', 'laptop'], ['admin', 'phone'], ['frontend', 'laptop'], ['frontend', 'phone'],
+    ['admin', 'laptop'], ['admin', 'phone'], ['frontend', 'laptop'], ['frontend', 'phone'], ['frontend', 'narrow'],
   ] as [RoleName, Size][])('user for %s on a %s: prediction bars, recommendations, no sideways scroll, no serious axe violation', async (role, size) => {
     const { page, errors } = await openConsole(rig, role, size, `#/user?user=${rig.frontendUserId}`);
     await page.waitForSelector('#prediction .bars', { timeout: 90_000 });
