@@ -282,6 +282,65 @@ run('trends and user', () => {
     await page.context().close();
   }, 180_000);
 
+  it('defect: a shared link with a region, then "everywhere": the request has no regionIds and the URL drops the region', async () => {
+    const res = await fetch(rig.app.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${rig.keys.admin}` },
+      body: JSON.stringify({ query: 'query Regions { regions { id } }' }),
+    });
+    const regionId = ((await res.json()) as { data: { regions: { id: string }[] } }).data.regions[0]!.id;
+    const { page, watch } = await openTrends(rig, 'admin', 'laptop', `?region=${regionId}`);
+    expect(watch.answers[0]!.input.where).toEqual({ regionIds: [regionId] });
+    await until(page, `document.querySelector('select[name=region]').value === ${JSON.stringify(regionId)}`);
+    const before = watch.answers.length;
+    await page.selectOption('select[name=region]', '');
+    await page.click('form.controls button[type=submit]');
+    for (let i = 0; i < 600 && watch.answers.length === before; i++) await page.waitForTimeout(100);
+    expect(watch.answers.at(-1)!.input.where).toBeNull();
+    expect(page.url()).not.toMatch(/region=/);
+    await page.context().close();
+  }, 180_000);
+
+  it('defect: a cleared date is a message naming the field, and no request is sent', async () => {
+    const { page, watch } = await openTrends(rig, 'admin', 'laptop');
+    const before = watch.requests.length;
+    await page.fill('input[name=from]', '');
+    // The form's `required` check stops a click; a submit that skips it (or a reload from a preset) reaches the page's own check.
+    await page.evaluate(`document.querySelector('form.controls').dispatchEvent(new Event('submit', { cancelable: true }))`);
+    await expect(page.locator('#trend-result .message.error').textContent()).resolves.toMatch(/^From: pick a start date/);
+    expect(await page.locator('#trend-chart').count()).toBe(0);
+    await page.fill('input[name=from]', '2030-01-02');
+    await page.fill('input[name=to]', '2030-01-01');
+    await page.evaluate(`document.querySelector('form.controls').dispatchEvent(new Event('submit', { cancelable: true }))`);
+    await expect(page.locator('#trend-result .message.error').textContent()).resolves.toMatch(/From \(2030-01-02\) must be before To \(2030-01-01\)/);
+    await page.waitForTimeout(300);
+    expect(watch.requests.length).toBe(before);
+    expect(await page.locator('form.controls button[type=submit]').isDisabled()).toBe(false);
+    await page.context().close();
+  }, 180_000);
+
+  it('defect: leaving Trends before the data extent answers sends no Trends query and leaves the next URL alone', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const { page } = await openConsole(rig, null, 'laptop', '#/trends', (p) => {
+      void p.route('**/graphql', async (route) => {
+        if ((route.request().postData() ?? '').includes('query DataExtent')) await held;
+        await route.continue().catch(() => undefined);
+      });
+    });
+    const watch = watchTrends(page);
+    await page.fill('#key-input', rig.keys.admin);
+    await page.click('#key-form button');
+    await page.waitForSelector('form.controls select[name=range]');
+    await page.evaluate(`location.hash = '#/user'`);
+    await page.waitForSelector('input[name=userId]');
+    release();
+    await page.waitForTimeout(1500);
+    expect(watch.requests.length).toBe(0);
+    expect(page.url()).not.toMatch(/metric=|range=/);
+    await page.context().close();
+  }, 180_000);
+
   // Last: it adds today's events, which moves the data's end for any later test.
   it('defect: the incomplete current day is marked partial, not drawn as a low value, and kept out of trend and anomalies', async () => {
     // Live data: 48 views a day for the last 7 days, and today's so far (the day is incomplete).

@@ -14,7 +14,7 @@ export interface Unit {
   readonly name: string;
 }
 
-export const METRIC_UNITS: Readonly<Record<string, Unit & { title: string }>> = {
+const METRIC_UNITS: Readonly<Record<string, Unit & { title: string }>> = {
   EVENTS: { kind: 'count', name: 'events', title: 'Events' },
   USERS: { kind: 'count', name: 'distinct users', title: 'Users' },
   PURCHASES: { kind: 'count', name: 'purchases', title: 'Purchases' },

@@ -52,8 +52,13 @@ export interface ChartInput {
   nonNegative?: boolean;
 }
 
-/** The element lineChart returns: the uPlot instance rides along for inspection (tests, devtools). */
-export type ChartElement = HTMLDivElement & { uplot?: uPlot };
+/**
+ * The element lineChart returns: the uPlot instance rides along for inspection (tests, devtools);
+ * `destroy()` frees it (uPlot keeps every live chart in a global set). Call it when the chart is
+ * replaced or its page is left: the ResizeObserver also frees a chart it sees removed, but never
+ * sees one that was not laid out.
+ */
+export type ChartElement = HTMLDivElement & { uplot?: uPlot; destroy: () => void };
 
 const COLORS = { series: '#1d4ed8', partial: '#4b5563', trend: '#047857', forecast: '#b45309', band: 'rgba(245, 158, 11, 0.18)', anomaly: '#dc2626' };
 const FONT = '12px system-ui, sans-serif';
@@ -167,13 +172,19 @@ export function lineChart(input: ChartInput): ChartElement {
   };
   const u = new uPlot(opts, data as uPlot.AlignedData, el);
   el.uplot = u;
+  let destroyed = false;
+  el.destroy = () => {
+    if (destroyed) return;
+    destroyed = true;
+    observer.disconnect();
+    u.destroy();
+  };
 
   // Follow the container: the chart is as wide as the element (CSS: width 100%), at most maxWidth.
   let lastWidth = initialWidth;
   const observer = new ResizeObserver(() => {
     if (!el.isConnected) {
-      observer.disconnect();
-      u.destroy();
+      el.destroy();
       return;
     }
     const w = Math.floor(Math.min(maxWidth, el.clientWidth));

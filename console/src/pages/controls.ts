@@ -3,7 +3,7 @@ import { gql } from '../api';
 import { field, h } from '../dom';
 import { readParams, writeParams } from '../url-state';
 
-export const METRICS = ['EVENTS', 'USERS', 'PURCHASES', 'REVENUE', 'CONVERSION'] as const;
+const METRICS = ['EVENTS', 'USERS', 'PURCHASES', 'REVENUE', 'CONVERSION'] as const;
 
 const DAY_MS = 86_400_000;
 
@@ -43,7 +43,9 @@ const PRESETS: { value: string; label: string }[] = [
  * view) or else end where the data ends (`dataExtent`), so the first view shows data even when the
  * newest events are not from today; `ready` resolves once those defaults are in. A time-range
  * preset (last 7/30/90 days, all data) counts back from the data's end; `onPreset` runs when one is
- * picked (pages reload on it). Every read() writes the choices back into the URL.
+ * picked (pages reload on it). Every read() writes the choices back into the URL; call validate()
+ * first: read() assumes both dates are set and the window is not empty (a preset reloads without
+ * the form's `required` check).
  */
 export function selectionControls(buckets: string[], defaultBucket: string, days: number, onPreset?: () => void) {
   const params = readParams();
@@ -94,6 +96,13 @@ export function selectionControls(buckets: string[], defaultBucket: string, days
     ready,
     /** The span of the data (null before `ready`, or with no events). */
     extent: (): DataExtent | null => extent,
+    /** Why the window cannot be read (a message naming the field), or null when read() may be called. */
+    validate(): string | null {
+      if (!from.value) return 'From: pick a start date.';
+      if (!to.value) return 'To: pick an end date.';
+      if (from.value >= to.value) return `From (${from.value}) must be before To (${to.value}): the window is empty.`;
+      return null;
+    },
     read(): Selection {
       const preset = range.value === 'custom' ? null : range.value;
       writeParams({ metric: metric.value, bucket: bucket.value, range: preset, from: from.value, to: to.value, category: category.value || null });

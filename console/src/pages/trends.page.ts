@@ -6,9 +6,9 @@
  * window shrinks to whole buckets instead). An empty window says so instead of drawing zeros.
  */
 import { gql, isAborted, requestSlot } from '../api';
-import { lineChart, type ForecastPoint, type Point, type SeriesPoint } from '../chart';
+import { lineChart, type ChartElement, type ForecastPoint, type Point, type SeriesPoint } from '../chart';
 import { formatBucket, formatValue, metricUnit, plural } from '../charts/format';
-import { field, fmt, h, message, showError } from '../dom';
+import { field, fmt, h, message } from '../dom';
 import { readParams, writeParams } from '../url-state';
 import { cityRegions, selectionControls } from './controls';
 
@@ -46,7 +46,7 @@ function median(xs: number[]): number {
  * of the values it was fitted on (least squares passes through the mean; the server fills
  * suppressed buckets with the median of the shown ones, and so does this).
  */
-export function serverTrendLine(full: SeriesPoint[], slopePerBucket: number): Point[] {
+function serverTrendLine(full: SeriesPoint[], slopePerBucket: number): Point[] {
   const n = full.length;
   if (n < 2) return [];
   const fill = median(full.flatMap((p) => (p.v === null ? [] : [p.v])));
@@ -70,41 +70,74 @@ function signed(text: string, v: number): string {
 export function trendsPage(root: HTMLElement): () => void {
   const params = readParams();
   const slot = requestSlot();
+  let left = false;
+  let chart: ChartElement | null = null;
   const sel = selectionControls(['HOUR', 'DAY', 'WEEK'], 'DAY', 30, () => void load());
   const region = h('select', { name: 'region' }, h('option', { value: '' }, 'everywhere'));
   const horizon = h('input', { name: 'horizon', type: 'number', min: 1, max: 60, value: params.get('horizon') ?? 14, size: 4 });
+  // The URL's region stands until the region list is in; then the select holds it and is the only source.
+  let urlRegion: string | null = params.get('region') ?? '';
   void cityRegions()
-    .then((rs) => region.append(...rs.map((r) => h('option', { value: r.id, selected: r.id === params.get('region') }, r.name))))
-    .catch(() => undefined);
+    .then((rs) => region.append(...rs.map((r) => h('option', { value: r.id }, r.name))))
+    .catch(() => {
+      // Without the list, keep a shared link's region choosable rather than dropping it.
+      if (urlRegion) region.append(h('option', { value: urlRegion }, `region ${urlRegion}`));
+    })
+    .finally(() => {
+      if (urlRegion) region.value = urlRegion;
+      urlRegion = null;
+    });
   const show = h('button', { type: 'submit' }, 'Show');
-  const out = h('div', { id: 'trend-result', 'aria-live': 'polite' });
+  // Only this short line is live; the charts and tables below are not announced as they change.
+  const status = h('p', { id: 'trend-status', class: 'sr-only', role: 'status' });
+  const out = h('div', { id: 'trend-result' });
   const form = h('form', { class: 'controls panel', onsubmit: (e: Event) => { e.preventDefault(); void load(); } },
     ...sel.elements, field('Region', region), field('Forecast buckets', horizon), show);
-  root.replaceChildren(h('h2', {}, 'Trends'), form, out);
+  root.replaceChildren(h('h2', {}, 'Trends'), form, status, out);
+
+  /** Replaces the result (freeing the chart it held) and says `said` in the status line. */
+  function showResult(said: string, ...nodes: HTMLElement[]): void {
+    chart?.destroy();
+    chart = null;
+    out.replaceChildren(...nodes);
+    status.textContent = said;
+  }
+
+  function idle(): void {
+    show.disabled = false;
+    form.removeAttribute('aria-busy');
+  }
 
   async function load(): Promise<void> {
+    if (left) return;
+    const problem = sel.validate();
+    if (problem) {
+      slot.cancel();
+      idle();
+      showResult('', message('error', problem));
+      return;
+    }
     const s = sel.read();
-    const wantedRegion = region.value || params.get('region') || '';
+    const wantedRegion = urlRegion ?? region.value;
     writeParams({ region: wantedRegion || null, horizon: horizon.value || null });
-    const signal = slot.next();
     const from = Date.parse(s.from);
     const now = Math.floor(Date.now() / 60_000) * 60_000;
     const extent = sel.extent();
     const chosenTo = Date.parse(s.to);
-    if (!Number.isFinite(from) || !Number.isFinite(chosenTo)) {
-      out.replaceChildren(message('error', 'Pick a start and an end date.'));
-      return;
-    }
-    // End at the earliest of: the chosen end, the data's end, now. A bucket cut there is partial.
+    // End at the earliest of: the chosen end, the data's end, now. The server flags a bucket cut there partial.
     const to = Math.min(chosenTo, extent?.to ?? Infinity, now);
     const span = extent ? `The data spans ${new Date(extent.from).toISOString().slice(0, 10)} to ${new Date(extent.to - 1).toISOString().slice(0, 10)}.` : 'There are no events yet.';
     if (to <= from) {
-      out.replaceChildren(emptyState(`No data in this window: it starts after the data ends. ${span}`));
+      slot.cancel();
+      idle();
+      const text = `No data in this window: it starts after the data ends. ${span}`;
+      showResult(text, emptyState(text));
       return;
     }
+    const signal = slot.next();
     show.disabled = true;
     form.setAttribute('aria-busy', 'true');
-    out.replaceChildren(message('info', 'Loading…'));
+    showResult('Loading…', h('div', { class: 'message info' }, 'Loading…'));
     try {
       const d = await gql<Data>(QUERY, {
         input: {
@@ -114,15 +147,13 @@ export function trendsPage(root: HTMLElement): () => void {
         horizon: Math.min(60, Math.max(1, Number(horizon.value) || 14)),
         withForecast: (to - from) / (BUCKET_MS[s.bucket] ?? 86_400_000) >= 3,
       }, signal);
-      render(d, s.metric, s.bucket, { from, to, chosenTo, now, span, cutAtDataEnd: !!extent && extent.to < Math.min(chosenTo, now) });
+      if (left || signal.aborted) return;
+      render(d, s.metric, s.bucket, { from, to, now, span, cutAtDataEnd: !!extent && extent.to < Math.min(chosenTo, now) });
     } catch (err) {
-      if (isAborted(err)) return;
-      showError(out, err);
+      if (left || isAborted(err) || signal.aborted) return;
+      showResult('', message('error', err instanceof Error ? err.message : String(err)));
     } finally {
-      if (!signal.aborted) {
-        show.disabled = false;
-        form.removeAttribute('aria-busy');
-      }
+      if (!signal.aborted) idle();
     }
   }
 
@@ -134,42 +165,42 @@ export function trendsPage(root: HTMLElement): () => void {
         range.dispatchEvent(new Event('change'));
       }
     } }, 'Show all data');
-    return h('div', { class: 'message empty trend-empty', role: 'status' }, text, ' ', all);
+    return h('div', { class: 'message empty trend-empty' }, text, ' ', all);
   }
 
-  function render(d: Data, metric: string, bucket: string, w: { from: number; to: number; chosenTo: number; now: number; span: string; cutAtDataEnd: boolean }): void {
+  function render(d: Data, metric: string, bucket: string, w: { from: number; to: number; now: number; span: string; cutAtDataEnd: boolean }): void {
     const ts = d.timeSeries;
     const unit = metricUnit(metric);
     const partner = d.viewer.role !== 'ADMIN';
     const step = BUCKET_MS[bucket] ?? 86_400_000;
-    const dataEnd = sel.extent()?.to ?? Infinity;
-    const pts = ts.points.map((p) => {
-      const t = Date.parse(p.bucketStart);
-      // Incomplete: cut by the window (server), or ending after the data's end or after now.
-      return { t, v: p.value, anomaly: p.anomaly, serverPartial: p.partial, partial: p.partial || t + step > Math.min(dataEnd, w.now) };
-    });
-    const fitted = pts.filter((p) => !p.serverPartial); // what the server fitted trend, anomalies and forecast on
-    const full = pts.filter((p) => !p.partial);
+    // Incomplete buckets are the server's `partial` ones: the window ends at the earliest of the chosen
+    // end, the data's end and now, so any bucket running past the data's end or now is cut by it.
+    const pts = ts.points.map((p) => ({ t: Date.parse(p.bucketStart), v: p.value, anomaly: p.anomaly, partial: p.partial }));
+    const full = pts.filter((p) => !p.partial); // what the server fitted trend, anomalies and forecast on
     const partial = pts.filter((p) => p.partial);
     const suppressed = full.filter((p) => p.v === null).length;
     const hasData = pts.some((p) => p.v !== null && p.v > 0);
     const per = bucket.toLowerCase();
     if (!hasData) {
-      out.replaceChildren(partner && suppressed > 0 && suppressed === full.length
-        ? h('div', { class: 'message empty trend-empty', role: 'status' }, `Every ${per} in this window rests on fewer than k distinct users, so none is published to a partner key (k-anonymity, docs/privacy.md). Try a longer bucket, a larger area or all categories.`)
-        : emptyState(`No ${unit.name} between ${formatBucket(w.from, 'DAY')} and ${formatBucket(w.to - 1, 'DAY')}${metric === 'CONVERSION' ? ' (no views)' : ''}. ${w.span}`));
+      if (partner && suppressed > 0 && suppressed === full.length) {
+        const text = `Every ${per} in this window rests on fewer than k distinct users, so none is published to a partner key (k-anonymity, docs/privacy.md). Try a longer bucket, a larger area or all categories.`;
+        showResult(text, h('div', { class: 'message empty trend-empty' }, text));
+      } else {
+        const text = `No ${unit.name} between ${formatBucket(w.from, 'DAY')} and ${formatBucket(w.to - 1, 'DAY')}${metric === 'CONVERSION' ? ' (no views)' : ''}. ${w.span}`;
+        showResult(text, emptyState(text));
+      }
       return;
     }
     const series: SeriesPoint[] = full.map((p) => ({ t: p.t, v: p.v }));
-    const trend = serverTrendLine(fitted.map((p) => ({ t: p.t, v: p.v })), ts.trend.slopePerBucket).filter((p) => full.some((f) => f.t === p.t));
+    const trend = serverTrendLine(series, ts.trend.slopePerBucket);
     const anomalies: Point[] = full.filter((p) => p.anomaly && p.v !== null).map((p) => ({ t: p.t, v: p.v! }));
     const forecast: ForecastPoint[] = (ts.forecast?.points ?? []).map((p) => ({ t: Date.parse(p.bucketStart), v: p.value, lo: p.lower, hi: p.upper }));
     const title = `${unit.title} per ${per}${unit.kind === 'money' ? ' (currency units)' : ''}`;
-    const chart = lineChart({
+    const drawn = lineChart({
       series, partial: partial.map((p) => ({ t: p.t, v: p.v })), trend, forecast, highlights: anomalies, bucket, unit,
       label: title, seriesLabel: unit.kind === 'count' ? unit.title : `${unit.title} (${unit.name})`,
     });
-    chart.id = 'trend-chart';
+    drawn.id = 'trend-chart';
     const tr = ts.trend;
     const slope = tr.slopePerDay;
     const slopeText = slope === null ? 'no daily slope'
@@ -177,7 +208,7 @@ export function trendsPage(root: HTMLElement): () => void {
         : `${signed(formatValue(unit.kind, slope), slope)} ${unit.name} per day`;
     const notes: HTMLElement[] = [
       h('p', { class: 'chart-note trend-caption', 'data-slope-per-day': slope ?? '', 'data-percent-change': tr.percentChange ?? '' },
-        `Trend (the server's least-squares fit over ${plural(fitted.length, `complete ${per}`)}): ${slopeText}, ${tr.percentChange === null ? 'no percent change (starts at 0)' : `${signed(fmt(tr.percentChange, 1), tr.percentChange)}% over the window`} (R² ${fmt(tr.r2)}). ${plural(anomalies.length, 'anomaly', 'anomalies')} (red).`),
+        `Trend (the server's least-squares fit over ${plural(full.length, `complete ${per}`)}): ${slopeText}, ${tr.percentChange === null ? 'no percent change (starts at 0)' : `${signed(fmt(tr.percentChange, 1), tr.percentChange)}% over the window`} (R² ${fmt(tr.r2)}). ${plural(anomalies.length, 'anomaly', 'anomalies')} (red).`),
     ];
     if (partial.length) {
       const last = partial[partial.length - 1]!;
@@ -197,22 +228,28 @@ export function trendsPage(root: HTMLElement): () => void {
     const season = ts.seasonality;
     const daily = season.dailyProfile.length
       ? profile(season.dailyProfile, season.dailyProfile.map((_, i) => `${i}:00`), 'Mean per hour of day, UTC')
-      : message('empty', partner ? 'Not published to partner keys (it would rest on single hours).' : 'No data.');
+      : h('div', { class: 'message empty' }, partner ? 'Not published to partner keys (it would rest on single hours).' : 'No data.');
     const weekly = season.weeklyProfile.length
       ? profile(season.weeklyProfile, ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'], 'Mean per day of week')
-      : message('empty', partner ? 'Not published to partner keys.' : 'No data.');
-    out.replaceChildren(
-      h('div', { class: 'panel' }, chart, ...notes, forecastNote, dataTable(pts, trend, unit.kind, bucket)),
+      : h('div', { class: 'message empty' }, partner ? 'Not published to partner keys.' : 'No data.');
+    showResult(`${title}: ${plural(full.length, `complete ${per}`)}${partial.length ? `, ${plural(partial.length, `incomplete ${per}`)}` : ''}, ${plural(anomalies.length, 'anomaly', 'anomalies')}${ts.forecast ? `, forecast of ${plural(forecast.length, per)}` : ''}.`,
+      h('div', { class: 'panel' }, drawn, ...notes, forecastNote, dataTable(pts, trend, unit.kind, bucket)),
       h('div', { class: 'row' },
         h('div', { class: 'panel' }, h('h3', {}, 'Daily profile (hour of day, UTC)'), daily),
         h('div', { class: 'panel' }, h('h3', {}, 'Weekly profile (Mon → Sun)'), weekly),
         h('div', { class: 'panel' }, h('h3', {}, 'Dominant period'),
           h('p', {}, season.dominantPeriodHours !== null ? `${fmt(season.dominantPeriodHours, 0)} hours (autocorrelation ${fmt(season.periodStrength)})` : 'none detected'))),
     );
+    chart = drawn;
   }
 
-  void sel.ready.then(load);
-  return () => slot.cancel();
+  void sel.ready.then(() => (left ? undefined : load()));
+  return () => {
+    left = true;
+    slot.cancel();
+    chart?.destroy();
+    chart = null;
+  };
 }
 
 /** The chart's numbers as a table (screen readers, copying). */

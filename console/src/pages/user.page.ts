@@ -38,30 +38,45 @@ export function userPage(root: HTMLElement, defaultUserId: string | null): () =>
   const params = readParams();
   const slot = requestSlot();
   const profileSlot = requestSlot();
+  let left = false;
   const id = h('input', { name: 'userId', value: params.get('user') ?? defaultUserId ?? '', placeholder: 'user id', size: 8 });
   const lat = h('input', { name: 'lat', inputmode: 'decimal', value: params.get('lat') ?? '', placeholder: 'optional', size: 10 });
   const lng = h('input', { name: 'lng', inputmode: 'decimal', value: params.get('lng') ?? '', placeholder: 'optional', size: 10 });
   const at = h('input', { name: 'at', type: 'datetime-local', value: params.get('at') ?? '' });
   const show = h('button', { type: 'submit' }, 'Show');
-  const out = h('div', { id: 'user-result', 'aria-live': 'polite' });
+  // Only this short line is live; the bars and tables below are not announced as they change.
+  const status = h('p', { id: 'user-status', class: 'sr-only', role: 'status' });
+  const out = h('div', { id: 'user-result' });
   const form = h(
     'form',
     { class: 'controls panel', onsubmit: (e: Event) => { e.preventDefault(); void load(); } },
     field('User id', id), field('Latitude', lat), field('Longitude', lng), field('At (your local time)', at),
     show,
   );
-  root.replaceChildren(h('h2', {}, 'User'), form, out);
+  root.replaceChildren(h('h2', {}, 'User'), form, status, out);
+
+  function idle(): void {
+    show.disabled = false;
+    form.removeAttribute('aria-busy');
+  }
 
   async function load(): Promise<void> {
     const userId = id.value.trim();
     writeParams({ user: userId || null, lat: lat.value || null, lng: lng.value || null, at: at.value || null });
     if (!userId) {
       slot.cancel();
+      profileSlot.cancel();
+      idle();
+      status.textContent = '';
       out.replaceChildren(message('info', 'Enter a user id.'));
       return;
     }
     const near = lat.value && lng.value ? { latitude: Number(lat.value), longitude: Number(lng.value) } : null;
     if (near && (!Number.isFinite(near.latitude) || !Number.isFinite(near.longitude))) {
+      slot.cancel();
+      profileSlot.cancel();
+      idle();
+      status.textContent = '';
       out.replaceChildren(message('error', 'Latitude and longitude must be numbers.'));
       return;
     }
@@ -69,17 +84,19 @@ export function userPage(root: HTMLElement, defaultUserId: string | null): () =>
     profileSlot.cancel();
     show.disabled = true;
     form.setAttribute('aria-busy', 'true');
-    out.replaceChildren(message('info', 'Loading…'));
+    status.textContent = 'Loading…';
+    out.replaceChildren(h('div', { class: 'message info' }, 'Loading…'));
     try {
       const d = await gql<UserData>(QUERY, { id: userId, near, at: at.value ? new Date(at.value).toISOString() : null }, signal);
+      if (left || signal.aborted) return;
       const u = d.user;
       const p = u.behaviorPrediction;
       const recs = u.recommendations.length
         ? h('div', { class: 'table-scroll', tabindex: 0, role: 'region', 'aria-label': 'Recommendations table' }, h('table', { id: 'recommendations' },
             h('tr', {}, h('th', { scope: 'col' }, '#'), h('th', { scope: 'col' }, 'Product'), h('th', { scope: 'col' }, 'Category'), h('th', { scope: 'col' }, 'Price'), h('th', { scope: 'col' }, 'Why'), h('th', { scope: 'col' }, 'Score')),
             ...u.recommendations.map((r, i) => h('tr', {}, h('td', {}, i + 1), h('td', {}, r.product.name), h('td', {}, r.product.category?.name ?? ''), h('td', {}, formatValue('money', r.product.price)), h('td', {}, r.reason), h('td', {}, fmt(r.score, 3))))))
-        : message('empty', 'No recommendations for this user with these filters.');
-      const profile = h('div', { class: 'panel', id: 'profile' }, message('info', 'Loading profile…'));
+        : h('div', { class: 'message empty' }, 'No recommendations for this user with these filters.');
+      const profile = h('div', { class: 'panel', id: 'profile' }, h('div', { class: 'message info' }, 'Loading profile…'));
       out.replaceChildren(
         h('div', { class: 'row' },
           h('div', { class: 'panel', id: 'prediction' },
@@ -93,15 +110,14 @@ export function userPage(root: HTMLElement, defaultUserId: string | null): () =>
         ),
         h('div', { class: 'panel' }, h('h3', {}, 'Recommendations'), h('p', { class: 'chart-note' }, 'Prices in currency units (the API does not name a currency).'), recs),
       );
+      status.textContent = `${u.name ?? `User ${u.id}`}: next action and ${plural(u.recommendations.length, 'recommendation')}.`;
       void loadProfile(profile, userId);
     } catch (err) {
-      if (isAborted(err)) return;
+      if (left || isAborted(err) || signal.aborted) return;
+      status.textContent = '';
       showError(out, err);
     } finally {
-      if (!signal.aborted) {
-        show.disabled = false;
-        form.removeAttribute('aria-busy');
-      }
+      if (!signal.aborted) idle();
     }
   }
 
@@ -109,6 +125,7 @@ export function userPage(root: HTMLElement, defaultUserId: string | null): () =>
     const signal = profileSlot.next();
     try {
       const d = await gql<ProfileData>(PROFILE, { id: userId }, signal);
+      if (left || signal.aborted) return;
       const pr = d.user.profile;
       target.replaceChildren(
         h('h3', {}, 'Profile'),
@@ -119,13 +136,14 @@ export function userPage(root: HTMLElement, defaultUserId: string | null): () =>
         bars(pr.topCategories.slice(0, 5).map((c) => ({ label: c.name, value: c.share })), 'Top categories'),
       );
     } catch (err) {
-      if (isAborted(err)) return;
+      if (left || isAborted(err) || signal.aborted) return;
       showError(target, err);
     }
   }
 
   if (id.value) void load();
   return () => {
+    left = true;
     slot.cancel();
     profileSlot.cancel();
   };
