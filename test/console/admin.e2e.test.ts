@@ -8,7 +8,7 @@
  * worker touches them; queued ones not due for a day): the live view polls the row, so the page
  * sees every change as it would from a worker. One real fine-tune runs end to end.
  */
-import type { Page } from 'playwright-core';
+import type { Page, Route } from 'playwright-core';
 import { gql } from '../helpers/app';
 import { consoleAvailable, horizontalOverflow, openConsole, seriousViolations, shot, SIZES, type Size, useConsole } from './console-helpers';
 
@@ -42,6 +42,23 @@ run('admin views', () => {
   async function jobStatus(id: string): Promise<string> {
     const [r] = await rig.db.dataSource.query<{ status: string }[]>(`SELECT status FROM training_jobs WHERE id = $1`, [id]);
     return r!.status;
+  }
+
+  /**
+   * Answers the console's StartFineTuning with job `id` (a fake row no worker runs) instead of the
+   * server: the page goes on as after a real start. `hold` may keep other operations unanswered.
+   */
+  function fakeStart(page: Page, id: () => string, hold: (body: string) => boolean = () => false, held: Route[] = []): void {
+    void page.route('**/graphql', async (route) => {
+      const body = route.request().postData() ?? '';
+      if (body.includes('mutation StartFineTuning')) {
+        await route.fulfill({ contentType: 'application/json', body: JSON.stringify({ data: { startFineTuning: { id: id(), modelKind: 'NEXT_ITEM', status: 'QUEUED' } } }) });
+      } else if (hold(body)) {
+        held.push(route);
+      } else {
+        await route.continue();
+      }
+    });
   }
 
   /** The models page following job `id` live. */
@@ -145,6 +162,66 @@ run('admin views', () => {
       page.once('dialog', (d) => void d.accept());
       await head.locator('button', { hasText: 'Roll back' }).click();
       await head.locator('.outcome.error[role="alert"]', { hasText: 'no previous version' }).waitFor();
+      await page.context().close();
+    }, 60_000);
+
+    it('leaving right after Start: no job= in the next page\'s URL, no live subscription, its requests cancelled', async () => {
+      const id = await fakeJob('queued', 0);
+      let holdJobs = false;
+      const held: Route[] = [];
+      const failed: string[] = [];
+      const frames: string[] = [];
+      const { page, errors } = await openConsole(rig, 'admin', 'laptop', '#/models', (p) => {
+        // The versions never answer; the job list answers until Start is clicked.
+        fakeStart(p, () => id, (body) => body.includes('query ModelVersions') || (holdJobs && body.includes('query TrainingJobs')), held);
+        p.on('requestfailed', (r) => failed.push(r.postData() ?? ''));
+        p.on('websocket', (ws) => ws.on('framesent', (f) => frames.push(String(f.payload))));
+      });
+      await page.waitForSelector(`#jobs tr[data-job-id="${id}"]`);
+      holdJobs = true;
+      await page.click('#start-job button[type=submit]');
+      await page.locator('#start-message', { hasText: `Job #${id} (NEXT_ITEM) queued` }).waitFor();
+      for (const until = Date.now() + 10_000; Date.now() < until && held.length < 5; ) await page.waitForTimeout(50);
+      expect(held.map((r) => /query (\w+)/.exec(r.request().postData() ?? '')?.[1]).sort()).toEqual([...Array(4).fill('ModelVersions'), 'TrainingJobs']);
+      await page.evaluate(`location.hash = '#/keys'`);
+      await page.waitForSelector('#keys table');
+      // The page's cleanup aborted the job list (which Start awaits) and the versions.
+      for (const until = Date.now() + 5_000; Date.now() < until && failed.length < 5; ) await page.waitForTimeout(50);
+      expect(failed.filter((b) => b.includes('query TrainingJobs')).length).toBe(1);
+      expect(failed.filter((b) => b.includes('query ModelVersions')).length).toBe(4);
+      for (const r of held) await r.continue().catch(() => undefined);
+      await page.waitForTimeout(1_500);
+      expect(page.url()).not.toContain('job=');
+      expect(frames.filter((f) => f.includes('TrainingJobProgress'))).toEqual([]);
+      expect(errors).toEqual([]);
+      await page.context().close();
+    }, 60_000);
+
+    it('the form\'s message is about the job it names: live while that job is followed, no stale stage while another is', async () => {
+      const mine = await fakeJob('queued', 0);
+      const other = await fakeJob('training', 0.3, { epoch: 1, step: 7, total_steps: 24, loss: 0.6 });
+      const { page, errors } = await openConsole(rig, 'admin', 'laptop', '#/models', (p) => fakeStart(p, () => mine));
+      const msg = page.locator('#start-message');
+      await page.waitForSelector(`#jobs tr[data-job-id="${other}"]`);
+      await page.click('#start-job button[type=submit]');
+      await page.waitForSelector(`#live[data-job-id="${mine}"][data-status="QUEUED"]`);
+      await page.locator('#start-message', { hasText: `Job #${mine} (NEXT_ITEM): Queued: waiting` }).waitFor();
+      await setJob(mine, { status: 'training', progress: 0.42, epoch: 1, step: 10, total_steps: 24, loss: 0.5 });
+      await page.locator('#start-message', { hasText: `Job #${mine} (NEXT_ITEM): Training: epoch 1, step 10 of 24` }).waitFor();
+      // Another job followed: the message no longer shows a stage of the started one (it would stop updating).
+      await page.click(`#jobs tr[data-job-id="${other}"] a`);
+      await page.waitForSelector(`#live[data-job-id="${other}"][data-status="TRAINING"]`);
+      await page.locator('#start-message', { hasText: `Job #${mine} (NEXT_ITEM) was started here; job #${other} is shown below.` }).waitFor();
+      await setJob(mine, { step: 15, progress: 0.6 });
+      await setJob(other, { step: 12, progress: 0.5 });
+      await page.waitForSelector('#live-detail:has-text("step 12 of 24")');
+      expect(await msg.textContent()).not.toMatch(/Training|step|%/);
+      // Back to the started job: the message is live again, with its current stage.
+      await page.click('#follow-started');
+      await page.waitForSelector(`#live[data-job-id="${mine}"][data-progress="0.6"]`);
+      await page.locator('#start-message', { hasText: `Job #${mine} (NEXT_ITEM): Training: epoch 1, step 15 of 24` }).waitFor();
+      expect(page.url()).toContain(`job=${mine}`);
+      expect(errors).toEqual([]);
       await page.context().close();
     }, 60_000);
 
@@ -274,35 +351,48 @@ run('admin views', () => {
     }, 60_000);
   });
 
-  describe('GraphQL explorer', () => {
-    for (const role of ['admin', 'frontend'] as const) {
-      it(`runs a query with the ${role} key and shows the result; docs from the checked-in schema, no introspection`, async () => {
-        const { page, errors } = await openConsole(rig, role, 'laptop', '#/explorer');
-        const bodies: string[] = [];
+  describe('GraphQL explorer, on a server with introspection off (NODE_ENV=production)', () => {
+    const prod = useConsole({ NODE_ENV: 'production' });
+
+    it('the server refuses introspection', async () => {
+      const r = await gql(prod.app, 'query Schema { __schema { queryType { name } } }');
+      expect(r.body.errors?.[0]?.message).toMatch(/introspection/i);
+    });
+
+    const cases = [['admin', 'laptop'], ['frontend', 'laptop'], ['frontend', 'phone']] as const;
+    for (const [role, size] of cases) {
+      it(`runs a query with the ${role} key on a ${size} and shows the result; docs from the checked-in schema`, async () => {
+        const sent: string[] = []; // every GraphQL request from before the console loads
         const auth: string[] = [];
-        page.on('request', (req) => {
-          if (req.url().endsWith('/graphql') && req.method() === 'POST') {
-            bodies.push(req.postData() ?? '');
-            auth.push(req.headers().authorization ?? '');
-          }
+        const { page, errors } = await openConsole(prod, role, size, '#/explorer', (p) => {
+          p.on('request', (req) => {
+            if (!req.url().includes('/graphql')) return;
+            sent.push(`${req.url()} ${req.postData() ?? ''}`);
+            if (req.method() === 'POST') auth.push(req.headers().authorization ?? '');
+          });
+          p.on('websocket', (ws) => ws.on('framesent', (f) => sent.push(String(f.payload))));
         });
         await page.waitForSelector('.graphiql-container .graphiql-execute-button', { timeout: 60_000 });
         await page.locator('.graphiql-query-editor', { hasText: 'query Me' }).waitFor(); // the editor holds the first query
-        bodies.length = 0;
         auth.length = 0;
         await page.click('.graphiql-execute-button');
         try {
           await page.locator('.graphiql-response', { hasText: `"role": "${role.toUpperCase()}"` }).waitFor({ timeout: 30_000 });
         } finally {
-          await shot(page, `explorer-${role}-ran`);
+          await shot(page, `explorer-${role}-${size}-ran`);
         }
-        expect(auth).toEqual([`Bearer ${rig.keys[role]}`]);
+        expect(auth).toEqual([`Bearer ${prod.keys[role]}`]);
+        if (size !== 'laptop') {
+          expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
+          expect(await seriousViolations(page)).toEqual([]);
+        }
         await page.click('button[aria-label="Show Documentation Explorer"]');
         await page.waitForSelector('.graphiql-doc-explorer');
         await page.click('.graphiql-doc-explorer a:has-text("Query")');
         await page.waitForSelector('.graphiql-doc-explorer a:has-text("dataExtent")');
-        expect(bodies.some((b) => b.includes('__schema'))).toBe(false);
-        await shot(page, `explorer-${role}`);
+        expect(sent.length).toBeGreaterThan(1);
+        expect(sent.filter((b) => /__schema|__type\b/.test(b))).toEqual([]);
+        await shot(page, `explorer-${role}-${size}`);
         expect(errors).toEqual([]);
         await page.context().close();
       }, 90_000);

@@ -17,7 +17,7 @@ import { apiKey } from '../api';
 let schema: GraphQLSchema | null = null;
 
 /** The checked-in SDL as a schema (built once). */
-export function checkedInSchema(): GraphQLSchema {
+function checkedInSchema(): GraphQLSchema {
   schema ??= buildSchema(schemaText);
   return schema;
 }

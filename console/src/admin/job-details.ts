@@ -3,25 +3,22 @@
  * happening in it, cancel (confirmed, its outcome beside it), times, hyperparameters, the
  * comparison with the serving version, and the tail of the trainer's log.
  */
-import { gql, subscribe } from '../api';
+import { subscribe } from '../api';
 import { fmt, h, message } from '../dom';
+import { cancelJob } from './cancel-job';
 import { confirmButton, type Outcomes } from './confirm-button';
-import { duration, type Job, percent, progressLabel, stageDetail, TERMINAL, when } from './job';
+import { deltaClass, duration, type Job, percent, progressLabel, signed, stageDetail, TERMINAL, when } from './job';
 
 const PROGRESS = `subscription TrainingJobProgress($id: ID!) { trainingJobProgress(id: $id) {
   id modelKind status progress epoch step totalSteps loss etaSeconds error cancelRequested attempts maxAttempts
   createdAt startedAt finishedAt dataFrom dataTo autoPromote comparison resultVersion { version status }
   hyperparameters logTail metrics } }`;
-export const CANCEL = `mutation CancelTrainingJob($id: ID!) { cancelTrainingJob(id: $id) { id status cancelRequested } }`;
-
-export async function cancelJob(id: string): Promise<string> {
-  const d = await gql<{ cancelTrainingJob: { status: string } }>(CANCEL, { id });
-  return d.cancelTrainingJob.status === 'CANCELLED' ? `Job #${id} cancelled.` : `Cancel requested: job #${id} stops at its next check.`;
-}
 
 export interface JobDetails {
   readonly element: HTMLElement;
+  /** Shows job `id` and subscribes to it (ending the subscription to the job before); nothing once stopped. */
   follow(id: string): void;
+  /** Ends the subscription for good (the page is left): later follow() calls do nothing. */
   stop(): void;
 }
 
@@ -30,8 +27,10 @@ export function jobDetails(outcomes: Outcomes, onUpdate: (j: Job) => void): JobD
   const element = h('section', { id: 'live', class: 'panel job-details', 'aria-labelledby': 'live-title' },
     h('h3', { id: 'live-title' }, 'Job details'), message('empty', 'Start a job or pick one in the table to follow it live.'));
   let unsubscribe: (() => void) | null = null;
+  let stopped = false;
 
   function follow(id: string): void {
+    if (stopped) return;
     unsubscribe?.();
     let highest = 0;
     const bar = h('div', { style: 'width: 0%' });
@@ -104,6 +103,7 @@ export function jobDetails(outcomes: Outcomes, onUpdate: (j: Job) => void): JobD
     element,
     follow,
     stop() {
+      stopped = true;
       unsubscribe?.();
       unsubscribe = null;
     },
@@ -142,16 +142,4 @@ function renderComparison(box: HTMLElement, j: Job): void {
       h('tr', {}, h('th', { scope: 'row' }, 'Margin to beat'), h('td', {}, fmt(c.margin ?? null, 4))),
       h('tr', {}, h('th', { scope: 'row' }, 'Decision'), h('td', {}, `${c.beats ? 'beats the serving version' : 'does not beat it'}${c.promoted ? '; promoted' : ''}${c.decision ? ` (${c.decision})` : ''}`))),
   );
-}
-
-/** "+0.0123 ▲" / "−0.0050 ▼" / "±0": never by colour alone. */
-export function signed(d: number | null): string {
-  if (d === null || !Number.isFinite(d)) return '–';
-  if (Math.abs(d) < 5e-5) return '±0.0000';
-  return d > 0 ? `+${d.toFixed(4)} ▲` : `−${Math.abs(d).toFixed(4)} ▼`;
-}
-
-export function deltaClass(d: number | null): string {
-  if (d === null || !Number.isFinite(d) || Math.abs(d) < 5e-5) return 'delta';
-  return d > 0 ? 'delta up' : 'delta down';
 }

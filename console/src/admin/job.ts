@@ -1,4 +1,4 @@
-/** A fine-tuning job as the console reads it, and the words for where it is (pure). */
+/** A fine-tuning job as the console reads it, the words for where it is, and metric differences as text (pure). */
 
 export interface Comparison {
   metric?: string; candidate?: number | null; active?: number | null; activeVersion?: string | null; activeError?: string | null;
@@ -98,4 +98,16 @@ export function duration(from: string | null, to: string | null): string {
   if (!from) return '–';
   const s = Math.max(0, Math.round(((to ? Date.parse(to) : Date.now()) - Date.parse(from)) / 1000));
   return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
+}
+
+/** "+0.0123 ▲" / "−0.0050 ▼" / "±0": never by colour alone. */
+export function signed(d: number | null): string {
+  if (d === null || !Number.isFinite(d)) return '–';
+  if (Math.abs(d) < 5e-5) return '±0.0000';
+  return d > 0 ? `+${d.toFixed(4)} ▲` : `−${Math.abs(d).toFixed(4)} ▼`;
+}
+
+export function deltaClass(d: number | null): string {
+  if (d === null || !Number.isFinite(d) || Math.abs(d) < 5e-5) return 'delta';
+  return d > 0 ? 'delta up' : 'delta down';
 }

@@ -5,7 +5,7 @@
 import { gql, isAborted, requestSlot } from '../api';
 import { h, message, showError } from '../dom';
 import { confirmButton, type Outcomes } from './confirm-button';
-import { cancelJob } from './job-details';
+import { cancelJob } from './cancel-job';
 import { duration, type Job, percent, TERMINAL, when } from './job';
 
 const JOBS = `query TrainingJobs { trainingJobs(first: 20) { edges { node {
@@ -17,12 +17,15 @@ export interface JobsTable {
   load(): Promise<void>;
   /** A newer state of one job (from the live view). */
   update(j: Job): void;
+  /** The page is left: aborts the request in flight; later loads do nothing. */
+  close(): void;
 }
 
 export function jobsTable(outcomes: Outcomes, follow: (id: string) => void, reload: () => void): JobsTable {
   const element = h('div', { id: 'jobs' }, message('info', 'Loading jobs…'));
   const rows = new Map<string, HTMLTableRowElement>();
   const slot = requestSlot();
+  let closed = false;
 
   /** The cells that change as a job runs. */
   function fill(tr: HTMLTableRowElement, j: Job): void {
@@ -59,8 +62,10 @@ export function jobsTable(outcomes: Outcomes, follow: (id: string) => void, relo
   return {
     element,
     async load() {
+      if (closed) return;
       try {
         const d = await gql<{ trainingJobs: { edges: { node: Job }[] } }>(JOBS, {}, slot.next());
+        if (closed) return;
         const jobs = d.trainingJobs.edges.map((e) => e.node);
         rows.clear();
         if (!jobs.length) {
@@ -77,8 +82,12 @@ export function jobsTable(outcomes: Outcomes, follow: (id: string) => void, relo
           h('thead', {}, h('tr', {}, ...['Job', 'Model', 'Stage', 'Progress', 'Created', 'Ran for', 'Result', 'Action'].map((t) => h('th', { scope: 'col', class: t === 'Created' || t === 'Ran for' ? 'opt' : undefined }, t)))),
           body));
       } catch (err) {
-        if (!isAborted(err)) showError(element, err);
+        if (!closed && !isAborted(err)) showError(element, err);
       }
+    },
+    close() {
+      closed = true;
+      slot.cancel();
     },
     update(j) {
       const old = rows.get(j.id);

@@ -6,8 +6,7 @@
 import { gql, isAborted, requestSlot } from '../api';
 import { fmt, h, message, showError } from '../dom';
 import { confirmButton, type Outcomes } from './confirm-button';
-import { MAIN_METRIC, when } from './job';
-import { deltaClass, signed } from './job-details';
+import { deltaClass, MAIN_METRIC, signed, when } from './job';
 
 export const KINDS = ['NEXT_ITEM', 'BEHAVIOR', 'SENTIMENT', 'INTENT'] as const;
 
@@ -27,20 +26,30 @@ function metric(v: Version, name: string): number | null {
 export interface VersionsView {
   readonly element: HTMLElement;
   load(): Promise<void>;
+  /** The page is left: aborts the requests in flight; later loads do nothing. */
+  close(): void;
 }
 
 export function versionsView(outcomes: Outcomes): VersionsView {
   const element = h('div', { id: 'versions' }, message('info', 'Loading model versions…'));
   const slot = requestSlot();
+  let closed = false;
 
   async function load(): Promise<void> {
+    if (closed) return;
     try {
       const signal = slot.next();
       const parts = await Promise.all(KINDS.map((k) => gql<{ modelVersions: Version[] }>(VERSIONS, { k }, signal)));
+      if (closed) return;
       element.replaceChildren(...KINDS.map((k, i) => kindBlock(k, parts[i]!.modelVersions)));
     } catch (err) {
-      if (!isAborted(err)) showError(element, err);
+      if (!closed && !isAborted(err)) showError(element, err);
     }
+  }
+
+  function close(): void {
+    closed = true;
+    slot.cancel();
   }
 
   function kindBlock(kind: string, versions: Version[]): HTMLElement {
@@ -91,5 +100,5 @@ export function versionsView(outcomes: Outcomes): VersionsView {
     );
   }
 
-  return { element, load };
+  return { element, load, close };
 }

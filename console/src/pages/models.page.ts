@@ -20,8 +20,10 @@ export function modelsPage(root: HTMLElement): () => void {
   const versions = versionsView(outcomes);
   const details = jobDetails(outcomes, onJob);
   const jobs = jobsTable(outcomes, follow, () => void jobs.load());
-  /** The job this page started last: the form's message follows it. */
-  let started: string | null = null;
+  /** The job this page started last: the form's message is about it. */
+  let started: { id: string; kind: string } | null = null;
+  /** Set by the page's cleanup: nothing may change the URL, subscribe or load after it. */
+  let left = false;
   const lastStatus = new Map<string, string>();
 
   const kind = h('select', { name: 'kind' }, ...KINDS.map((k) => h('option', { value: k }, k)));
@@ -42,17 +44,39 @@ export function modelsPage(root: HTMLElement): () => void {
     h('section', { class: 'panel', 'aria-labelledby': 'versions-title' }, h('h3', { id: 'versions-title' }, 'Model versions'), versions.element),
   );
 
+  /** Shows job `id` below, live, and puts it in the URL; nothing once the page is left. */
   function follow(id: string): void {
+    if (left) return;
     writeParams({ job: id });
     details.follow(id);
     details.element.scrollIntoView({ block: 'nearest' });
+    if (started) aboutStarted(started, id);
+  }
+
+  /**
+   * The form's message while job `followed` is shown below: the started job's live state comes with
+   * its updates (onJob); while another job is followed, a stage of the started one would go stale, so
+   * the message says only that it was started, with a way back to it.
+   */
+  function aboutStarted(s: { id: string; kind: string }, followed: string): void {
+    if (followed === s.id) {
+      if (formMsg.dataset.about !== s.id) formMsg.replaceChildren(message('info', `Job #${s.id} (${s.kind}): connecting…`));
+      formMsg.dataset.about = s.id;
+      return;
+    }
+    delete formMsg.dataset.about;
+    const m = message('info', `Job #${s.id} (${s.kind}) was started here; job #${followed} is shown below. `);
+    m.append(h('a', { href: `#/models?job=${s.id}`, id: 'follow-started', onclick: (e: Event) => { e.preventDefault(); follow(s.id); } }, `Follow job #${s.id}`));
+    formMsg.replaceChildren(m);
   }
 
   /** Every live state of the followed job: its row, the form's message, and the versions once it ends. */
   function onJob(j: Job): void {
+    if (left) return;
     jobs.update(j);
-    if (j.id === started) {
+    if (j.id === started?.id) {
       const failed = j.status === 'FAILED';
+      formMsg.dataset.about = j.id;
       formMsg.replaceChildren(message(failed ? 'error' : 'info', `Job #${j.id} (${j.modelKind}): ${stageDetail(j)}`));
     }
     const before = lastStatus.get(j.id);
@@ -77,12 +101,16 @@ export function modelsPage(root: HTMLElement): () => void {
       const d = await gql<{ startFineTuning: { id: string; modelKind: string } }>(START, {
         i: { modelKind: kind.value, hyperparameters, dataWindow, autoPromote: auto.checked },
       });
-      started = d.startFineTuning.id;
-      formMsg.replaceChildren(message('info', `Job #${started} (${d.startFineTuning.modelKind}) queued; its progress is shown below.`));
+      if (left) return;
+      const job = { id: d.startFineTuning.id, kind: d.startFineTuning.modelKind };
+      started = job;
+      formMsg.dataset.about = job.id;
+      formMsg.replaceChildren(message('info', `Job #${job.id} (${job.kind}) queued; its progress is shown below.`));
       await jobs.load();
-      follow(started);
+      if (left || started !== job) return; // left, or a newer start follows its own job
+      follow(job.id);
     } catch (err) {
-      showError(formMsg, err);
+      if (!left) showError(formMsg, err);
     } finally {
       submit.disabled = false;
     }
@@ -91,7 +119,12 @@ export function modelsPage(root: HTMLElement): () => void {
   void versions.load();
   void jobs.load().then(() => {
     const id = readParams().get('job');
-    if (id) details.follow(id);
+    if (id && !left) details.follow(id);
   });
-  return () => details.stop();
+  return () => {
+    left = true;
+    details.stop();
+    jobs.close();
+    versions.close();
+  };
 }
