@@ -47,6 +47,26 @@ async function mapRendered(page: Page): Promise<void> {
   await page.waitForSelector('#map[data-rendered="1"]', { state: 'attached', timeout: 60_000 });
 }
 
+/** A GraphQL answer from the rig's server with the admin key: the truth the page is checked against. */
+async function adminGql<T>(rig: ConsoleRig, query: string, variables: Record<string, unknown>): Promise<T> {
+  const res = await fetch(rig.app.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${rig.keys.admin}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: T; errors?: { message: string }[] };
+  if (!body.data) throw new Error(`GraphQL: ${body.errors?.map((e) => e.message).join('; ') ?? res.status}`);
+  return body.data;
+}
+
+/** Opens the series of the table's first row and waits for its chart. */
+async function openFirstSeries(page: Page): Promise<void> {
+  await page.click('#show-table');
+  await page.waitForSelector('#map-table tbody tr button');
+  await page.locator('#map-table tbody tr button').first().click();
+  await page.waitForSelector('#cell-detail .chart[data-points]', { timeout: 60_000 });
+}
+
 /** Picks an option and waits for the redraw it starts to finish. */
 async function choose(page: Page, select: string, option: { label: string } | string): Promise<void> {
   await page.waitForSelector('#draw:not([disabled])', { timeout: 90_000 });
@@ -169,16 +189,25 @@ run('the map', () => {
   }, 180_000);
 
   it('hot spots: a toggle, a legend with symbols, outlines on the map and marks in the table', async () => {
-    const { page, errors } = await openConsole(rig, 'admin', 'laptop', '#/map');
+    const { page, errors, ops } = await openMap(rig, 'admin');
     await cellsDrawn(page);
     await page.waitForSelector('#map-legend[data-hotspots]', { timeout: 90_000 });
     const spots = Number(await page.getAttribute('#map-legend', 'data-hotspots'));
+    // The default view (national, weekly events) has significant hot spots: the API says how many.
+    const asked = ops.filter((o) => o.name === 'MapHotspots').at(-1)!;
+    const truth = await adminGql<{ hotspots: { classification: string }[] }>(rig, 'query MapHotspots($input: HotspotInput!) { hotspots(input: $input) { classification } }', asked.variables);
+    const significant = truth.hotspots.filter((s) => s.classification !== 'NOT_SIGNIFICANT').length;
+    expect(significant).toBeGreaterThan(0);
+    expect(spots).toBe(significant);
+    expect(Number(await page.getAttribute('#map', 'data-hotspots'))).toBeGreaterThan(0);
+    expect(await page.textContent('#map-summary')).toMatch(/[1-9]\d* hot or cold spots/);
     expect(await page.isChecked('#hotspot-toggle')).toBe(true);
     expect(await page.textContent('#hotspot-legend')).toMatch(/▲ ?hot spot.*▼ ?cold spot/s);
     expect(await page.getAttribute('#map', 'data-hotspots')).not.toBeNull();
     await page.click('#show-table');
     await page.waitForSelector('#map-table tbody tr');
     const marked = await page.locator('#map-table tbody td', { hasText: /^[▲▼] (hot|cold)$/ }).count();
+    expect(marked).toBeGreaterThan(0);
     expect(marked).toBeLessThanOrEqual(spots);
     await page.click('#show-map');
     await page.uncheck('#hotspot-toggle');
@@ -221,32 +250,77 @@ run('the map', () => {
   }, 180_000);
 
   it('partner: suppressed cells and buckets say why', async () => {
-    const { page, errors } = await openConsole(rig, 'partner', 'laptop', '#/map');
+    const { page, errors, ops } = await openMap(rig, 'partner');
     await cellsDrawn(page);
     expect(await page.textContent('#privacy-note')).toMatch(/fewer than 10 distinct users.*differential-privacy noise/s);
     expect(await page.textContent('#map-legend')).toMatch(/suppressed: fewer than 10 distinct users/);
-    // Fine hexagons in the smallest city, per day: most rest on fewer than 10 users.
+    // Resolution 8 hexagons (~0.7 km²) in the smallest city, per day: each rests on fewer than 10 users.
     await choose(page, 'select[name=area]', { label: 'Recife' });
     await page.selectOption('select[name=bucket]', 'DAY');
-    await choose(page, 'select[name=grid]', '7');
-    const status = (await page.textContent('#map-status')) ?? '';
-    if (status.trim()) expect(status).toMatch(/at least 10 distinct users.*suppressed for partner keys/s);
-    // Regions: a region's daily series says how many days were suppressed and why.
-    await choose(page, 'select[name=grid]', 'regions');
-    await page.click('#show-table');
-    await page.waitForSelector('#map-table tbody tr, #map-status .message.empty', { timeout: 60_000 });
-    if (await page.locator('#map-status .message.empty').count()) {
-      expect(await page.textContent('#map-status')).toMatch(/No region here has at least 10 distinct users.*k-anonymity/s);
-    } else {
-      await page.locator('#map-table tbody tr button').first().click();
-      await page.waitForSelector('#cell-detail .chart[data-points], #cell-detail .message.empty', { timeout: 60_000 });
-      const detail = (await page.textContent('#cell-detail'))!;
-      expect(detail).toContain('Recife');
-      expect(detail).not.toMatch(/No data in this cell/);
-      if (await page.locator('#cell-detail .message.empty').count()) expect(detail).toMatch(/suppressed for partner keys.*fewer than 10 distinct users/s);
-      else if (await page.locator('#series-suppressed').count()) expect(await page.textContent('#series-suppressed')).toMatch(/\d+ of \d+ days suppressed: fewer than 10 distinct users/);
-    }
+    await choose(page, 'select[name=grid]', '8');
+    const asked = ops.filter((o) => o.name === 'MapCells').at(-1)!;
+    expect((asked.variables.input as { grid: { h3Resolution: number } }).grid.h3Resolution).toBe(8);
+    // The admin key sees these cells, and every one has fewer than 10 distinct users: all suppressed.
+    const truth = await adminGql<{ aggregates: { value: number | null; users: number | null }[] }>(rig, 'query MapCells($input: AggregateInput!) { aggregates(input: $input) { value users } }', asked.variables);
+    const withData = truth.aggregates.filter((c) => c.value !== null);
+    expect(withData.length).toBeGreaterThan(0);
+    expect(Math.max(...withData.map((c) => c.users ?? 0))).toBeLessThan(10);
+    expect(await page.textContent('#map-status .message.empty')).toMatch(/No cell here has at least 10 distinct users, so every one is suppressed for partner keys \(k-anonymity\)/);
+    expect(await page.getAttribute('#map', 'data-cells')).toBe('0');
     await shot(page, 'map-partner-suppressed');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  }, 180_000);
+
+  it('the series panel of a weekly conversion map is in percent, with weekly buckets', async () => {
+    const { page, errors } = await openMap(rig, 'admin');
+    await cellsDrawn(page);
+    await page.selectOption('select[name=metric]', 'CONVERSION');
+    expect(await page.inputValue('select[name=bucket]')).toBe('WEEK');
+    await choose(page, 'select[name=grid]', 'regions');
+    await cellsDrawn(page);
+    await openFirstSeries(page);
+    const chart = page.locator('#cell-detail .chart');
+    expect(await chart.locator('.chart-title').textContent()).toBe('Conversion per week');
+    expect(await chart.getAttribute('aria-label')).toMatch(/from week of \d{4}-\d\d-\d\d to week of \d{4}-\d\d-\d\d.*lowest [<>]?[\d.]+%, highest [<>]?[\d.]+% purchases ÷ views/s);
+    const legend = (await chart.locator('.u-legend').textContent())!;
+    expect(legend).toContain('Week (UTC)');
+    expect(legend).not.toContain('Day (UTC)');
+    expect(legend).toContain('Conversion (purchases ÷ views)');
+    expect(legend).not.toMatch(/\bcount\b/);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  }, 180_000);
+
+  it('a redraw resets the series panel and cancels the series request in flight', async () => {
+    const { page, errors, ops } = await openMap(rig, 'admin');
+    await cellsDrawn(page);
+    await openFirstSeries(page);
+    expect(await page.locator('#cell-detail .chart').count()).toBe(1);
+    // A redraw forgets the series shown.
+    await page.click('#draw');
+    await page.waitForSelector('#draw:not([disabled])', { timeout: 90_000 });
+    await page.waitForSelector('#map-table tbody tr button');
+    expect(await page.locator('#cell-detail .chart').count()).toBe(0);
+    expect(await page.textContent('#cell-detail')).toMatch(/Click a cell or region/);
+    // A series still loading when the redraw starts is cancelled, and never shown.
+    const failed: Request[] = [];
+    page.on('requestfailed', (r) => failed.push(r));
+    await page.route('**/graphql', async (route) => {
+      if ((route.request().postData() ?? '').includes('query MapSeries')) await new Promise((r) => setTimeout(r, 2_500));
+      await route.continue().catch(() => undefined);
+    });
+    await page.waitForSelector('#map-table tbody tr button');
+    await page.locator('#map-table tbody tr button').first().click();
+    await page.waitForSelector('#cell-detail .message.info');
+    await page.click('#draw');
+    await page.waitForSelector('#draw:not([disabled])', { timeout: 90_000 });
+    await page.waitForTimeout(3_500); // past the held answer
+    const series = ops.filter((o) => o.name === 'MapSeries');
+    expect(series).toHaveLength(2);
+    expect(failed.some((r) => r === series[1]!.request)).toBe(true);
+    expect(await page.locator('#cell-detail .chart').count()).toBe(0);
+    expect(await page.textContent('#cell-detail')).toMatch(/Click a cell or region/);
     expect(errors).toEqual([]);
     await page.context().close();
   }, 180_000);

@@ -1,25 +1,19 @@
-/** How the map writes metrics, buckets and cells in labels, tooltips and the table. */
-import { fmt } from '../dom';
+/**
+ * What is map-specific in the map's labels: metric names in running text ("events: 1,234",
+ * "conversion (purchases ÷ views): 2.5%") and short cell ids. Values and bucket dates are written
+ * as everywhere else in the console (../charts/format).
+ */
+import { formatValue, metricUnit } from '../charts/format';
 
+/** The metric in running text: its unit for counts, else "revenue (currency units)". */
 export function metricLabel(metric: string): string {
-  return { EVENTS: 'events', USERS: 'distinct users', PURCHASES: 'purchases', REVENUE: 'revenue', CONVERSION: 'conversion (purchases ÷ views)' }[metric] ?? metric.toLowerCase();
+  const unit = metricUnit(metric);
+  return unit.kind === 'count' ? unit.name : `${unit.title.toLowerCase()} (${unit.name})`;
 }
 
-export function formatValue(metric: string, v: number | null | undefined): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '–';
-  if (metric === 'CONVERSION') return `${(v * 100).toFixed(v < 0.1 ? 2 : 1)}%`;
-  if (metric === 'REVENUE') return Math.round(v).toLocaleString('en');
-  return fmt(Math.round(v * 100) / 100);
-}
-
-/** "week of 2026-05-25", "2026-05-31", "May 2026". */
-export function bucketLabel(iso: string, bucket: string): string {
-  const d = new Date(iso);
-  const day = d.toISOString().slice(0, 10);
-  if (bucket === 'WEEK') return `week of ${day}`;
-  if (bucket === 'MONTH') return d.toLocaleString('en', { month: 'long', year: 'numeric', timeZone: 'UTC' });
-  if (bucket === 'HOUR') return `${day} ${d.toISOString().slice(11, 16)} UTC`;
-  return day;
+/** A value of `metric`, in its unit (percent for conversion). */
+export function metricValue(metric: string, v: number | null | undefined): string {
+  return formatValue(metricUnit(metric).kind, v);
 }
 
 export function shortCell(id: string): string {

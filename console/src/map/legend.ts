@@ -1,13 +1,13 @@
 /** The map's legend: colour classes with their ranges, suppressed cells, hot and cold spots. */
 import { h } from '../dom';
-import { formatValue, metricLabel } from './format';
+import { metricLabel, metricValue } from './format';
 import { SUPPRESSED_REASON } from './privacy';
 import { COLD_SYMBOL, css, HOT_SYMBOL, type Scale } from './scale';
 
 export function legend(scale: Scale, metric: string, opts: { suppressed: 'regions' | 'h3' | null; hotspots: boolean; gridNote: string }): HTMLElement[] {
   const classes = scale.breaks.map((b, i) => {
     const lo = i === 0 ? scale.min : scale.breaks[i - 1]!;
-    const text = i === 0 ? `${formatValue(metric, lo)}–${formatValue(metric, b)}` : `> ${formatValue(metric, lo)}–${formatValue(metric, b)}`;
+    const text = i === 0 ? `${metricValue(metric, lo)}–${metricValue(metric, b)}` : `> ${metricValue(metric, lo)}–${metricValue(metric, b)}`;
     return h('li', {}, h('span', { class: 'swatch', style: `background: ${css(scale.colour(b))}`, 'aria-hidden': 'true' }), text);
   });
   const out: HTMLElement[] = [
@@ -20,7 +20,7 @@ export function legend(scale: Scale, metric: string, opts: { suppressed: 'region
   return out;
 }
 
-export function hotspotLegend(): HTMLElement {
+function hotspotLegend(): HTMLElement {
   return h('ul', { class: 'classes', id: 'hotspot-legend', 'aria-label': 'Hot and cold spots' },
     h('li', {}, h('span', { class: 'spot hot', 'aria-hidden': 'true' }, HOT_SYMBOL), 'hot spot: significantly high with its neighbours'),
     h('li', {}, h('span', { class: 'spot cold', 'aria-hidden': 'true' }, COLD_SYMBOL), 'cold spot: significantly low'),

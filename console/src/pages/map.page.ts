@@ -11,7 +11,8 @@ import { field, h, message, showError } from '../dom';
 import { readParams, writeParams } from '../url-state';
 import type { Viewer } from '../viewer';
 import { bbox, contains, type BBox } from '../map/geo';
-import { bucketLabel, formatValue, metricLabel, shortCell } from '../map/format';
+import { formatBucket } from '../charts/format';
+import { metricLabel, metricValue, shortCell } from '../map/format';
 import { legend } from '../map/legend';
 import { MAP_CELLS, MAP_HOTSPOTS, MAP_REGIONS, MAP_SERIES, VIEWER, type CellRow, type HotspotRow, type Region, type SeriesPoint } from '../map/operations';
 import { partnerEmpty, partnerNote, SUPPRESSED_REASON } from '../map/privacy';
@@ -25,6 +26,12 @@ import { selectionControls, type Selection } from './controls';
 
 type H3 = typeof import('h3-js');
 
+/** A row with a value: the only ones kept (an answer's null values are not drawn). */
+type Cell = CellRow & { value: number };
+
+/** Why a region of the regions grid has no row: partner keys get the privacy reason. */
+const NO_DATA = 'no data in this bucket';
+
 /** What one answer drew: kept for the slider, the table, hot spots and clicks. */
 interface Drawn {
   readonly selection: Selection;
@@ -32,9 +39,11 @@ interface Drawn {
   readonly resolution: number | null;
   readonly where: { regionIds: string[] } | null;
   readonly buckets: string[];
-  readonly byBucket: Map<string, Map<string, CellRow>>;
+  readonly byBucket: Map<string, Map<string, Cell>>;
   readonly scale: Scale;
   readonly gridNote: string;
+  /** Drawn for a partner key: a missing value is suppressed rather than absent. */
+  readonly partner: boolean;
 }
 
 export function mapPage(root: HTMLElement): () => void {
@@ -62,7 +71,15 @@ export function mapPage(root: HTMLElement): () => void {
   const play = h('button', { type: 'button', id: 'play', disabled: true }, '▶ Play');
   const legendBox = h('div', { class: 'map-legend', id: 'map-legend' });
   const privacyBox = h('div', { id: 'privacy-box' });
-  const detail = h('section', { class: 'panel', id: 'cell-detail', 'aria-live': 'polite', 'aria-label': 'Series of the chosen cell' }, message('empty', 'Click a cell or region on the map (or Series in the table) to see its time series.'));
+  // Only the one-line status is live; the chart and its notes are not read out on every change.
+  const detailStatus = h('p', { id: 'cell-detail-status', class: 'sr-only', role: 'status' });
+  const detailBody = h('div', { id: 'cell-detail-body' });
+  const detail = h('section', { class: 'panel', id: 'cell-detail', 'aria-label': 'Series of the chosen cell' }, detailStatus, detailBody);
+  const placeholder = (): void => {
+    detailBody.replaceChildren(message('empty', 'Click a cell or region on the map (or Series in the table) to see its time series.'));
+    detailStatus.textContent = '';
+  };
+  placeholder();
 
   root.replaceChildren(
     h('h2', {}, 'Map'),
@@ -90,7 +107,6 @@ export function mapPage(root: HTMLElement): () => void {
   let viewFailed = !webglAvailable();
   let showing: 'map' | 'table' = params.get('view') === 'table' || viewFailed ? 'table' : 'map';
   let h3: H3 | null = null;
-  let partnerKey = false;
   let regions: Region[] = [];
   const regionById = new Map<string, Region>();
 
@@ -133,7 +149,11 @@ export function mapPage(root: HTMLElement): () => void {
     frame.hidden = showing !== 'map' && !viewFailed;
     tableBox.hidden = showing !== 'table';
     writeParams({ view: showing === 'table' ? 'table' : null });
-    if (showing === 'map') void ensureView().then(() => render());
+    if (showing === 'map') {
+      void ensureView().then(() => {
+        if (!left) render();
+      });
+    }
     else render();
   }
 
@@ -150,21 +170,26 @@ export function mapPage(root: HTMLElement): () => void {
     return regions.find((r) => contains(r.geometry, [lng, lat]))?.name ?? null;
   }
 
-  function current(): { bucket: string; rows: Map<string, CellRow> } | null {
+  function current(): { bucket: string; rows: Map<string, Cell> } | null {
     if (!drawn) return null;
     const bucket = drawn.buckets[Number(slider.value)];
-    return bucket === undefined ? null : { bucket, rows: drawn.byBucket.get(bucket) ?? new Map<string, CellRow>() };
+    return bucket === undefined ? null : { bucket, rows: drawn.byBucket.get(bucket) ?? new Map<string, Cell>() };
+  }
+
+  /** Why a shape has no value: suppression only for partner keys. */
+  function noValueReason(d: Drawn): string {
+    return d.partner ? SUPPRESSED_REASON : NO_DATA;
   }
 
   function describe(shape: Shape): string {
     const cur = current();
     if (!drawn || !cur) return '';
     const row = cur.rows.get(shape.id);
-    const lines = [cellName(shape.id), bucketLabel(cur.bucket, drawn.selection.bucket)];
-    if (!row) lines.push(`${metricLabel(drawn.selection.metric)}: ${SUPPRESSED_REASON}`);
+    const lines = [cellName(shape.id), formatBucket(Date.parse(cur.bucket), drawn.selection.bucket)];
+    if (!row) lines.push(`${metricLabel(drawn.selection.metric)}: ${noValueReason(drawn)}`);
     else {
-      const cls = row.value === null ? null : drawn.scale.bucket(row.value);
-      lines.push(`${metricLabel(drawn.selection.metric)}: ${formatValue(drawn.selection.metric, row.value)}${cls === null ? '' : ` (colour class ${cls + 1} of ${drawn.scale.breaks.length})`}`);
+      const cls = drawn.scale.bucket(row.value);
+      lines.push(`${metricLabel(drawn.selection.metric)}: ${metricValue(drawn.selection.metric, row.value)} (colour class ${cls + 1} of ${drawn.scale.breaks.length})`);
       if (row.users !== null) lines.push(`${row.users.toLocaleString('en')} distinct users`);
     }
     if (shape.hotspot) lines.push(shape.hotspot === 'HOT' ? '▲ hot spot' : '▼ cold spot');
@@ -176,23 +201,22 @@ export function mapPage(root: HTMLElement): () => void {
     const cur = current();
     if (!drawn || !cur) return;
     const { selection } = drawn;
-    when.textContent = bucketLabel(cur.bucket, selection.bucket);
+    when.textContent = formatBucket(Date.parse(cur.bucket), selection.bucket);
     slider.setAttribute('aria-valuetext', when.textContent);
     const showSpots = hotspotToggle.checked && drawn.grid === 'h3';
     const shapes: Shape[] = [];
     const rows: TableRow[] = [];
     for (const row of cur.rows.values()) {
-      if (row.value === null) continue;
       const hotspot = showSpots ? hot.get(row.cellId) ?? null : null;
       shapes.push({ id: row.cellId, geometry: regionById.get(row.cellId)?.geometry, colour: drawn.scale.colour(row.value), hotspot });
-      rows.push({ id: row.cellId, name: cellName(row.cellId), value: formatValue(selection.metric, row.value), sortValue: row.value, users: row.users === null ? '–' : row.users.toLocaleString('en'), hotspot, reason: null });
+      rows.push({ id: row.cellId, name: cellName(row.cellId), value: metricValue(selection.metric, row.value), sortValue: row.value, users: row.users === null ? '–' : row.users.toLocaleString('en'), hotspot, reason: null });
     }
-    // Regions with no published value (partner suppression): drawn grey, listed with the reason.
+    // Regions with no value (for a partner key, suppressed): drawn grey, listed with the reason.
     if (drawn.grid === 'regions') {
       for (const r of regions) {
         if (cur.rows.has(r.id) || (drawn.where && !drawn.where.regionIds.includes(r.id))) continue;
         shapes.push({ id: r.id, geometry: r.geometry, colour: null, hotspot: null });
-        rows.push({ id: r.id, name: r.name, value: '–', sortValue: -Infinity, users: '–', hotspot: null, reason: SUPPRESSED_REASON });
+        rows.push({ id: r.id, name: r.name, value: '–', sortValue: -Infinity, users: '–', hotspot: null, reason: noValueReason(drawn) });
       }
     }
     summary.textContent = `${metricLabel(selection.metric)}, ${when.textContent}: ${rows.filter((r) => !r.reason).length} ${drawn.grid === 'h3' ? 'cells' : 'regions'} with data${showSpots ? `, ${shapes.filter((s) => s.hotspot).length} hot or cold spots` : ''}.`;
@@ -201,9 +225,9 @@ export function mapPage(root: HTMLElement): () => void {
     else tableBox.replaceChildren(cellTable(`${metricLabel(selection.metric)}, ${when.textContent}`, metricLabel(selection.metric), rows, (id) => void openSeries(id)));
   }
 
-  function renderLegend(partnerKey: boolean): void {
+  function renderLegend(): void {
     if (!drawn) return void legendBox.replaceChildren();
-    legendBox.replaceChildren(...legend(drawn.scale, drawn.selection.metric, { suppressed: partnerKey ? (drawn.grid === 'regions' ? 'regions' : 'h3') : null, hotspots: hotspotToggle.checked && drawn.grid === 'h3', gridNote: drawn.gridNote }));
+    legendBox.replaceChildren(...legend(drawn.scale, drawn.selection.metric, { suppressed: drawn.partner ? (drawn.grid === 'regions' ? 'regions' : 'h3') : null, hotspots: hotspotToggle.checked && drawn.grid === 'h3', gridNote: drawn.gridNote }));
   }
 
   /** Forgets what was drawn: an empty answer must not keep the last legend, slider or cells. */
@@ -225,18 +249,25 @@ export function mapPage(root: HTMLElement): () => void {
   }
 
   async function load(): Promise<void> {
+    if (left) return; // requestSlot().next() would work again after cancel()
     const signal = loads.next();
+    /** After an await that is not a gql call: a newer load or leaving the page ends this one. */
+    const stale = (): boolean => left || signal.aborted;
     spotsSlot.cancel();
+    // The series shown belongs to the last drawing: forget it, and the request for one.
+    seriesSlot.cancel();
+    placeholder();
     stop();
     draw.disabled = true;
     draw.textContent = 'Drawing…';
     status.replaceChildren(message('info', 'Loading…'));
     try {
       await Promise.all([regionsReady, h3Ready]);
+      if (stale()) return;
       const selection = sel.read();
       writeParams({ area: area.value || null, grid: grid.value === 'auto' ? null : grid.value });
       const isPartner = await partner();
-      partnerKey = isPartner;
+      if (stale()) return;
       privacyBox.replaceChildren(...(isPartner ? [partnerNote()] : []));
       const where = area.value ? { regionIds: [area.value] } : null;
       const areas = (area.value ? regions.filter((r) => r.id === area.value) : regions).map((r) => r.geometry);
@@ -247,7 +278,8 @@ export function mapPage(root: HTMLElement): () => void {
       const mapReady = showing === 'map' ? ensureView() : Promise.resolve(null);
       const { aggregates } = await gql<{ aggregates: CellRow[] }>(MAP_CELLS, { input: { ...base, bucket: selection.bucket, grid: gridInput } }, signal);
       await mapReady;
-      const cells = aggregates.filter((c) => c.value !== null && c.cellId !== 'all');
+      if (stale()) return;
+      const cells = aggregates.filter((c): c is Cell => c.value !== null && c.cellId !== 'all');
       const box: BBox | null = bbox(areas);
       if (box) view?.fit(box);
       if (cells.length === 0) {
@@ -255,30 +287,30 @@ export function mapPage(root: HTMLElement): () => void {
         status.replaceChildren(message('empty', isPartner ? partnerEmpty(gridKind === 'h3' ? 'cell' : 'region') : 'No data for this selection. Try a longer window, another metric or everywhere.'));
         return;
       }
-      const byBucket = new Map<string, Map<string, CellRow>>();
+      const byBucket = new Map<string, Map<string, Cell>>();
       for (const c of cells) {
         let rows = byBucket.get(c.bucketStart);
-        if (!rows) byBucket.set(c.bucketStart, (rows = new Map<string, CellRow>()));
+        if (!rows) byBucket.set(c.bucketStart, (rows = new Map<string, Cell>()));
         rows.set(c.cellId, c);
       }
       const buckets = [...byBucket.keys()].sort();
       const gridNote = gridKind === 'regions' ? 'one colour per region' : `H3 resolution ${resolution}${grid.value === 'auto' ? ' (fitted to the area)' : ''}`;
-      drawn = { selection, grid: gridKind, resolution, where, buckets, byBucket, scale: quantileScale(cells.map((c) => c.value!))!, gridNote };
+      drawn = { selection, grid: gridKind, resolution, where, buckets, byBucket, scale: quantileScale(cells.map((c) => c.value))!, gridNote, partner: isPartner };
       hot = new Map();
       slider.max = String(buckets.length - 1);
       slider.value = String(buckets.length - 1);
       slider.disabled = buckets.length < 2;
       play.disabled = buckets.length < 2;
-      renderLegend(isPartner);
+      renderLegend();
       status.replaceChildren();
       render();
       if (hotspotToggle.checked) void loadHotspots();
     } catch (err) {
-      if (isAborted(err)) return;
+      if (isAborted(err) || stale()) return;
       clear();
       showError(status, err);
     } finally {
-      if (!signal.aborted) {
+      if (!stale()) {
         draw.disabled = false;
         draw.textContent = 'Draw';
       }
@@ -287,15 +319,15 @@ export function mapPage(root: HTMLElement): () => void {
 
   async function loadHotspots(): Promise<void> {
     const d = drawn;
-    if (!d || d.grid !== 'h3' || d.resolution === null) return;
+    if (left || !d || d.grid !== 'h3' || d.resolution === null) return;
     const signal = spotsSlot.next();
     try {
       const { hotspots } = await gql<{ hotspots: HotspotRow[] }>(MAP_HOTSPOTS, {
-        input: { metric: d.selection.metric, from: d.selection.from, to: d.selection.to, where: d.where, filter: d.selection.categoryIds ? { categoryIds: d.selection.categoryIds } : null, h3Resolution: Math.min(9, d.resolution), onlySignificant: true },
+        input: { metric: d.selection.metric, from: d.selection.from, to: d.selection.to, where: d.where, filter: d.selection.categoryIds ? { categoryIds: d.selection.categoryIds } : null, h3Resolution: d.resolution, onlySignificant: true },
       }, signal);
       if (drawn !== d) return;
       hot = new Map(hotspots.filter((s) => s.classification !== 'NOT_SIGNIFICANT').map((s) => [s.cellId, s.classification as 'HOT' | 'COLD']));
-      renderLegend(partnerKey);
+      renderLegend();
       legendBox.dataset.hotspots = String(hot.size);
       render();
     } catch (err) {
@@ -306,18 +338,24 @@ export function mapPage(root: HTMLElement): () => void {
 
   async function openSeries(id: string): Promise<void> {
     const d = drawn;
-    if (!d) return;
+    if (left || !d) return;
     const signal = seriesSlot.next();
     const region = d.grid === 'regions' ? regionById.get(id) : undefined;
     const title = region ? region.name : cellName(id);
-    detail.replaceChildren(h('h3', {}, title), message('info', 'Loading…'));
+    const fail = (err: unknown): void => {
+      detailBody.replaceChildren(h('h3', {}, title), h('div'));
+      showError(detailBody.lastElementChild as HTMLElement, err);
+      detailStatus.textContent = `The series of ${title} could not be loaded.`;
+    };
+    detailBody.replaceChildren(h('h3', {}, title), message('info', 'Loading…'));
+    detailStatus.textContent = `Loading the series of ${title}…`;
     let where: { regionIds: string[] } | { bbox: { minLongitude: number; minLatitude: number; maxLongitude: number; maxLatitude: number } };
     let subtitle: string;
     if (region) {
       where = { regionIds: [region.id] };
       subtitle = `Region ${region.name}`;
     } else {
-      if (!h3) return;
+      if (!h3) return fail(new Error('The H3 library failed to load, so this cell\'s area cannot be computed. Reload the page, or use the regions grid.'));
       // An H3 cell has no area filter of its own: its bounding box (fast, and allowed for partners).
       const ring = h3.cellToBoundary(id, true);
       const lngs = ring.map((p) => p[0]);
@@ -329,12 +367,13 @@ export function mapPage(root: HTMLElement): () => void {
       const { timeSeries } = await gql<{ timeSeries: { points: SeriesPoint[] } }>(MAP_SERIES, {
         input: { metric: d.selection.metric, bucket: d.selection.bucket, from: d.selection.from, to: d.selection.to, where, filter: d.selection.categoryIds ? { categoryIds: d.selection.categoryIds } : null },
       }, signal);
-      seriesPanel(detail, title, subtitle, timeSeries.points, d.selection.metric, d.selection.bucket, await partner());
+      if (signal.aborted || left) return;
+      seriesPanel(detailBody, title, subtitle, timeSeries.points, d.selection.metric, d.selection.bucket, d.partner);
+      const points = detailBody.querySelector<HTMLElement>('.chart[data-points]')?.dataset.points;
+      detailStatus.textContent = points ? `The series of ${title}: ${points} ${d.selection.bucket.toLowerCase()}s drawn.` : `The series of ${title}: no values to draw.`;
     } catch (err) {
-      if (isAborted(err)) return;
-      detail.replaceChildren(h('h3', {}, title));
-      detail.append(h('div'));
-      showError(detail.lastElementChild as HTMLElement, err);
+      if (isAborted(err) || signal.aborted || left) return;
+      fail(err);
     }
   }
 
@@ -354,7 +393,7 @@ export function mapPage(root: HTMLElement): () => void {
     writeParams({ hotspots: hotspotToggle.checked ? null : 'off' });
     if (hotspotToggle.checked && drawn && hot.size === 0) void loadHotspots();
     else spotsSlot.cancel();
-    renderLegend(partnerKey);
+    renderLegend();
     render();
   });
   mapButton.addEventListener('click', () => setView('map'));
