@@ -29,7 +29,10 @@ interface GraphQLResponse<T> {
   errors?: { message: string; extensions?: { code?: string } }[];
 }
 
-/** Fired on window when the server refuses the key (revoked, wrong): the header forgets it. */
+/**
+ * Fired on window (a CustomEvent whose detail is the refused key) when the server refuses the key
+ * a request was sent with (revoked, wrong): the header forgets it, if it is still the one in use.
+ */
 export const UNAUTHENTICATED_EVENT = 'meridian:unauthenticated';
 
 /**
@@ -37,29 +40,32 @@ export const UNAUTHENTICATED_EVENT = 'meridian:unauthenticated';
  * aborted request (`signal`, see requestSlot) rejects with code ABORTED, which pages ignore.
  */
 export async function gql<T>(query: string, variables: Record<string, unknown> = {}, signal?: AbortSignal): Promise<T> {
-  if (!apiKey()) throw new ApiError('Enter an API key above to use the console.', 'UNAUTHENTICATED');
+  const key = apiKey();
+  if (!key) throw new ApiError('Enter an API key above to use the console.', 'UNAUTHENTICATED');
+  const aborted = () => new ApiError('Replaced by a newer request.', 'ABORTED');
   let res: Response;
   try {
     res = await fetch(endpoint, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey()}` },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
       body: JSON.stringify({ query, variables }),
       signal,
     });
   } catch {
-    if (signal?.aborted) throw new ApiError('Replaced by a newer request.', 'ABORTED');
+    if (signal?.aborted) throw aborted();
     throw new ApiError('The server cannot be reached.', 'NETWORK');
   }
   let body: GraphQLResponse<T>;
   try {
     body = (await res.json()) as GraphQLResponse<T>;
   } catch {
+    if (signal?.aborted) throw aborted(); // aborted while the body was read
     throw new ApiError(`The server answered ${res.status} without a GraphQL response.`, 'BAD_RESPONSE');
   }
   const first = body.errors?.[0];
   if (first) {
     const code = first.extensions?.code ?? `HTTP_${res.status}`;
-    if (code === 'UNAUTHENTICATED') window.dispatchEvent(new Event(UNAUTHENTICATED_EVENT));
+    if (code === 'UNAUTHENTICATED') window.dispatchEvent(new CustomEvent(UNAUTHENTICATED_EVENT, { detail: key }));
     const hint = code === 'UNAUTHENTICATED' ? ' Check the API key.' : code === 'FORBIDDEN' ? ' This key may not see it.' : '';
     throw new ApiError(`${first.message}${hint}`, code);
   }

@@ -56,25 +56,36 @@ function markActive(): void {
   }
 }
 
-function forget(text: string | null): void {
+/** Clears who the console thinks it is (header, tabs, page) and, when the server refused it, the stored key. */
+function forget(text: string | null, dropKey = false): void {
   leave?.();
   leave = undefined;
   viewer = null;
   viewerEl.textContent = '';
+  viewerEl.removeAttribute('title');
+  if (dropKey) setApiKey('');
   renderNav();
   page.replaceChildren(text ? message('error', text) : message('info', 'Enter an API key above. The first start of the server prints an admin key (`npm run keys` lists keys); admins create more in the Keys page or with createApiKey.'));
 }
 
+/** Counts connects: only the latest one's answer may set the header (two quick Connects race). */
+let connects = 0;
+
 async function connect(): Promise<void> {
+  const attempt = ++connects;
   if (!apiKey()) return forget(null);
   try {
-    viewer = (await gql<{ viewer: Viewer }>('query Viewer { viewer { role name userId } }')).viewer;
+    const answer = (await gql<{ viewer: Viewer }>('query Viewer { viewer { role name userId } }')).viewer;
+    if (attempt !== connects) return;
+    viewer = answer;
     viewerEl.textContent = `${viewer.role.toLowerCase()} · ${viewer.name}`;
     viewerEl.title = viewerEl.textContent;
     renderNav();
     route();
   } catch (err) {
-    forget(err instanceof ApiError && err.code === 'UNAUTHENTICATED' ? 'This API key is not valid (or was revoked).' : err instanceof Error ? err.message : String(err));
+    if (attempt !== connects) return;
+    const refused = err instanceof ApiError && err.code === 'UNAUTHENTICATED';
+    forget(refused ? 'This API key is not valid (or was revoked).' : err instanceof Error ? err.message : String(err), refused);
   }
 }
 
@@ -105,7 +116,8 @@ document.getElementById('key-form')!.addEventListener('submit', (e) => {
   void connect();
 });
 window.addEventListener('hashchange', route);
-window.addEventListener(UNAUTHENTICATED_EVENT, () => {
-  if (viewer) forget('This API key is no longer accepted (revoked?). Enter another one.');
+window.addEventListener(UNAUTHENTICATED_EVENT, (e) => {
+  // A late answer to a request made with an earlier key must not forget the key entered since.
+  if (viewer && (e as CustomEvent<string>).detail === apiKey()) forget('This API key is no longer accepted (revoked?). Enter another one.', true);
 });
 void connect();

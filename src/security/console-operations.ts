@@ -1,9 +1,10 @@
 /**
- * The web console's own operations (dist/console/operations.json, written by console/build.mjs)
- * are put on the partner allow-list at start: they ship with the server, so a partner key can use
- * the console without an admin registering anything. Registration is an upsert by hash; every
- * server of a fleet may do it. The allow-list only admits the text: each operation is still
- * authorised per field (a partner's console cannot read what a partner key may not).
+ * The queries of the console pages a partner key may open (dist/console/operations.json entries
+ * marked `partner`, written by console/build.mjs) are put on the partner allow-list at start: they
+ * ship with the server, so a partner key can use the console without an admin registering
+ * anything. Admin-only console operations (keys, jobs, mutations) stay off it. Every server of a
+ * fleet may do this; an older console's texts are removed. The allow-list only admits the text:
+ * each operation is still authorised per field.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,8 +17,8 @@ export async function registerConsoleOperations(ops: PersistedOperationService, 
     logger.warn({ file }, 'no console operations to allow-list (console not built)');
     return 0;
   }
-  const list = JSON.parse(fs.readFileSync(file, 'utf8')) as { name: string; query: string }[];
-  for (const op of list) await ops.register(`console ${op.name}`, op.query);
+  const list = (JSON.parse(fs.readFileSync(file, 'utf8')) as { name: string; query: string; partner?: boolean }[]).filter((o) => o.partner === true);
+  await ops.syncNamed('console ', list);
   logger.info({ operations: list.length }, 'console operations allow-listed for partners');
   return list.length;
 }

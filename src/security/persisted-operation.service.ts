@@ -49,6 +49,21 @@ export class PersistedOperationService {
     return { sha256: row!.sha256, name: row!.name, query: row!.query, createdAt: row!.created_at };
   }
 
+  /**
+   * Makes the allow-list hold exactly `ops` among the operations named `${prefix}…`: each is added
+   * if its text is not registered yet (an operation an admin registered keeps its name), and rows
+   * of that prefix that are no longer listed are removed (a console upgrade drops its old texts;
+   * a server that cached one forgets it at its restart).
+   */
+  async syncNamed(prefix: string, ops: readonly { name: string; query: string }[]): Promise<void> {
+    const hashes = ops.map((o) => sha256Hex(o.query));
+    for (const [i, op] of ops.entries()) {
+      await this.ds.query(`INSERT INTO persisted_operations (sha256, name, query) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING`, [hashes[i], `${prefix}${op.name}`, op.query]);
+    }
+    await this.ds.query(`DELETE FROM persisted_operations WHERE starts_with(name, $1) AND NOT (sha256 = ANY($2::text[]))`, [prefix, hashes]);
+    for (const h of hashes) this.cache.delete(h);
+  }
+
   async get(hash: string): Promise<PersistedOperation | null> {
     if (!/^[0-9a-f]{64}$/.test(hash)) return null;
     const cached = this.cache.get(hash);

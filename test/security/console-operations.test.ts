@@ -18,7 +18,7 @@ async function asPartner(key: string, query: string, variables: Record<string, u
 }
 
 describe('the console operations on the partner allow-list', () => {
-  const ops = JSON.parse(fs.readFileSync(OPS, 'utf8')) as { name: string; query: string }[];
+  const ops = JSON.parse(fs.readFileSync(OPS, 'utf8')) as { name: string; query: string; partner: boolean }[];
   const op = (name: string) => ops.find((o) => o.name === name)!.query;
 
   it('are all named, and include what the analytics views send', () => {
@@ -44,10 +44,24 @@ describe('the console operations on the partner allow-list', () => {
     expect(changed.status).toBe(403);
   });
 
-  it('still authorise each field: an admin-only console operation is denied to a partner', async () => {
+  it('hold only what partner pages need: admin-only console operations stay off the allow-list', async () => {
     const key = await createKey(t.app, 'PARTNER');
-    const r = await asPartner(key, op('TrainingJobs'));
-    expect(r.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    for (const name of ['TrainingJobs', 'ApiKeys', 'CreateApiKey', 'PromoteModelVersion', 'UserPage']) {
+      expect((await asPartner(key, op(name))).status).toBe(403);
+    }
+    const listed = await t.db.dataSource.query<{ name: string }[]>(`SELECT name FROM persisted_operations WHERE name LIKE 'console %' ORDER BY name`);
+    expect(listed.map((r) => r.name)).toEqual(ops.filter((o) => o.partner).map((o) => `console ${o.name}`).sort());
+  });
+
+  it('drop an older console text at the next start, and leave an admin-registered operation its name', async () => {
+    const persisted = t.app.services.persistedOperations;
+    await persisted.register('console Old', 'query Old { categories { id } }');
+    await persisted.register('my regions', op('Regions'));
+    await persisted.syncNamed('console ', ops.filter((o) => o.partner));
+    const names = (await persisted.list()).map((o) => o.name);
+    expect(names).not.toContain('console Old');
+    expect(names).toContain('my regions');
+    expect(names).not.toContain('console Regions');
   });
 });
 

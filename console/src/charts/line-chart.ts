@@ -107,7 +107,7 @@ export function lineChart(input: ChartInput): ChartElement {
   };
   const value = (_u: uPlot, v: number | null) => (v === null ? '–' : formatValue(unit.kind, v));
   const data: (number | null)[][] = [xs.map((t) => t / 1000)];
-  const series: uPlot.Series[] = [{ label: bucket === 'HOUR' ? 'Hour (UTC)' : bucket === 'WEEK' ? 'Week (UTC)' : 'Day (UTC)', value: (_u, ts) => (ts === null ? '–' : formatBucket(ts * 1000, bucket)) }];
+  const series: uPlot.Series[] = [{ label: `${bucket.charAt(0)}${bucket.slice(1).toLowerCase()} (UTC)`, value: (_u, ts) => (ts === null ? '–' : formatBucket(ts * 1000, bucket)) }];
   const bands: uPlot.Band[] = [];
   const dense = input.series.length > 60;
   const add = (s: uPlot.Series, col: (number | null)[]) => {

@@ -264,6 +264,11 @@ export function mapPage(root: HTMLElement): () => void {
     try {
       await Promise.all([regionsReady, h3Ready]);
       if (stale()) return;
+      const invalid = sel.validate();
+      if (invalid) {
+        status.replaceChildren(message('error', invalid));
+        return;
+      }
       const selection = sel.read();
       writeParams({ area: area.value || null, grid: grid.value === 'auto' ? null : grid.value });
       const isPartner = await partner();
