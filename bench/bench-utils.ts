@@ -102,3 +102,13 @@ export async function startServer(env: Record<string, string>): Promise<{ url: s
 export function hr(ns: bigint): number {
   return Number(ns) / 1e6;
 }
+
+/** A bench run as a script (`node dist/bench/<name>.js`): prints its report, or the error and exit code 1. */
+export function printReport(run: Promise<string>): void {
+  run
+    .then((report) => process.stdout.write(`${report}\n`))
+    .catch((err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    });
+}

@@ -10,7 +10,7 @@
  */
 import { Client } from 'pg';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
-import { BENCH_ADMIN_KEY, databaseUrl, dropDatabase, freshDatabase, markdownTable, startServer } from './bench-utils';
+import { BENCH_ADMIN_KEY, databaseUrl, dropDatabase, freshDatabase, markdownTable, printReport, startServer } from './bench-utils';
 
 type Role = 'admin' | 'partner' | 'frontend';
 
@@ -114,11 +114,4 @@ export async function runConsoleBench(opts: { quick: boolean }): Promise<string>
   }
 }
 
-if (require.main === module) {
-  runConsoleBench({ quick: process.argv.includes('--quick') })
-    .then((r) => process.stdout.write(`${r}\n`))
-    .catch((err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exit(1);
-    });
-}
+if (require.main === module) printReport(runConsoleBench({ quick: process.argv.includes('--quick') }));

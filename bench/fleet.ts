@@ -21,7 +21,7 @@ import { silentLogger } from '../src/common/logger';
 import { loadConfig } from '../src/config/config';
 import { createDataSource } from '../src/db/data-source';
 import { createWorkerServices } from '../src/services';
-import { BENCH_ADMIN_KEY, dropDatabase, freshDatabase, markdownTable, ROOT, startServer, summarize } from './bench-utils';
+import { BENCH_ADMIN_KEY, dropDatabase, freshDatabase, markdownTable, printReport, ROOT, startServer, summarize } from './bench-utils';
 
 const DB_NAME = 'meridian_bench_fleet';
 const CONCURRENCY = 16;
@@ -457,11 +457,4 @@ export async function runFleetBench(opts: { quick: boolean }): Promise<string> {
   }
 }
 
-if (require.main === module) {
-  runFleetBench({ quick: process.argv.includes('--quick') })
-    .then((report) => process.stdout.write(`${report}\n`))
-    .catch((err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exit(1);
-    });
-}
+if (require.main === module) printReport(runFleetBench({ quick: process.argv.includes('--quick') }));

@@ -15,7 +15,7 @@ import { defaultDemoOptions, seedDemo } from '../src/demo/seed-demo';
 import { RegionRollups } from '../src/analytics/region-rollups';
 import { h3r9 } from '../src/events/event.writer';
 import { intOption, parseArgs } from '../src/tools/cli-args';
-import { BENCH_ADMIN_KEY, freshDatabase, markdownTable, startServer } from './bench-utils';
+import { BENCH_ADMIN_KEY, freshDatabase, markdownTable, printReport, startServer } from './bench-utils';
 
 interface Row {
   key: string; user: string; product: string; type: string; at: string; lat: number; lng: number; session: string;
@@ -140,10 +140,5 @@ export async function runIngestBench(opts: { events: number; concurrency: number
 
 if (require.main === module) {
   const args = parseArgs(process.argv.slice(2));
-  runIngestBench({ events: intOption(args, 'events', 1_000_000), concurrency: intOption(args, 'concurrency', 2) })
-    .then((report) => process.stdout.write(`${report}\n`))
-    .catch((err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exit(1);
-    });
+  printReport(runIngestBench({ events: intOption(args, 'events', 1_000_000), concurrency: intOption(args, 'concurrency', 2) }));
 }

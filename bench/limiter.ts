@@ -9,7 +9,7 @@ import IORedis from 'ioredis';
 import { silentLogger } from '../src/common/logger';
 import { type Limiter, memoryLimiter } from '../src/security/rate-limiter';
 import { RedisLimiter } from '../src/security/redis-limiter';
-import { markdownTable, summarize } from './bench-utils';
+import { markdownTable, printReport, summarize } from './bench-utils';
 
 const LIMITS = { costPerMinute: 1e12, concurrency: 10_000 };
 
@@ -72,11 +72,4 @@ export async function runLimiterBench(opts: { quick: boolean }): Promise<string>
   }
 }
 
-if (require.main === module) {
-  runLimiterBench({ quick: process.argv.includes('--quick') })
-    .then((report) => process.stdout.write(`${report}\n`))
-    .catch((err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exit(1);
-    });
-}
+if (require.main === module) printReport(runLimiterBench({ quick: process.argv.includes('--quick') }));

@@ -26,7 +26,7 @@ import { type Feeds, int64 } from '../src/inference/tensor';
 import { WorkerPool } from '../src/inference/worker-pool';
 import { loadConfig } from '../src/config/config';
 import { modelKinds } from '../src/services';
-import { BENCH_ADMIN_KEY, dropDatabase, freshDatabase, markdownTable, ROOT, startServer, summarize } from './bench-utils';
+import { BENCH_ADMIN_KEY, dropDatabase, freshDatabase, markdownTable, printReport, ROOT, startServer, summarize } from './bench-utils';
 
 const CONCURRENCY = 32;
 const RECS = `query($id: ID!) { user(id: $id) { recommendations(first: 10) { product { id name } score reason } } }`;
@@ -408,11 +408,4 @@ export async function runServingBench({ quick }: { quick: boolean }): Promise<st
   }
 }
 
-if (require.main === module) {
-  runServingBench({ quick: process.argv.includes('--quick') })
-    .then((md) => process.stdout.write(`${md}\n`))
-    .catch((err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exit(1);
-    });
-}
+if (require.main === module) printReport(runServingBench({ quick: process.argv.includes('--quick') }));

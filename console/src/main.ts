@@ -22,8 +22,8 @@ interface Page {
 }
 
 const PAGES: Record<string, Page> = {
-  map: { title: 'Map', roles: ['ADMIN', 'PARTNER'], open: (root) => mapPage(root) },
-  trends: { title: 'Trends', roles: ['ADMIN', 'PARTNER'], open: (root) => trendsPage(root) },
+  map: { title: 'Map', roles: ['ADMIN', 'PARTNER'], open: (root, v) => mapPage(root, v) },
+  trends: { title: 'Trends', roles: ['ADMIN', 'PARTNER'], open: (root, v) => trendsPage(root, v) },
   user: { title: 'User', roles: ['ADMIN', 'FRONTEND'], open: (root, v) => userPage(root, v.userId) },
   models: { title: 'Models & jobs', roles: ['ADMIN'], open: (root) => modelsPage(root) },
   keys: { title: 'API keys', roles: ['ADMIN'], open: (root) => keysPage(root) },

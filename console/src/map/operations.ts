@@ -9,8 +9,6 @@ export const MAP_CELLS = `query MapCells($input: AggregateInput!) { aggregates(i
 export const MAP_HOTSPOTS = `query MapHotspots($input: HotspotInput!) { hotspots(input: $input) { cellId classification zScore pValue } }`;
 export const MAP_SERIES = `query MapSeries($input: TimeSeriesInput!) { timeSeries(input: $input) { points { bucketStart value users partial anomaly } } }`;
 export const MAP_REGIONS = `query MapRegions { regions { id name kind geometry } }`;
-/** Same text as main.ts: the role decides whether suppression is explained. */
-export const VIEWER = 'query Viewer { viewer { role name userId } }';
 
 export interface CellRow {
   cellId: string;

@@ -14,7 +14,7 @@ import { bbox, contains, type BBox } from '../map/geo';
 import { formatBucket } from '../charts/format';
 import { metricLabel, metricValue, shortCell } from '../map/format';
 import { legend } from '../map/legend';
-import { MAP_CELLS, MAP_HOTSPOTS, MAP_REGIONS, MAP_SERIES, VIEWER, type CellRow, type HotspotRow, type Region, type SeriesPoint } from '../map/operations';
+import { MAP_CELLS, MAP_HOTSPOTS, MAP_REGIONS, MAP_SERIES, type CellRow, type HotspotRow, type Region, type SeriesPoint } from '../map/operations';
 import { partnerEmpty, partnerNote, SUPPRESSED_REASON } from '../map/privacy';
 import { autoResolution, bucketCount, MAX_RES, MIN_RES } from '../map/resolution';
 import { quantileScale, type Scale } from '../map/scale';
@@ -46,7 +46,7 @@ interface Drawn {
   readonly partner: boolean;
 }
 
-export function mapPage(root: HTMLElement): () => void {
+export function mapPage(root: HTMLElement, viewer: Viewer): () => void {
   const params = readParams();
   const sel = selectionControls(['DAY', 'WEEK', 'MONTH'], 'WEEK', 56);
   const grid = h('select', { name: 'grid' },
@@ -110,7 +110,6 @@ export function mapPage(root: HTMLElement): () => void {
   let regions: Region[] = [];
   const regionById = new Map<string, Region>();
 
-  const viewer = gql<{ viewer: Viewer }>(VIEWER).then((d) => d.viewer).catch(() => null);
   const regionsReady = gql<{ regions: Region[] }>(MAP_REGIONS)
     .then((d) => {
       regions = d.regions;
@@ -119,7 +118,8 @@ export function mapPage(root: HTMLElement): () => void {
     })
     .catch((err) => showError(status, err));
   const h3Ready = import('h3-js').then((m) => { h3 = m; }).catch(() => undefined);
-  const partner = (): Promise<boolean> => viewer.then((v) => v?.role === 'PARTNER');
+  /** The role decides whether suppression is explained (the shell already knows the key). */
+  const isPartner = viewer.role === 'PARTNER';
 
   /** Creates the WebGL map on first need (once, however many callers wait); a failure leaves the table. */
   let viewLoading: Promise<MapView | null> | null = null;
@@ -271,8 +271,6 @@ export function mapPage(root: HTMLElement): () => void {
       }
       const selection = sel.read();
       writeParams({ area: area.value || null, grid: grid.value === 'auto' ? null : grid.value });
-      const isPartner = await partner();
-      if (stale()) return;
       privacyBox.replaceChildren(...(isPartner ? [partnerNote()] : []));
       const where = area.value ? { regionIds: [area.value] } : null;
       const areas = (area.value ? regions.filter((r) => r.id === area.value) : regions).map((r) => r.geometry);

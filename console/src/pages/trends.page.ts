@@ -10,10 +10,10 @@ import { lineChart, type ChartElement, type ForecastPoint, type Point, type Seri
 import { formatBucket, formatValue, metricUnit, plural } from '../charts/format';
 import { field, fmt, h, message } from '../dom';
 import { readParams, writeParams } from '../url-state';
+import type { Viewer } from '../viewer';
 import { cityRegions, selectionControls } from './controls';
 
 const QUERY = `query Trends($input: TimeSeriesInput!, $horizon: Int!, $withForecast: Boolean!) {
-  viewer { role }
   timeSeries(input: $input) {
     points { bucketStart value anomaly partial }
     trend { slopePerDay slopePerBucket percentChange r2 }
@@ -23,7 +23,6 @@ const QUERY = `query Trends($input: TimeSeriesInput!, $horizon: Int!, $withForec
 }`;
 
 interface Data {
-  viewer: { role: string };
   timeSeries: {
     points: { bucketStart: string; value: number | null; anomaly: boolean; partial: boolean }[];
     trend: { slopePerDay: number | null; slopePerBucket: number; percentChange: number | null; r2: number };
@@ -67,7 +66,7 @@ function signed(text: string, v: number): string {
   return v > 0 ? `+${text}` : text;
 }
 
-export function trendsPage(root: HTMLElement): () => void {
+export function trendsPage(root: HTMLElement, viewer: Viewer): () => void {
   const params = readParams();
   const slot = requestSlot();
   let left = false;
@@ -171,7 +170,7 @@ export function trendsPage(root: HTMLElement): () => void {
   function render(d: Data, metric: string, bucket: string, w: { from: number; to: number; now: number; span: string; cutAtDataEnd: boolean }): void {
     const ts = d.timeSeries;
     const unit = metricUnit(metric);
-    const partner = d.viewer.role !== 'ADMIN';
+    const partner = viewer.role !== 'ADMIN';
     const step = BUCKET_MS[bucket] ?? 86_400_000;
     // Incomplete buckets are the server's `partial` ones: the window ends at the earliest of the chosen
     // end, the data's end and now, so any bucket running past the data's end or now is cut by it.
