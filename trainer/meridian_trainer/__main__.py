@@ -1,4 +1,4 @@
-"""CLI: python -m meridian_trainer {train,evaluate,hyperparameters} ... (see README.md).
+"""CLI: python -m meridian_trainer {train,evaluate,hyperparameters,export-lm,make-tiny-lm} ... (see README.md).
 
 stdout carries only JSON lines (report.py); logs go to stderr. Exit codes: 0 done,
 2 bad input (config, snapshot, artifact), 1 unexpected error, 143 terminated by signal.
@@ -94,6 +94,47 @@ def cmd_evaluate(args) -> dict:
             "metrics": mod.evaluate(art, snap, hparams.load_config_arg(args.config), args.seed, kind=args.kind)}
 
 
+def _atomic_dir(out_arg: str, write) -> Path:
+    """Runs write(tmp) in a hidden temp dir beside `out` and renames it to `out` (which must not exist or be empty)."""
+    out = Path(out_arg).resolve()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise hparams.ConfigError(f"--out {out}: exists and is not empty")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        write(tmp)
+        if out.exists():
+            out.rmdir()
+        os.chmod(tmp, 0o755)
+        os.rename(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def cmd_export_lm(args) -> dict:
+    from . import export_lm
+    src = Path(args.src).resolve()
+    if not src.is_dir():
+        raise FileNotFoundError(f"--from {src}: not a directory")
+    _setup_torch(0)
+    result = {}
+    out = _atomic_dir(args.out, lambda tmp: result.update(export_lm.export_lm(src, tmp, args.max_positions)))
+    return {"artifact": str(out), **result}
+
+
+def cmd_make_tiny_lm(args) -> dict:
+    from . import tiny_lm
+    _setup_torch(args.seed)
+    result = {}
+    out = _atomic_dir(args.out, lambda tmp: result.update(tiny_lm.make(tmp, args.arch, args.seed)))
+    return {**result, "checkpoint": str(out)}
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "export-lm": cmd_export_lm, "make-tiny-lm": cmd_make_tiny_lm}
+
+
 class Parser(argparse.ArgumentParser):
     """Usage errors end like every other failure: usage on stderr, an `error` line, exit 2."""
 
@@ -120,6 +161,14 @@ def main(argv=None) -> int:
     e.add_argument("--config", help="evaluation overrides (e.g. eval_protocol); defaults come from the manifest")
     e.add_argument("--seed", type=int, default=0,
                    help="split / negative-sampling seed; use the same for models you compare")
+    x = sub.add_parser("export-lm", help="export a local Hugging Face causal-LM checkpoint to ONNX with a KV cache")
+    x.add_argument("--from", dest="src", required=True, help="checkpoint directory (config.json, weights, tokenizer.json)")
+    x.add_argument("--out", required=True, help="artifact directory to create (must not exist or be empty)")
+    x.add_argument("--max-positions", type=int, help="cap on prompt + reply tokens (default: the model's limit)")
+    m = sub.add_parser("make-tiny-lm", help="write a tiny randomly initialised checkpoint (tests only: gibberish)")
+    m.add_argument("--out", required=True, help="checkpoint directory to create (must not exist or be empty)")
+    m.add_argument("--arch", required=True, choices=["gpt2", "llama"])
+    m.add_argument("--seed", type=int, default=0)
     h = sub.add_parser("hyperparameters", help="print the allowed hyperparameters of every kind as JSON")
     h.add_argument("--write", help="write to this file instead of stdout")
     args = p.parse_args(argv)
@@ -140,7 +189,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
-        result = cmd_train(args) if args.cmd == "train" else cmd_evaluate(args)
+        result = COMMANDS[args.cmd](args)
     except Terminated as e:
         emit("error", message=str(e))
         # Skip interpreter teardown (freeing big tensors, joining thread pools can take a
