@@ -162,7 +162,8 @@ def main(argv=None) -> int:
     e.add_argument("--seed", type=int, default=0,
                    help="split / negative-sampling seed; use the same for models you compare")
     x = sub.add_parser("export-lm", help="export a local Hugging Face causal-LM checkpoint to ONNX with a KV cache")
-    x.add_argument("--from", dest="src", required=True, help="checkpoint directory (config.json, weights, tokenizer.json)")
+    x.add_argument("--from", dest="src", required=True,
+                   help="checkpoint directory (config.json, weights, tokenizer.json)")
     x.add_argument("--out", required=True, help="artifact directory to create (must not exist or be empty)")
     x.add_argument("--max-positions", type=int, help="cap on prompt + reply tokens (default: the model's limit)")
     m = sub.add_parser("make-tiny-lm", help="write a tiny randomly initialised checkpoint (tests only: gibberish)")

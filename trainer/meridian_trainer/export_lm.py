@@ -269,7 +269,8 @@ def prompt_format(tok, add_bos: bool) -> dict:
     bos = tok.bos_token or ""
     if not tok.chat_template:
         return {"source": "plain", "begin": bos if add_bos else "",
-                "roles": {"system": {"prefix": "System: ", "suffix": "\n"}, "user": {"prefix": "User: ", "suffix": "\n"},
+                "roles": {"system": {"prefix": "System: ", "suffix": "\n"},
+                          "user": {"prefix": "User: ", "suffix": "\n"},
                           "assistant": {"prefix": "Assistant: ", "suffix": "\n"}},
                 "generation_prompt": "Assistant:", "stop": ["\nUser:", "\nSystem:"]}
     s, u, a = SENT["system"], SENT["user"], SENT["assistant"]
@@ -353,7 +354,8 @@ def export_lm(src: Path, tmp: Path, max_positions: int | None) -> dict:
     diff = max(float(np.abs(a - b).max()) for a, b in zip(ref_logits, logits, strict=True))
     scale = max(1.0, max(float(np.abs(a).max()) for a in ref_logits))
     if diff > 5e-3 * scale or ids != ref_ids:
-        raise RuntimeError(f"exported graph disagrees with PyTorch: max |logit diff| {diff:.3g}, ids {ids} vs {ref_ids}")
+        raise RuntimeError(f"exported graph disagrees with PyTorch: max |logit diff| {diff:.3g}, "
+                           f"ids {ids} vs {ref_ids}")
 
     gen_path = src / "generation_config.json"
     gen_eos = json.loads(gen_path.read_text()).get("eos_token_id") if gen_path.exists() else None
