@@ -11,5 +11,6 @@ import { RegionUsers1765300000000 } from './1765300000000-region-users';
 import { PublicationPrivacy1765400000000 } from './1765400000000-publication-privacy';
 import { RunnerRef1765500000000 } from './1765500000000-runner-ref';
 import { ModelStore1765600000000 } from './1765600000000-model-store';
+import { Assistant1765700000000 } from './1765700000000-assistant';
 
-export const migrations = [Init1764400000000, Auth1764500000000, Analytics1764700000000, ModelVersions1764800000000, TrainingJobs1764900000000, ModelVersionsDeferredActive1765000000000, TrainingJobSlots1765100000000, LabeledMessages1765200000000, RegionUsers1765300000000, PublicationPrivacy1765400000000, RunnerRef1765500000000, ModelStore1765600000000];
+export const migrations = [Init1764400000000, Auth1764500000000, Analytics1764700000000, ModelVersions1764800000000, TrainingJobs1764900000000, ModelVersionsDeferredActive1765000000000, TrainingJobSlots1765100000000, LabeledMessages1765200000000, RegionUsers1765300000000, PublicationPrivacy1765400000000, RunnerRef1765500000000, ModelStore1765600000000, Assistant1765700000000];

@@ -10,6 +10,8 @@ import type { GraphQLSchema } from 'graphql';
 import { buildSchema, type NonEmptyArray } from 'type-graphql';
 import { AnalyticsResolver } from './analytics/aggregate.resolver';
 import { createAnalyticsLoaders } from './analytics/analytics.loaders';
+import { createAssistantLoaders } from './assistant/assistant.loaders';
+import { ConversationResolver, PolicyAnswerResolver } from './assistant/assistant.resolver';
 import { ProfileResolver } from './analytics/profile.resolver';
 import { SeriesResolver } from './analytics/series.resolver';
 import { authChecker } from './auth/auth-checker';
@@ -62,6 +64,8 @@ export const resolvers: NonEmptyArray<Function> = [
   ModelVersionResolver,
   InferenceResolver,
   AuthResolver,
+  ConversationResolver,
+  PolicyAnswerResolver,
 ];
 
 /** Every per-request DataLoader, created fresh for each request (never shared: it would leak data between users). */
@@ -73,6 +77,7 @@ export function createLoaders(s: Services) {
     ...createPredictLoaders(s),
     ...createRecommendLoaders(s),
     ...createNlpLoaders(s),
+    ...createAssistantLoaders(s),
   };
 }
 

@@ -8,6 +8,12 @@
  */
 import type { DataSource } from 'typeorm';
 import { analyticsErasure } from './analytics/analytics.erasure';
+import { Assistant } from './assistant/assistant';
+import { assistantErasure } from './assistant/assistant.erasure';
+import { ConversationService } from './assistant/conversation.service';
+import { FactReader } from './assistant/facts';
+import { OrderReader } from './assistant/order.reader';
+import { PolicyAnswerService } from './assistant/policy-answer.service';
 import { AnalyticsService } from './analytics/analytics.service';
 import { rollupFold } from './analytics/rollup';
 import { ApiKeyService } from './auth/api-key.service';
@@ -63,13 +69,15 @@ export function createServices(ds: DataSource, config: Config, logger: Logger) {
   const text = new TextClassifierService(ds, models, ttl);
   const recommendations = new RecommendationService(ds, models, products, reviews, text, ttl, logger);
   const trending = new TrendingService(ds, products, ttl, { minUsers: Math.max(2, config.kAnonymityMin), minRadiusKm: MIN_PUBLIC_RADIUS_KM });
-  const privacy = new PrivacyService(ds, erasureRegistry([analyticsErasure, auditErasure]), [
+  const privacy = new PrivacyService(ds, erasureRegistry([analyticsErasure, auditErasure, assistantErasure]), [
     // Every in-memory cache that may hold a user's credentials or aggregates over their data.
     () => apiKeys.clearCache(),
     () => trending.clearCache(),
     () => recommendations.clearCaches(),
     () => text.clearCaches(),
   ]);
+  const policyAnswers = new PolicyAnswerService(ds, text);
+  const assistant = new Assistant(text, new OrderReader(ds), policyAnswers, new FactReader(ds, products, reviews, text, recommendations));
   return {
     users: new UserService(ds),
     products,
@@ -85,6 +93,8 @@ export function createServices(ds: DataSource, config: Config, logger: Logger) {
     trending,
     text,
     labeledMessages: new LabeledMessageService(ds, config.ingestMaxBatch),
+    policyAnswers,
+    conversations: new ConversationService(ds, assistant, logger.child({ component: 'assistant' })),
     trainingJobs,
     apiKeys,
     audit: new AuditService(ds),

@@ -5,6 +5,7 @@
  */
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from '../common/logger';
+import { DEMO_POLICY_ANSWERS } from './demo-policies';
 import { insertEventsOnly } from '../events/event.writer';
 import { rebuildRollups, vacuumRollups } from '../analytics/rollup-rebuild';
 import { RegionService } from '../catalog/region.service';
@@ -92,6 +93,11 @@ export async function seedDemo(db: EntityManager | DataSource, opts: DemoOptions
     if (buffer.length >= 5_000) await flush();
   }
   if (buffer.length) await flush();
+  await db.query(
+    `INSERT INTO policy_answers (key, question, answer, intent) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+     ON CONFLICT (key) DO NOTHING`,
+    [DEMO_POLICY_ANSWERS.map((p) => p.key), DEMO_POLICY_ANSWERS.map((p) => p.question), DEMO_POLICY_ANSWERS.map((p) => p.answer), DEMO_POLICY_ANSWERS.map((p) => p.intent)],
+  );
   const rebuilt = Date.now();
   await rebuildRollups(db);
   logger.info({ events, ms: Date.now() - rebuilt }, 'analytics rollups rebuilt');

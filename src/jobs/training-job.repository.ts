@@ -4,6 +4,7 @@
  * its successor. Every operation is a single statement, claims included (see claim): the embedded
  * database shares one backend between connections and cannot isolate a transaction from them.
  */
+import { updatedRows } from '../db/queryable';
 import type { DataSource } from 'typeorm';
 import { decodeIdCursor, type Page, toPage } from '../common/pagination';
 import type { ModelKind } from '../inference/model-kind';
@@ -72,11 +73,6 @@ function toRecord(r: Row): TrainingJobRecord {
   };
 }
 
-/** TypeORM returns [rows, count] for UPDATE … RETURNING on postgres. */
-function updated<T>(result: unknown): T[] {
-  const r = result as unknown[];
-  return (Array.isArray(r[0]) ? r[0] : r) as T[];
-}
 
 export interface JobFilter {
   readonly statuses?: readonly JobStatus[] | null;
@@ -213,7 +209,7 @@ export class TrainingJobRepository {
   private async claimOnce(workerId: string, lease: string, limit: number): Promise<string | null | typeof LOST_RACE> {
     let rows: { id: string }[];
     try {
-      rows = updated<{ id: string }>(await this.ds.query(
+      rows = updatedRows<{ id: string }>(await this.ds.query(
         `UPDATE training_jobs SET status = 'exporting', slot = free.n, lease = $1, worker_id = $2, heartbeat_at = now(),
            attempts = attempts + 1, started_at = coalesce(started_at, now()), updated_at = now(),
            progress = 0, epoch = NULL, step = NULL, total_steps = NULL, loss = NULL, eta_seconds = NULL,
@@ -235,7 +231,7 @@ export class TrainingJobRepository {
 
   /** Marks the attempt alive; null when the lease was lost (the job was taken back or finished). */
   async heartbeat(id: string, lease: string): Promise<{ cancelRequested: boolean } | null> {
-    const rows = updated<{ cancel_requested: boolean }>(await this.ds.query(
+    const rows = updatedRows<{ cancel_requested: boolean }>(await this.ds.query(
       `UPDATE training_jobs SET heartbeat_at = now() WHERE id = $1 AND lease = $2 AND status IN ${RUNNING_SQL}
        RETURNING cancel_requested`,
       [id, lease],
@@ -245,7 +241,7 @@ export class TrainingJobRepository {
 
   /** Moves the attempt to another running stage; false when the lease was lost. */
   async setStage(id: string, lease: string, status: JobStatus, progress: number): Promise<boolean> {
-    const rows = updated(await this.ds.query(
+    const rows = updatedRows(await this.ds.query(
       `UPDATE training_jobs SET status = $3, progress = greatest(progress, $4), eta_seconds = NULL, heartbeat_at = now(),
          updated_at = now()
        WHERE id = $1 AND lease = $2 AND status IN ${RUNNING_SQL} RETURNING id`,
@@ -255,7 +251,7 @@ export class TrainingJobRepository {
   }
 
   async setProgress(id: string, lease: string, p: ProgressUpdate): Promise<boolean> {
-    const rows = updated(await this.ds.query(
+    const rows = updatedRows(await this.ds.query(
       `UPDATE training_jobs SET progress = greatest(progress, $3), epoch = coalesce($4, epoch), step = coalesce($5, step),
          total_steps = coalesce($6, total_steps), loss = coalesce($7, loss), eta_seconds = $8,
          metrics = metrics || $9::jsonb, log_tail = coalesce($10, log_tail), updated_at = now()
@@ -272,7 +268,7 @@ export class TrainingJobRepository {
   }
 
   async setComparison(id: string, lease: string, comparison: Comparison): Promise<boolean> {
-    const rows = updated(await this.ds.query(
+    const rows = updatedRows(await this.ds.query(
       `UPDATE training_jobs SET comparison = $3::jsonb, updated_at = now() WHERE id = $1 AND lease = $2 AND status IN ${RUNNING_SQL}
        RETURNING id`,
       [id, lease, JSON.stringify(comparison)],
@@ -281,7 +277,7 @@ export class TrainingJobRepository {
   }
 
   async succeed(id: string, lease: string, versionId: string, comparison: Comparison | null, metrics: Record<string, unknown>): Promise<boolean> {
-    const rows = updated(await this.ds.query(
+    const rows = updatedRows(await this.ds.query(
       `UPDATE training_jobs SET status = 'succeeded', progress = 1, eta_seconds = 0, result_version_id = $3,
          comparison = coalesce($4::jsonb, comparison), metrics = metrics || $5::jsonb, error = NULL, lease = NULL,
          finished_at = now(), updated_at = now()
@@ -293,7 +289,7 @@ export class TrainingJobRepository {
 
   /** Terminal failure or cancellation of the attempt holding `lease`. */
   async finish(id: string, lease: string, status: 'failed' | 'cancelled', error: string | null, logTail?: string): Promise<boolean> {
-    const rows = updated(await this.ds.query(
+    const rows = updatedRows(await this.ds.query(
       `UPDATE training_jobs SET status = $3, error = $4, log_tail = coalesce($5, log_tail), eta_seconds = NULL,
          lease = NULL, finished_at = now(), updated_at = now()
        WHERE id = $1 AND lease = $2 AND status IN ${RUNNING_SQL} RETURNING id`,
@@ -307,7 +303,7 @@ export class TrainingJobRepository {
    * and dead-lettered when the attempts are used up. A requested cancellation wins.
    */
   async retryOrFail(id: string, lease: string, error: string, backoffMs: number, logTail?: string): Promise<JobStatus | null> {
-    const rows = updated<{ status: JobStatus }>(await this.ds.query(
+    const rows = updatedRows<{ status: JobStatus }>(await this.ds.query(
       `UPDATE training_jobs SET
          status = CASE WHEN cancel_requested THEN 'cancelled' WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
          dead_lettered = NOT cancel_requested AND attempts >= max_attempts,
@@ -338,7 +334,7 @@ export class TrainingJobRepository {
    * and dead-lettered after the last attempt (cancelled when a cancel was pending).
    */
   async reapDead(deadAfterMs: number, backoffMs: number): Promise<ReapedJob[]> {
-    const rows = updated<{ id: string; status: JobStatus; runner_ref: string | null; runner_host: string | null }>(await this.ds.query(
+    const rows = updatedRows<{ id: string; status: JobStatus; runner_ref: string | null; runner_host: string | null }>(await this.ds.query(
       `UPDATE training_jobs SET
          status = CASE WHEN cancel_requested THEN 'cancelled' WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
          dead_lettered = NOT cancel_requested AND attempts >= max_attempts,

@@ -8,7 +8,9 @@ import type { DataSource } from 'typeorm';
 import { ValidationError } from '../common/errors';
 import type { ModelRegistry } from '../inference/model-registry';
 import { TtlCache } from '../common/ttl-cache';
+import { ModelUnavailableError } from '../inference/inference.errors';
 import { encodeTexts } from './text-encoding';
+import type { OutOfScopeRule } from './text.kind';
 
 export type TextKind = 'sentiment' | 'intent';
 
@@ -18,8 +20,12 @@ export interface LabelScoreData {
 }
 
 export interface TextClassificationData {
+  /** The most probable label, or the manifest's out-of-scope label when the model's rule says so. */
   readonly label: string;
+  /** Probability of the most probable class label (for an out-of-scope message: of the nearest intent). */
   readonly confidence: number;
+  /** True when the out-of-scope rule replaced the nearest label. */
+  readonly outOfScope: boolean;
   /** Every label, most probable first. */
   readonly scores: readonly LabelScoreData[];
   readonly modelVersion: string;
@@ -79,11 +85,36 @@ export class TextClassifierService {
           const scores = m.labels
             .map((label, j) => ({ label, probability: row[j]! / total }))
             .sort((a, b) => b.probability - a.probability);
+          const oos = isOutOfScope(m.outOfScope, scores[0]!.probability, out.known_score?.data[i]);
           if (this.memo.size >= MEMO_LIMIT) this.memo.delete(this.memo.keys().next().value!);
-          this.memo.set(key(text), { label: scores[0]!.label, confidence: scores[0]!.probability, scores, modelVersion: model.version });
+          this.memo.set(key(text), {
+            label: oos ? m.outOfScope!.label : scores[0]!.label, confidence: scores[0]!.probability, outOfScope: oos, scores, modelVersion: model.version,
+          });
         });
       }
       return texts.map((t) => this.memo.get(key(t))!);
+    });
+  }
+
+  /**
+   * Intents and sentence embeddings of `texts` in one run of the intent model (not memoised: the
+   * embedding is 384 floats). Throws when the serving intent model has no `embedding` output.
+   */
+  async intentsWithEmbeddings(texts: readonly string[]): Promise<{ classes: TextClassificationData[]; embeddings: Float32Array[]; modelVersion: string }> {
+    return this.models.use('intent', async (model) => {
+      const m = model.manifest;
+      if (m.embeddingDim === null) throw new ModelUnavailableError('intent', `version ${model.version} has no embedding output (retrain it with the current trainer)`);
+      const out = await model.run(encodeTexts(texts, model.assets.tokenizer, model.assets.maxLength));
+      const C = m.labels.length;
+      const D = m.embeddingDim;
+      const probs = out.probs!.data as Float32Array;
+      const emb = out.embedding!.data as Float32Array;
+      const classes = texts.map((_, i) => {
+        const scores = m.labels.map((label, j) => ({ label, probability: probs[i * C + j]! })).sort((a, b) => b.probability - a.probability);
+        const oos = isOutOfScope(m.outOfScope, scores[0]!.probability, out.known_score?.data[i]);
+        return { label: oos ? m.outOfScope!.label : scores[0]!.label, confidence: scores[0]!.probability, outOfScope: oos, scores, modelVersion: model.version };
+      });
+      return { classes, embeddings: texts.map((_, i) => emb.slice(i * D, (i + 1) * D)), modelVersion: model.version };
     });
   }
 
@@ -144,4 +175,11 @@ export class TextClassifierService {
       return { reviewCount: a?.n ?? 0, positiveShare: a ? a.pos / a.n : null, meanPositive: a ? a.mean / a.n : null, modelVersion };
     });
   }
+}
+
+/** The manifest's open-intent rule: below the threshold, the message is out of scope. */
+function isOutOfScope(rule: OutOfScopeRule | null, maxProb: number, knownScore: number | bigint | undefined): boolean {
+  if (!rule) return false;
+  const score = rule.score === 'known_score' ? Number(knownScore ?? 0) : maxProb;
+  return score < rule.threshold;
 }

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const SRC = path.resolve(__dirname, '../../src');
-const DOMAINS = ['analytics', 'catalog', 'events', 'jobs', 'nlp', 'predict', 'privacy', 'recommend'];
+const DOMAINS = ['analytics', 'assistant', 'catalog', 'events', 'jobs', 'nlp', 'predict', 'privacy', 'recommend'];
 /** Below the domains: identity and security, the GraphQL core, the model runtime, infrastructure. */
 const PLATFORM = ['auth', 'common', 'config', 'db', 'graphql', 'http', 'inference', 'observability', 'security'];
 const GRAPHQL_PACKAGES = ['graphql', 'type-graphql', 'graphql-ws', '@apollo/server', 'dataloader'];

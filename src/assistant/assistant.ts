@@ -1,0 +1,355 @@
+/**
+ * One assistant turn: understand the message (intent model with out-of-scope detection, catalog and
+ * small-talk skills, references to orders and products), resolve what it is about against the
+ * conversation's state and the user's own data, and answer from facts only, with the grounding and
+ * the actions that fit, or hand the conversation to a person. Reads only the conversation's user's
+ * orders: no path here can reach another user's data.
+ */
+import type { TextClassificationData, TextClassifierService } from '../nlp/text-classifier.service';
+import type { DialogueState, Listed } from './dialogue-state';
+import { FactReader, type Listing, listingGrounding, orderGrounding } from './facts';
+import type { ActionData, GroundingData } from './grounding';
+import type { OrderData, OrderReader } from './order.reader';
+import type { PolicyAnswerService } from './policy-answer.service';
+import { mentioned, type References, readReferences } from './references';
+import { type HandoffReason, type Templates, templatesFor } from './replies';
+import { type Skill, type SkillMatch, SkillMatcher } from './skills';
+
+export interface TurnResult {
+  readonly reply: string;
+  readonly intent: string;
+  readonly confidence: number;
+  readonly grounding: readonly GroundingData[];
+  readonly actions: readonly ActionData[];
+  readonly handoff: boolean;
+  readonly handoffReason: HandoffReason | null;
+  readonly state: DialogueState;
+  readonly modelVersion: string;
+}
+
+export interface TurnInput {
+  readonly userId: string;
+  readonly text: string;
+  readonly state: DialogueState;
+  readonly locale: string;
+  readonly now: Date;
+}
+
+/** Operating points (tuned on the development phrasings in test/assistant, never on the evaluation set). */
+export const THRESHOLDS = {
+  /** Below this intent probability the message is not understood (handoff). */
+  lowConfidence: 0.4,
+  /** A skill needs this similarity to its nearest example… */
+  skillMin: 0.6,
+  /** …and wins over a confident intent only above this one. */
+  skillStrong: 0.75,
+  /** Intent confidence under which a short follow-up ("and the other one?") continues the last intent. */
+  followUp: 0.8,
+  /** Policy answers this similar to the message are used. */
+  policyMin: 0.45,
+  /** Consecutive failures that hand the conversation off. */
+  failures: 2,
+};
+
+const ORDER_ACTIONS: Readonly<Record<string, { kind: string; label: string }>> = {
+  track_order: { kind: 'TRACK_ORDER', label: 'Track order' },
+  delivery_period: { kind: 'TRACK_ORDER', label: 'Track order' },
+  cancel_order: { kind: 'CANCEL_ORDER', label: 'Request cancellation' },
+  change_order: { kind: 'CHANGE_ORDER', label: 'Change order' },
+  change_shipping_address: { kind: 'CHANGE_SHIPPING_ADDRESS', label: 'Change delivery address' },
+  get_refund: { kind: 'START_RETURN', label: 'Start a return' },
+  check_refund_policy: { kind: 'START_RETURN', label: 'Start a return' },
+  track_refund: { kind: 'TRACK_REFUND', label: 'Follow refund' },
+  get_invoice: { kind: 'DOWNLOAD_INVOICE', label: 'Download invoice' },
+  check_invoice: { kind: 'DOWNLOAD_INVOICE', label: 'Download invoice' },
+  review: { kind: 'WRITE_REVIEW', label: 'Write a review' },
+};
+/** Intents about one order: without one in the message or the state, the assistant asks which. */
+const ORDER_INTENTS = new Set(['track_order', 'delivery_period', 'cancel_order', 'change_order', 'change_shipping_address', 'get_refund', 'track_refund', 'get_invoice', 'check_invoice']);
+/** Intents answered by policy, about an order only when the message refers to one ("can I return it?"). */
+const ORDER_IF_REFERRED = new Set(['check_refund_policy', 'review']);
+const HANDOFF_INTENTS: Readonly<Record<string, HandoffReason>> = { contact_human_agent: 'REQUESTED', complaint: 'COMPLAINT' };
+const RECENT_DAYS = 30;
+const RECENT_MAX = 3;
+const LIST_K = 3;
+
+interface Understood {
+  readonly cls: TextClassificationData;
+  readonly vector: Float32Array;
+  readonly modelVersion: string;
+  readonly refs: References;
+  readonly skill: SkillMatch;
+}
+
+export class Assistant {
+  private readonly skills: SkillMatcher;
+
+  constructor(
+    private readonly text: TextClassifierService,
+    private readonly orders: OrderReader,
+    private readonly policies: PolicyAnswerService,
+    private readonly facts: FactReader,
+  ) {
+    this.skills = new SkillMatcher(text);
+  }
+
+  async turn(input: TurnInput): Promise<TurnResult> {
+    const { classes, embeddings, modelVersion } = await this.text.intentsWithEmbeddings([input.text]);
+    const u: Understood = {
+      cls: classes[0]!, vector: embeddings[0]!, modelVersion, refs: readReferences(input.text),
+      skill: await this.skills.match(embeddings[0]!, modelVersion),
+    };
+    return new Turn(this, input, u, templatesFor(input.locale).t).run();
+  }
+
+  /** @internal used by Turn */
+  get deps() {
+    return { orders: this.orders, policies: this.policies, facts: this.facts };
+  }
+}
+
+/** The decision for one message; every branch ends in `answer`, `ask` or `handoff`. */
+class Turn {
+  private allOrders: OrderData[] | null = null;
+
+  constructor(
+    private readonly a: Assistant,
+    private readonly input: TurnInput,
+    private readonly u: Understood,
+    private readonly t: Templates,
+  ) {}
+
+  async run(): Promise<TurnResult> {
+    const { cls, refs, skill } = this.u;
+    const s = this.input.state;
+    if (s.pending) {
+      const chosen = await this.resolvePending(s.pending.orderIds);
+      if (chosen) return this.orderAnswer(s.pending.intent, chosen);
+    }
+    const skillWins = skill.similarity >= THRESHOLDS.skillMin
+      && (cls.outOfScope || cls.confidence < THRESHOLDS.lowConfidence || skill.similarity >= THRESHOLDS.skillStrong);
+    if (skillWins) return this.skillAnswer(skill.skill);
+    const continues = s.lastIntent !== null && (refs.followUp || refs.ordinal !== null || refs.orderNumbers.length > 0)
+      && (cls.outOfScope || cls.confidence < THRESHOLDS.followUp);
+    if (continues) return this.byIntent(s.lastIntent!, true);
+    if (s.pending && (cls.outOfScope || cls.confidence < THRESHOLDS.followUp || cls.label === s.pending.intent)) {
+      return this.fail(s.pending.intent, () => this.askOrder(s.pending!.intent, this.pool(s.pending!.orderIds)));
+    }
+    if (cls.outOfScope) return this.handoff('OUT_OF_SCOPE');
+    if (cls.confidence < THRESHOLDS.lowConfidence) return this.handoff('LOW_CONFIDENCE');
+    return this.byIntent(cls.label, false);
+  }
+
+  private async byIntent(intent: string, followUp: boolean): Promise<TurnResult> {
+    if (isSkill(intent)) return this.skillAnswer(intent);
+    const reason = HANDOFF_INTENTS[intent];
+    if (reason) return this.handoff(reason, intent);
+    const { refs } = this.u;
+    const referred = followUp || refs.pronoun || refs.ordinal !== null || refs.orderNumbers.length > 0;
+    if (ORDER_INTENTS.has(intent) || (ORDER_IF_REFERRED.has(intent) && referred && (this.input.state.orderId || refs.orderNumbers.length))) {
+      return this.orderFlow(intent);
+    }
+    return this.policyAnswer(intent);
+  }
+
+  // ------------------------------------------------------------------ orders
+
+  private async orderList(): Promise<OrderData[]> {
+    this.allOrders ??= await this.a.deps.orders.recent(this.input.userId, this.input.now);
+    return this.allOrders;
+  }
+
+  private pool(ids: readonly string[]): OrderData[] {
+    return ids.map((id) => this.allOrders?.find((o) => o.id === id)).filter((o): o is OrderData => o !== undefined);
+  }
+
+  private recent(all: readonly OrderData[]): OrderData[] {
+    const since = this.input.now.getTime() - RECENT_DAYS * 86_400_000;
+    const r = all.filter((o) => o.placedAt.getTime() >= since).slice(0, RECENT_MAX);
+    return r.length ? r : all.slice(0, 1);
+  }
+
+  /** The order a reply to "which one?" picks among `ids`, or null. */
+  private async resolvePending(ids: readonly string[]): Promise<OrderData | null> {
+    const all = await this.orderList();
+    const options = this.pool(ids);
+    return pick(this.input.text, this.u.refs, options, all, this.input.state.orderId);
+  }
+
+  private async orderFlow(intent: string): Promise<TurnResult> {
+    const all = await this.orderList();
+    const { refs } = this.u;
+    const s = this.input.state;
+    if (refs.orderNumbers.length) {
+      const o = all.find((x) => refs.orderNumbers.includes(x.id));
+      if (o) return this.orderAnswer(intent, o);
+      return this.fail(intent, () => this.ask(this.t.unknownOrderNumber(), intent, this.recent(all)));
+    }
+    const listed = s.listed?.kind === 'order' ? this.pool(s.listed.ids) : [];
+    const pool = listed.length > 1 ? listed : this.recent(all);
+    const chosen = pick(this.input.text, refs, pool, all, s.orderId);
+    if (chosen) return this.orderAnswer(intent, chosen, pool);
+    const current = s.orderId ? all.find((o) => o.id === s.orderId) : undefined;
+    if (current) return this.orderAnswer(intent, current, pool);
+    if (all.length === 0) return this.answer(intent, this.t.noOrders(), [], [], { orderId: null, pending: null });
+    const recent = this.recent(all);
+    if (recent.length === 1) return this.orderAnswer(intent, recent[0]!, recent);
+    return this.askOrder(intent, recent);
+  }
+
+  private askOrder(intent: string, options: readonly OrderData[]): TurnResult {
+    return this.ask(this.t.chooseOrder(options), intent, options);
+  }
+
+  private ask(reply: string, intent: string, options: readonly OrderData[]): TurnResult {
+    return this.answer(intent, reply, options.map(orderGrounding),
+      options.map((o) => ({ kind: 'CHOOSE_ORDER', label: `Order #${o.id}`, payload: { orderId: o.id } })),
+      { pending: { intent, orderIds: options.map((o) => o.id) }, listed: { kind: 'order', ids: options.map((o) => o.id) } }, true);
+  }
+
+  private async orderAnswer(intent: string, o: OrderData, pool: readonly OrderData[] = []): Promise<TurnResult> {
+    const grounding: GroundingData[] = [orderGrounding(o)];
+    let reply = intent === 'track_order' ? this.t.orderStatus(o) : intent === 'delivery_period' ? this.t.orderSummary(o) : this.t.orderAction(intent, o);
+    const policy = intent === 'track_order' ? null : await this.policy(intent);
+    if (policy) {
+      reply += ` ${policy.answer}`;
+      grounding.push(policy.grounding);
+    } else if (intent === 'delivery_period') reply += ` ${this.t.noDeliveryData()}`;
+    const item = o.items.length === 1 ? o.items[0]! : mentioned(this.input.text, o.items, (i) => i.name)[0];
+    const act = ORDER_ACTIONS[intent];
+    const payload: Record<string, string> = { orderId: o.id, ...(item ? { productId: item.productId } : {}) };
+    const actions = act ? [{ kind: act.kind, label: `${act.label} #${o.id}`, payload }] : [];
+    const ids = new Set(pool.map((p) => p.id));
+    const listed: Listed | null = ids.has(o.id) && pool.length > 1 ? { kind: 'order', ids: pool.map((p) => p.id) } : this.input.state.listed;
+    return this.answer(intent, reply, grounding, actions, { orderId: o.id, productId: item?.productId ?? o.items[0]?.productId ?? null, pending: null, listed });
+  }
+
+  // ------------------------------------------------------------------ policies
+
+  private async policy(intent: string): Promise<{ answer: string; grounding: GroundingData } | null> {
+    const [best] = await this.a.deps.policies.match(this.u.vector, this.u.modelVersion, intent, 1);
+    if (!best || best.similarity < THRESHOLDS.policyMin) return null;
+    const p = best.policy;
+    return { answer: p.answer, grounding: { kind: 'POLICY', id: p.key, fields: { question: p.question, answer: p.answer, similarity: Math.round(best.similarity * 1000) / 1000 } } };
+  }
+
+  private async policyAnswer(intent: string): Promise<TurnResult> {
+    const p = await this.policy(intent);
+    if (!p) return this.handoff('NO_ANSWER', intent);
+    return this.answer(intent, p.answer, [p.grounding], [], { pending: null });
+  }
+
+  // ------------------------------------------------------------------ catalog skills
+
+  private async skillAnswer(skill: Skill): Promise<TurnResult> {
+    switch (skill) {
+      case 'greeting': return this.answer(skill, this.t.greeting(), [], [], { pending: null }, false, skillConfidence(this.u.skill));
+      case 'thanks': return this.answer(skill, this.t.thanks(), [], [], { pending: null }, false, skillConfidence(this.u.skill));
+      case 'recommend': return this.recommend();
+      case 'similar_products': return this.similar();
+      case 'product_info': return this.productInfo();
+    }
+  }
+
+  /** The product a message is about: listed, in the order under discussion, in the user's orders, in the catalog by name, or the one in focus. */
+  private async product(): Promise<string | null> {
+    const s = this.input.state;
+    const { refs } = this.u;
+    const text = this.input.text;
+    if (s.listed?.kind === 'product') {
+      const names = await this.a.deps.facts.names(s.listed.ids);
+      const listed = s.listed.ids.filter((id) => names.has(id)).map((id) => ({ id, name: names.get(id)! }));
+      const byName = mentioned(text, listed, (l) => l.name);
+      if (byName.length === 1) return byName[0]!.id;
+      if (refs.ordinal?.kind === 'index' && listed[refs.ordinal.index]) return listed[refs.ordinal.index]!.id;
+    }
+    const all = await this.orderList();
+    const items = all.flatMap((o) => o.items);
+    const own = mentioned(text, items, (i) => i.name);
+    if (own.length && new Set(own.map((i) => i.productId)).size === 1) return own[0]!.productId;
+    const catalog = await this.a.deps.facts.byName(text);
+    if (catalog.length) return catalog[0]!.id;
+    if (s.productId) return s.productId;
+    const current = s.orderId ? all.find((o) => o.id === s.orderId) : undefined;
+    return current?.items[0]?.productId ?? null;
+  }
+
+  private async productInfo(): Promise<TurnResult> {
+    const id = await this.product();
+    const found = id ? await this.a.deps.facts.product(id) : null;
+    if (!found) return this.fail('product_info', () => this.answer('product_info', this.t.whichProduct(), [], [], {}, true));
+    const actions = [{ kind: 'VIEW_PRODUCT', label: `View ${found.facts.name}`, payload: { productId: id! } }];
+    return this.answer('product_info', this.t.productFacts(found.facts), found.grounding, actions, { productId: id, pending: null }, false, skillConfidence(this.u.skill));
+  }
+
+  private async similar(): Promise<TurnResult> {
+    const id = await this.product();
+    if (!id) return this.recommend();
+    const [base] = (await this.a.deps.facts.names([id])).values();
+    const items = await this.a.deps.facts.similar(id, LIST_K);
+    const baseName = base ?? '';
+    const reply = items.length ? this.t.similar(baseName, items) : this.t.noSimilar(baseName);
+    const grounding = [{ kind: 'PRODUCT' as const, id, fields: { name: baseName } }, ...items.map((l) => listingGrounding('PRODUCT', l))];
+    return this.answer('similar_products', reply, grounding, viewActions(items), {
+      productId: id, pending: null, listed: items.length ? { kind: 'product', ids: items.map((i) => i.id) } : this.input.state.listed,
+    }, false, skillConfidence(this.u.skill));
+  }
+
+  private async recommend(): Promise<TurnResult> {
+    const items = await this.a.deps.facts.recommended(this.input.userId, LIST_K);
+    if (!items.length) return this.handoff('NO_ANSWER', 'recommend');
+    return this.answer('recommend', this.t.recommended(items), items.map((l) => listingGrounding('RECOMMENDATION', l)), viewActions(items),
+      { pending: null, listed: { kind: 'product', ids: items.map((i) => i.id) } }, false, skillConfidence(this.u.skill));
+  }
+
+  // ------------------------------------------------------------------ endings
+
+  /** A failure (unresolved reference, unknown order, unknown product): the fallback reply, or a handoff when failures repeat. */
+  private fail(intent: string, reply: () => TurnResult): TurnResult {
+    if (this.input.state.failures + 1 >= THRESHOLDS.failures) return this.handoff('REPEATED_FAILURE', intent);
+    return reply();
+  }
+
+  private handoff(reason: HandoffReason, intent = this.u.cls.label): TurnResult {
+    const r = this.answer(intent, this.t.handoff(reason), [], [{ kind: 'CONTACT_AGENT', label: 'Talk to a person', payload: {} }], { pending: null });
+    return { ...r, handoff: true, handoffReason: reason, state: { ...r.state, failures: 0 } };
+  }
+
+  private answer(intent: string, reply: string, grounding: readonly GroundingData[], actions: readonly ActionData[],
+    change: Partial<DialogueState>, failed = false, confidence = this.u.cls.confidence): TurnResult {
+    const s = this.input.state;
+    return {
+      reply, intent, confidence, grounding, actions, handoff: false, handoffReason: null, modelVersion: this.u.modelVersion,
+      state: { ...s, ...change, lastIntent: intent, failures: failed ? s.failures + 1 : 0 },
+    };
+  }
+}
+
+/** The order among `options` the message picks (number, product name, ordinal, "the other one"), or null. */
+function pick(text: string, refs: References, options: readonly OrderData[], all: readonly OrderData[], current: string | null): OrderData | null {
+  const byNumber = all.find((o) => refs.orderNumbers.includes(o.id) && options.some((x) => x.id === o.id));
+  if (byNumber) return byNumber;
+  const named = mentioned(text, options, (o) => o.items.map((i) => i.name).join(' '));
+  if (named.length === 1) return named[0]!;
+  const ord = refs.ordinal;
+  if (!ord) return null;
+  if (ord.kind === 'index') return options[ord.index] ?? null;
+  const byTime = [...options].sort((a, b) => b.placedAt.getTime() - a.placedAt.getTime());
+  if (ord.kind === 'latest') return byTime[0] ?? null;
+  if (ord.kind === 'oldest') return byTime[byTime.length - 1] ?? null;
+  const others = options.filter((o) => o.id !== current);
+  if (others.length) return others[0]!;
+  return all.find((o) => o.id !== current) ?? null;
+}
+
+function isSkill(intent: string): intent is Skill {
+  return ['similar_products', 'recommend', 'product_info', 'greeting', 'thanks'].includes(intent);
+}
+
+function skillConfidence(m: SkillMatch): number {
+  return Math.max(0, Math.min(1, m.similarity));
+}
+
+function viewActions(items: readonly Listing[]): ActionData[] {
+  return items.map((i) => ({ kind: 'VIEW_PRODUCT', label: `View ${i.name}`, payload: { productId: i.id } }));
+}

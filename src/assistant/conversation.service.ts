@@ -1,0 +1,115 @@
+/**
+ * Conversations with the customer-service assistant: who may converse as whom (admins as anyone,
+ * a frontend key only as its own user; the resolvers keep partners out), message validation,
+ * idempotent sends, optimistic storage of each turn with the state it leads to, the admins'
+ * conversation list and handoff queue, and turn labels that become INTENT training data.
+ */
+import { createHash } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { DomainError, ErrorCode, IssueCollector, NotFoundError, ValidationError } from '../common/errors';
+import { type Page, pageSize } from '../common/pagination';
+import type { Logger } from '../common/logger';
+import type { Assistant } from './assistant';
+import { readState } from './dialogue-state';
+import { type ConversationData, ConversationRepository, type ConversationStatus, type TurnData } from './conversation.repository';
+
+/** Who is calling, as far as conversations care. */
+export interface Caller {
+  readonly role: 'admin' | 'frontend' | 'partner';
+  readonly userId: string | null;
+}
+
+export const MAX_CLIENT_MESSAGE_ID = 100;
+/** Longest message, characters (as classifyMessage). */
+export const MAX_MESSAGE_LENGTH = 2000;
+const LOCALE = /^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$/;
+const INTENT = /^[a-z0-9_]{1,100}$/;
+const ATTEMPTS = 3;
+
+export class ConversationService {
+  readonly repo: ConversationRepository;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly assistant: Assistant,
+    private readonly logger: Logger,
+    private readonly clock: () => Date = () => new Date(),
+  ) {
+    this.repo = new ConversationRepository(ds);
+  }
+
+  async start(caller: Caller, userId: string, locale: string | null | undefined): Promise<ConversationData> {
+    const issues = new IssueCollector();
+    if (!/^\d{1,18}$/.test(userId)) issues.add('input.userId', 'must be a user id');
+    const loc = locale ?? 'en';
+    if (!LOCALE.test(loc)) issues.add('input.locale', 'must be a language tag such as en or pt-BR');
+    issues.throwIfAny();
+    if (caller.role !== 'admin' && caller.userId !== userId) {
+      throw new DomainError(ErrorCode.FORBIDDEN, 'A frontend key may only start conversations as its own user');
+    }
+    const [u] = await this.ds.query<{ id: string }[]>(`SELECT id::text FROM users WHERE id = $1`, [userId]);
+    if (!u) throw new NotFoundError('User', userId);
+    return this.repo.create(userId, loc);
+  }
+
+  /** The conversation if the caller may see it; otherwise NOT_FOUND (existence is not revealed). */
+  async get(caller: Caller, id: string): Promise<ConversationData> {
+    const c = /^\d{1,18}$/.test(id) ? await this.repo.get(id) : null;
+    if (!c || (caller.role !== 'admin' && c.userId !== caller.userId)) throw new NotFoundError('Conversation', id);
+    return c;
+  }
+
+  async send(caller: Caller, conversationId: string, text: string, clientMessageId?: string | null): Promise<TurnData> {
+    const issues = new IssueCollector();
+    if (text.trim() === '') issues.add('text', 'must not be empty');
+    else if (text.length > MAX_MESSAGE_LENGTH) issues.add('text', `must be at most ${MAX_MESSAGE_LENGTH} characters`);
+    if (clientMessageId != null && (clientMessageId === '' || clientMessageId.length > MAX_CLIENT_MESSAGE_ID)) {
+      issues.add('clientMessageId', `must have 1–${MAX_CLIENT_MESSAGE_ID} characters`);
+    }
+    issues.throwIfAny();
+    let c = await this.get(caller, conversationId);
+    if (c.status === 'closed') throw new DomainError(ErrorCode.CONFLICT, `Conversation ${c.id} is closed`);
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      if (clientMessageId) {
+        const stored = await this.repo.turnByClientId(c.id, clientMessageId);
+        if (stored) return stored;
+      }
+      const r = await this.assistant.turn({ userId: c.userId, text: text.trim(), state: readState(c.state), locale: c.locale, now: this.clock() });
+      const t = await this.repo.append(c, {
+        clientMessageId: clientMessageId ?? null, text: text.trim(), reply: r.reply, replySource: 'template', intent: r.intent,
+        confidence: r.confidence, grounding: r.grounding, actions: r.actions, handoff: r.handoff, handoffReason: r.handoffReason,
+        modelVersion: r.modelVersion,
+      }, r.state);
+      if (t) {
+        if (t.handoff) this.logger.info({ conversationId: c.id, turnId: t.id, reason: t.handoffReason }, 'assistant handoff');
+        return t;
+      }
+      c = await this.get(caller, conversationId); // another message landed first: answer against the new state
+    }
+    throw new DomainError(ErrorCode.CONFLICT, `Conversation ${conversationId} is busy; send the message again`);
+  }
+
+  async list(filter: { status?: ConversationStatus | null; userId?: string | null }, first?: number | null, after?: string | null): Promise<Page<ConversationData>> {
+    if (filter.userId != null && !/^\d{1,18}$/.test(filter.userId)) throw ValidationError.of('userId', 'must be a user id');
+    return this.repo.list(filter, pageSize(first), after ?? null);
+  }
+
+  async setStatus(id: string, status: ConversationStatus): Promise<ConversationData> {
+    const c = /^\d{1,18}$/.test(id) ? await this.repo.setStatus(id, status) : null;
+    if (!c) throw new NotFoundError('Conversation', id);
+    return c;
+  }
+
+  async label(turnId: string, intent: string): Promise<TurnData> {
+    if (!INTENT.test(intent)) throw ValidationError.of('intent', 'must be an intent label: 1–100 lowercase letters, digits and _');
+    const t0 = /^\d{1,18}$/.test(turnId) ? await this.repo.turn(turnId) : null;
+    if (!t0) throw new NotFoundError('AssistantTurn', turnId);
+    const t = await this.repo.label(turnId, intent, createHash('sha256').update(t0.text.trim()).digest());
+    if (!t) throw new NotFoundError('AssistantTurn', turnId);
+    return t;
+  }
+
+  turns(conversationIds: readonly string[], limit: number): Promise<TurnData[][]> {
+    return this.repo.turnsOf(conversationIds, limit);
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * What a reply rests on, and the check that it states nothing else. Every turn returns the
+ * grounding it used (orders, products, reviews, policy answers: the database rows, as fields);
+ * `unsupportedFacts` lists the numbers, dates, ids and product names a reply states that no
+ * grounding field holds. Template replies are built from the grounding and pass by construction
+ * (tested); a generated reply that fails is replaced by the template.
+ */
+
+export type GroundingKind = 'ORDER' | 'PRODUCT' | 'REVIEW' | 'POLICY' | 'RECOMMENDATION';
+export type FieldValue = string | number | boolean | null | readonly string[];
+
+export interface GroundingData {
+  readonly kind: GroundingKind;
+  readonly id: string;
+  readonly fields: Readonly<Record<string, FieldValue>>;
+}
+
+export interface ActionData {
+  readonly kind: string;
+  readonly label: string;
+  readonly payload: Readonly<Record<string, string | number>>;
+}
+
+const NUMBER = /\d+(?:[.,]\d+)*/g;
+
+/** Numbers (also inside dates and ids) and catalog product names in `reply` that the grounding does not hold. */
+export function unsupportedFacts(reply: string, grounding: readonly GroundingData[], productNames: Iterable<string> = []): string[] {
+  const strings: string[] = [];
+  const numbers = new Set<number>();
+  for (const g of grounding) {
+    strings.push(g.id);
+    for (const v of Object.values(g.fields)) {
+      if (typeof v === 'number') numbers.add(round(v));
+      else if (typeof v === 'string') strings.push(v);
+      else if (Array.isArray(v)) strings.push(...v);
+    }
+  }
+  for (const s of strings) for (const m of s.match(NUMBER) ?? []) numbers.add(round(parse(m)));
+  const bad: string[] = [];
+  for (const m of reply.match(NUMBER) ?? []) {
+    const n = round(parse(m));
+    if (!numbers.has(n) && !strings.some((s) => s.includes(m))) bad.push(m);
+  }
+  const haystack = strings.join('\n').toLowerCase();
+  const lower = reply.toLowerCase();
+  for (const name of productNames) {
+    const n = name.toLowerCase();
+    if (n.length >= 4 && lower.includes(n) && !haystack.includes(n)) bad.push(name);
+  }
+  return bad;
+}
+
+function parse(s: string): number {
+  // "1,299.90" and "1299,90": the last separator followed by 1-2 digits is the decimal point.
+  const m = /^(.*)[.,](\d{1,2})$/.exec(s);
+  return m ? Number(`${m[1]!.replace(/[.,]/g, '')}.${m[2]}`) : Number(s.replace(/[.,]/g, ''));
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}

@@ -1,0 +1,62 @@
+/**
+ * What a customer message refers to, read from its words (pure): an order number ("order 4821",
+ * "#4821"), an ordinal or contrast ("the first one", "the other one", "the latest"), and product
+ * mentions matched against the names of the products in play ("the blender", "the Eco one").
+ */
+
+export type Ordinal = { readonly kind: 'index'; readonly index: number } | { readonly kind: 'other' } | { readonly kind: 'latest' } | { readonly kind: 'oldest' };
+
+export interface References {
+  readonly orderNumbers: readonly string[];
+  readonly ordinal: Ordinal | null;
+  /** "it", "this", "that one": the thing under discussion. */
+  readonly pronoun: boolean;
+  /** A short follow-up ("and the other one?", "what about the second?") that continues the last topic. */
+  readonly followUp: boolean;
+}
+
+const ORDER_NUMBER = /(?:\border\s*(?:number|no\.?|num|nr|id)?\s*[:#]?\s*|#\s*)(\d{1,18})\b/gi;
+const ORDINALS: readonly [RegExp, Ordinal][] = [
+  [/\b(?:the\s+)?other\s+(?:one|order|item)?|\banother one\b|\bthe second one\b(?=.*\bother\b)/i, { kind: 'other' }],
+  [/\b(?:first|1st)\b/i, { kind: 'index', index: 0 }],
+  [/\b(?:second|2nd)\b/i, { kind: 'index', index: 1 }],
+  [/\b(?:third|3rd)\b/i, { kind: 'index', index: 2 }],
+  [/\b(?:latest|newest|most recent|last|recent one|new one)\b/i, { kind: 'latest' }],
+  [/\b(?:oldest|older|earlier|previous)\b/i, { kind: 'oldest' }],
+];
+const PRONOUN = /\b(?:it|its|this|that|this one|that one|them|these|those)\b/i;
+const FOLLOW_UP = /^\s*(?:and|what about|how about|also|ok(?:ay)?,?\s*and|then)\b/i;
+
+export function readReferences(text: string): References {
+  const orderNumbers = [...text.matchAll(ORDER_NUMBER)].map((m) => m[1]!.replace(/^0+(?=\d)/, ''));
+  const ordinal = ORDINALS.find(([re]) => re.test(text))?.[1] ?? null;
+  const words = text.trim().split(/\s+/).length;
+  return { orderNumbers, ordinal, pronoun: PRONOUN.test(text), followUp: FOLLOW_UP.test(text) || (words <= 4 && ordinal !== null) };
+}
+
+const STOP = new Set(['the', 'a', 'an', 'one', 'my', 'and', 'of', 'for', 'with', 'to', 'in', 'on', 'set', 'pack', 'kit']);
+
+/** Lower-case words of a text, accents stripped (so "Guará" matches "guara"). */
+export function words(text: string): string[] {
+  return text
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((w) => w.length > 1);
+}
+
+/**
+ * The candidates whose names the text mentions best: each candidate scores the number of its
+ * distinctive name words (words no other candidate's name has) found in the text; only the top
+ * scorers with at least one such word are returned.
+ */
+export function mentioned<T>(text: string, candidates: readonly T[], nameOf: (c: T) => string): T[] {
+  const said = new Set(words(text).flatMap((w) => [w, w.replace(/s$/, '')]));
+  const nameWords = candidates.map((c) => new Set(words(nameOf(c)).filter((w) => !STOP.has(w))));
+  const counts = new Map<string, number>();
+  for (const ws of nameWords) for (const w of ws) counts.set(w, (counts.get(w) ?? 0) + 1);
+  const scores = nameWords.map((ws) => [...ws].filter((w) => said.has(w) && (nameWords.length === 1 || counts.get(w)! < nameWords.length)).length);
+  const best = Math.max(0, ...scores);
+  return best === 0 ? [] : candidates.filter((_, i) => scores[i] === best);
+}
