@@ -7,7 +7,7 @@ Everything a model sees goes through these functions, including the benchmark ru
 import csv
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -157,17 +157,20 @@ class Texts:
     label: list     # str
     split: list     # "train" | "validation" | "test" | "" (assign by seeded split)
     group: list     # stratification group ("" when none)
+    flags: list = field(default_factory=list)  # optional column: tag letters ("BQZ"); [] when absent
 
 
 def load_texts(root: Path, kind: str) -> Texts:
     """Labelled texts for the text kinds.
 
-    texts.csv (`text,label[,split][,group]`) wins when present. For sentiment without
+    texts.csv (`text,label[,split][,group][,flags]`) wins when present. `flags` (optional) holds
+    tag letters per text (e.g. Bitext's language-variation tags "BLQZ"), used only for per-flag reports. For sentiment without
     texts.csv, reviews.csv is used: rating 1-2 -> negative, 4-5 -> positive, 3 dropped.
     """
     root = Path(root)
     t = Texts([], [], [], [])
     if (root / "texts.csv").exists():
+        has_flags = False
         for line, r in _rows(root / "texts.csv", ("text", "label")):
             label = (r["label"] or "").strip()
             if not label:
@@ -179,6 +182,10 @@ def load_texts(root: Path, kind: str) -> Texts:
             t.label.append(label)
             t.split.append(split)
             t.group.append((r.get("group") or "").strip())
+            has_flags = has_flags or "flags" in r
+            t.flags.append((r.get("flags") or "").strip())
+        if not has_flags:
+            t.flags = []
     elif kind == "sentiment" and (root / "reviews.csv").exists():
         for line, r in _rows(root / "reviews.csv", ("rating", "text")):
             try:

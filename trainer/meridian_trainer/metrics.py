@@ -84,3 +84,29 @@ def macro_f1(y: np.ndarray, pred: np.ndarray, n_classes: int) -> float:
             continue
         f1s.append(2 * tp / (2 * tp + fp + fn))
     return float(np.mean(f1s)) if f1s else float("nan")
+
+
+def per_class(y: np.ndarray, pred: np.ndarray, labels: list) -> dict:
+    """{label: {precision, recall, f1, support}}; precision is None (JSON null) for a label never
+    predicted, recall None for a label absent from y, f1 None for both."""
+    y, pred = np.asarray(y), np.asarray(pred)
+    out = {}
+    for c, name in enumerate(labels):
+        tp = int(np.sum((pred == c) & (y == c)))
+        n_pred, n_true = int(np.sum(pred == c)), int(np.sum(y == c))
+        prec = tp / n_pred if n_pred else None
+        rec = tp / n_true if n_true else None
+        f1 = 2 * tp / (n_pred + n_true) if n_pred + n_true else None
+        out[name] = {"precision": prec, "recall": rec, "f1": f1, "support": n_true}
+    return out
+
+
+def accuracy_by_flag(y: np.ndarray, pred: np.ndarray, flags: list) -> dict:
+    """{letter: accuracy over the rows whose flags string contains that letter}, letters sorted."""
+    y, pred = np.asarray(y), np.asarray(pred)
+    ok = y == pred
+    out = {}
+    for letter in sorted({ch for f in flags for ch in f}):
+        m = np.array([letter in f for f in flags])
+        out[letter] = float(ok[m].mean())
+    return out

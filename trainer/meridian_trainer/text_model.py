@@ -121,3 +121,17 @@ class ProbsExport(nn.Module):
 
     def forward(self, *inputs):
         return F.softmax(self.model(*inputs), dim=-1)
+
+
+class ProbsEmbeddingExport(nn.Module):
+    """MiniLM graphs: (probs (B, C), embedding (B, 384)). `embedding` is MiniLMClassifier.embed: the
+    masked mean of the encoder's last hidden state, L2-normalised -- in head mode exactly the
+    all-MiniLM-L6-v2 sentence embedding (for semantic search on the server)."""
+
+    def __init__(self, model: MiniLMClassifier):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask):
+        e = self.model.embed(input_ids, attention_mask)
+        return F.softmax(self.model.head(e), dim=-1), e

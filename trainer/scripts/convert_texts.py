@@ -1,8 +1,10 @@
 """Labelled text corpora -> snapshot texts.csv (`text,label,split,group[,flags]`).
 
-  python scripts/convert_texts.py bitext    /work/shared/data/intent-ecommerce-bitext/customer_service_8k.csv.gz runs/snap-bitext
+  python scripts/convert_texts.py bitext \
+      /work/shared/data/intent-ecommerce-bitext/customer_service_8k.csv.gz runs/snap-bitext [--seed N]
   python scripts/convert_texts.py banking77 /work/shared/data/intent-banking77 runs/snap-banking77
-  python scripts/convert_texts.py shopping  /work/shared/data/chinese-review-sentiment/online_shopping_10_cats.csv.gz runs/snap-shopping
+  python scripts/convert_texts.py shopping \
+      /work/shared/data/chinese-review-sentiment/online_shopping_10_cats.csv.gz runs/snap-shopping
 
 bitext (Bitext customer-service sample, `utterance,intent,category,flags`): label = intent,
 group = category, flags = the publisher's language-variation tags (e.g. "BLQZ": one letter per
