@@ -119,7 +119,7 @@ export class BpeTokenizer {
         }
         this.encodeOrdinary(src.slice(last, m.index), ids);
         const core = m[0].trim();
-        const tok = this.added.find((t) => t.content === m![0] || t.content === core)!;
+        const tok = this.added.find((t) => t.content === m[0] || t.content === core)!;
         ids.push(tok.id);
         last = m.index + m[0].length;
       }
