@@ -13,6 +13,7 @@ import { BpeTokenizer } from '../../src/assistant/lm/bpe-tokenizer';
 import { ReplyLm } from '../../src/assistant/lm/lm-decoder';
 import { formatChat, LmManifestError, parseLmManifest, readLmManifest } from '../../src/assistant/lm/lm-manifest';
 import type { ReplyChunk, ReplyGeneration } from '../../src/assistant/lm/reply-stream';
+import { pickToken, seededRandom } from '../../src/assistant/lm/sampling';
 import { StopText } from '../../src/assistant/lm/stop-text';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -283,6 +284,24 @@ describe('reply LM helpers', () => {
     expect(t.push('ually')).toEqual({ emit: '\nUsually', stopped: false });
     expect(t.push('\n')).toEqual({ emit: '', stopped: false });
     expect(t.flush()).toBe('\n');
+  });
+
+  it('samples within the nucleus, and reproducibly from a seed', () => {
+    const logits = new Float32Array(1000).fill(0);
+    logits[3] = 12;
+    logits[7] = 11.5;
+    const draws = (seed: number, topP: number, from = logits) => {
+      const random = seededRandom(seed);
+      return Array.from({ length: 200 }, () => pickToken(from, { temperature: 1, topP }, random));
+    };
+    expect(new Set(draws(1, 0.5))).toEqual(new Set([3]));
+    expect(new Set(draws(1, 0.9))).toEqual(new Set([3, 7]));
+    const flat = new Float32Array(1000);
+    expect(new Set(draws(1, 1, flat)).size).toBeGreaterThan(100);
+    expect(new Set(draws(1, 0.5, flat)).size).toBeGreaterThan(50);
+    expect(draws(9, 0.95, flat)).toEqual(draws(9, 0.95, flat));
+    expect(draws(9, 0.95, flat)).not.toEqual(draws(10, 0.95, flat));
+    expect(pickToken(logits, { temperature: 0, topP: 0.1 }, Math.random)).toBe(3);
   });
 
   it('formats a plain prompt', () => {
