@@ -2,7 +2,7 @@
 # Reproduces one RESULTS.md row: converts the public dataset into a snapshot (once) and
 # trains on it. Output: runs/<name>.jsonl (progress), runs/<name>.log (stderr),
 # runs/<name>.time (wall time), artifact in runs/art-<name>/.
-#   scripts/bench.sh games|beauty|taobao|shopping-ngram|banking77-head|banking77-full [seed]
+#   scripts/bench.sh games|beauty|taobao|shopping-ngram|banking77-head|banking77-full|bitext-head [seed]
 # A name picks its dataset by prefix (games-gpu uses the games snapshot and configs/games_gpu.json).
 # PY overrides the interpreter; SNAPSHOT_ONLY=1 converts the data and stops.
 set -euo pipefail
@@ -22,6 +22,8 @@ case "$name" in
           kind=behavior; data=runs/snap-taobao ;;
   shopping-*) snap runs/snap-shopping scripts/convert_texts.py shopping "$D/chinese-review-sentiment/online_shopping_10_cats.csv.gz"
           kind=sentiment; data=runs/snap-shopping ;;
+  bitext-*) snap runs/snap-bitext scripts/convert_texts.py bitext "$D/intent-ecommerce-bitext/customer_service_8k.csv.gz"
+          kind=intent; data=runs/snap-bitext ;;
   banking77-*) snap runs/snap-banking77 scripts/convert_texts.py banking77 "$D/intent-banking77"
           kind=intent; data=runs/snap-banking77 ;;
   *) echo "unknown benchmark $name" >&2; exit 2 ;;
