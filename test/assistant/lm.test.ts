@@ -270,6 +270,9 @@ describeWithPython('reply LM slot (tiny random models)', () => {
     fs.appendFileSync(path.join(copy, 'tokenizer.json'), ' ');
     await expect(readLmManifest(copy)).rejects.toThrow(/tokenizer\.json: sha256 differs/);
     await expect(readLmManifest(path.join(tmp, 'nope'))).rejects.toThrow(/cannot read/);
+    await expect(ReplyLm.load(copy)).rejects.toThrow(/sha256 differs/);
+    fs.writeFileSync(path.join(copy, 'model.onnx'), 'not a model');
+    await expect(ReplyLm.load(copy, { verifyFiles: false })).rejects.toThrow(/reply model .*gpt2-copy/);
   });
 });
 

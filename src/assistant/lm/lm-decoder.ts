@@ -116,12 +116,13 @@ export class ReplyLm {
    */
   async greedyTrace(prompt: string, steps: number): Promise<{ tokenIds: number[]; lastLogits: Float32Array | null }> {
     const job = this.start(prompt, { maxNewTokens: steps, temperature: 0, timeoutMs: 600_000 }, true);
-    const logits = new Promise<Float32Array | undefined>((resolve) => (job.trace = resolve));
+    let lastLogits: Float32Array | null = null;
+    job.trace = (logits) => (lastLogits = logits ?? null); // called before the stream ends
     const tokenIds: number[] = [];
     for await (const c of job.stream) if (c.tokenId >= 0) tokenIds.push(c.tokenId);
     const result = await job.stream.result;
     if (result.reason === 'error') throw new Error(result.error);
-    return { tokenIds, lastLogits: (await Promise.race([logits, Promise.resolve(undefined)])) ?? null };
+    return { tokenIds, lastLogits };
   }
 
   private start(prompt: string | readonly ChatMessage[], o: GenerateOptions, traceLogits: boolean): Job {
@@ -139,8 +140,8 @@ export class ReplyLm {
     const stream = new ReplyStream(seed, () => this.abandon(job));
     const request: GenerateRequest = { op: 'generate', id, prompt: text, maxNewTokens, temperature, topP, seed, stop: o.stop ?? [], deadline: Date.now() + timeoutMs, traceLogits };
     const job: Job = { stream, request, slot: null };
-    if (this.closed) {
-      stream.end('error', 'the reply model is closed');
+    if (this.closed || !this.slots.length) {
+      stream.end('error', this.closed ? 'the reply model is closed' : 'the reply model has no worker (its model failed to load)');
       return job;
     }
     if (o.signal?.aborted) {
@@ -221,12 +222,16 @@ export class ReplyLm {
     const init: WorkerInit = { modelPath: m.modelPath, tokenizerPath: m.tokenizerPath, inputs: m.inputs, lm: m.lm, stop: m.promptFormat.stop, threads: this.opts.threads };
     const worker = new Worker(workerScript(), { workerData: init });
     worker.unref();
+    let loaded = false;
     let ready!: () => void;
     let failed!: (e: Error) => void;
     const slot: Slot = { worker, job: null, ready: new Promise<void>((res, rej) => ((ready = res), (failed = rej))) };
     slot.ready.catch(() => undefined); // observed by load() and pump()
     worker.on('message', (msg: FromWorker) => {
-      if (msg.op === 'ready') return ready();
+      if (msg.op === 'ready') {
+        loaded = true;
+        return ready();
+      }
       if (msg.op === 'init-error') return failed(new Error(`reply model ${m.dir}: ${msg.message}`));
       const job = slot.job;
       if (!job || job.request.id !== msg.id) return;
@@ -245,10 +250,13 @@ export class ReplyLm {
         slot.job?.stream.end('cancelled');
         return;
       }
-      this.slots[i] = this.spawn(); // a replacement for later generations
+      // A worker that had loaded its model is replaced; one that could not load it is not (the next would fail too).
+      if (loaded) this.slots[i] = this.spawn();
+      else this.slots.splice(i, 1);
       const job = slot.job;
       slot.job = null;
       job?.stream.end('error', `reply model worker stopped: ${why}`);
+      if (!this.slots.length) for (const waiting of this.queue.splice(0)) waiting.stream.end('error', `reply model worker stopped: ${why}`);
       this.pump();
     };
     worker.on('error', (err) => lost(err.message));
