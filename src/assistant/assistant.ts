@@ -163,10 +163,11 @@ class Turn {
     return ids.map((id) => this.allOrders?.find((o) => o.id === id)).filter((o): o is OrderData => o !== undefined);
   }
 
+  /** The orders "my order" may mean: the newest and those placed within RECENT_DAYS before it (at most RECENT_MAX). */
   private recent(all: readonly OrderData[]): OrderData[] {
-    const since = this.input.now.getTime() - RECENT_DAYS * 86_400_000;
-    const r = all.filter((o) => o.placedAt.getTime() >= since).slice(0, RECENT_MAX);
-    return r.length ? r : all.slice(0, 1);
+    if (!all.length) return [];
+    const since = all[0]!.placedAt.getTime() - RECENT_DAYS * 86_400_000;
+    return all.filter((o) => o.placedAt.getTime() >= since).slice(0, RECENT_MAX);
   }
 
   /** The order a reply to "which one?" picks among `ids`, or null. */
@@ -245,7 +246,8 @@ class Turn {
     switch (skill) {
       case 'greeting': return this.answer(skill, this.t.greeting(), [], [], { pending: null }, false, skillConfidence(this.u.skill));
       case 'thanks': return this.answer(skill, this.t.thanks(), [], [], { pending: null }, false, skillConfidence(this.u.skill));
-      case 'recommend': return this.recommend();
+      // "anything like it?" is about the product in focus, however close it reads to "recommend me something"
+      case 'recommend': return this.u.refs.pronoun && (this.input.state.productId || this.input.state.orderId) ? this.similar() : this.recommend();
       case 'similar_products': return this.similar();
       case 'product_info': return this.productInfo();
     }

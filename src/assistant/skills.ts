@@ -12,7 +12,7 @@ export type Skill = 'similar_products' | 'recommend' | 'product_info' | 'greetin
 export const SKILL_EXAMPLES: Readonly<Record<Skill, readonly string[]>> = {
   similar_products: [
     'show me something similar', 'do you have anything like this', 'similar products please', 'something like that one',
-    'are there alternatives to this item', 'other items like this one',
+    'are there alternatives to this item', 'other items like this one', 'anything like it?', 'do you sell similar things',
   ],
   recommend: [
     'what do you recommend for me', 'suggest something I might like', 'any recommendations for me', 'what should I buy',
