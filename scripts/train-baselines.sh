@@ -8,8 +8,11 @@
 #    (MERIDIAN_DEMO_EVENTS events, default 60,000; fixed anchor so the run is reproducible) and
 #    exports a training snapshot from it. Product ids on a fresh database are 1..N in the order
 #    demo-p1..demo-pN whatever the anchor, so the ids in items.json match every fresh `npm start`;
-# 3. converts BANKING77 (CC BY 4.0, /work/shared/data/intent-banking77) for the intent model:
-#    the demo has no customer-service messages;
+# 3. converts the Bitext e-commerce customer-service sample (27 intents, CDLA-Sharing-1.0,
+#    /work/shared/data/intent-ecommerce-bitext) for the intent model, with the converter's seeded
+#    (seed 0) stratified 80/10/10 split: the demo has no customer-service messages. (BANKING77, the
+#    intent baseline until 2026-12-05, is retired from shipping; it stays a trainer benchmark,
+#    trainer/configs/banking77_*.json);
 # 4. trains each kind with the configs below (seed 0, 2 threads) and copies the artifacts into
 #    model-artifacts/<kind>/, replacing what was there; the trainer's JSON lines go to
 #    model-artifacts/<kind>/train.jsonl so the metrics and timings stay with the model.
@@ -50,8 +53,10 @@ CFG_BEHAVIOR='{"test_days": 7, "val_days": 7, "max_minutes": 30, "hazard_anchors
 # sentiment: frozen MiniLM + linear head on the demo reviews (ratings 1-2 negative, 4-5 positive),
 # int8 encoder; reviews are short, so 64 tokens.
 CFG_SENTIMENT='{"mode": "head", "max_length": 64, "epochs": 200, "batch_size": 64, "lr": 0.01, "weight_decay": 0.0, "dropout": 0.0, "patience": 15}'
-# intent: frozen MiniLM + linear head on BANKING77 (the trainer's configs/banking77_head.json).
-CFG_INTENT='{"mode": "head", "head_hidden": 0, "max_length": 64, "epochs": 300, "batch_size": 64, "lr": 0.01, "weight_decay": 0.0, "dropout": 0.0, "patience": 15}'
+# intent: frozen MiniLM + linear head on the Bitext e-commerce customer-service intents (the trainer's
+# configs/bitext_head.json), with an out-of-scope threshold on max(probs) chosen on the validation split
+# (the highest that keeps 95% of the in-scope validation texts; manifest.out_of_scope).
+CFG_INTENT='{"mode": "head", "head_hidden": 0, "max_length": 64, "epochs": 300, "batch_size": 64, "lr": 0.01, "weight_decay": 0.0, "dropout": 0.0, "patience": 15, "oos_score": "max_prob", "oos_keep": 0.95}'
 
 if [[ -z "${MERIDIAN_SKIP_BUILD:-}" ]]; then
   log "building the server"
@@ -69,9 +74,9 @@ if [[ $needs_snapshot == 1 && ! -f "$WORK/snapshot/snapshot.json" ]]; then
     node dist/src/tools/seed.js --anchor "$ANCHOR"
     node dist/src/tools/export-snapshot.js --out "$WORK/snapshot" --to "${ANCHOR}T00:00:00Z" )
 fi
-if [[ " ${KINDS[*]} " == *" intent "* && ! -f "$WORK/banking77/texts.csv" ]]; then
-  log "converting BANKING77"
-  "$PY" trainer/scripts/convert_texts.py banking77 "$SHARED/intent-banking77" "$WORK/banking77"
+if [[ " ${KINDS[*]} " == *" intent "* && ! -f "$WORK/bitext/texts.csv" ]]; then
+  log "converting the Bitext e-commerce customer-service intents"
+  "$PY" trainer/scripts/convert_texts.py bitext "$SHARED/intent-ecommerce-bitext/customer_service_8k.csv.gz" "$WORK/bitext"
 fi
 
 train() {  # train <kind> <data dir> <config json>
@@ -87,15 +92,16 @@ train() {  # train <kind> <data dir> <config json>
   cp -r "$out"/. "$dest.new"/
   grep -v '"event": *"progress"' "$WORK/$kind.jsonl" > "$dest.new/train.jsonl" || true
   if [[ "$kind" == intent ]]; then
-    # BANKING77 is CC BY 4.0: the attribution travels with the model (the server ignores unknown manifest keys).
+    # The Bitext sample is CDLA-Sharing-1.0: the attribution travels with the model (the server ignores
+    # unknown manifest keys).
     "$PY" - "$dest.new/manifest.json" <<'PYEOF'
 import json, sys
 p = sys.argv[1]
 m = json.load(open(p))
 m["data_attribution"] = {
-    "dataset": "BANKING77 (PolyAI-LDN/task-specific-datasets @ 57ec275d)",
-    "license": "CC BY 4.0",
-    "citation": "Casanueva et al., Efficient Intent Detection with Dual Sentence Encoders, NLP4ConvAI @ ACL 2020, arXiv:2003.04807",
+    "dataset": "Bitext Sample Customer Service Training Dataset (8,175 utterances, 27 intents; Bitext Innovations, 2022)",
+    "license": "Community Data License Agreement - Sharing 1.0 (CDLA-Sharing-1.0)",
+    "citation": "Bitext Innovations, Bitext Sample Customer Service Training Dataset, 2022",
 }
 json.dump(m, open(p, "w"), indent=2, ensure_ascii=False)
 open(p, "a").write("\n")
@@ -111,7 +117,7 @@ for k in "${KINDS[@]}"; do
     next-item) train next-item "$WORK/snapshot" "$CFG_NEXT_ITEM" ;;
     behavior)  train behavior "$WORK/snapshot" "$CFG_BEHAVIOR" ;;
     sentiment) train sentiment "$WORK/snapshot" "$CFG_SENTIMENT" ;;
-    intent)    train intent "$WORK/banking77" "$CFG_INTENT" ;;
+    intent)    train intent "$WORK/bitext" "$CFG_INTENT" ;;
     *) log "unknown kind $k"; exit 2 ;;
   esac
 done
