@@ -170,3 +170,37 @@ def test_refuses_missing_tokenizer_bad_max_positions_and_nonempty_out(gpt2_ckpt,
     assert rc == 2 and "not empty" in lines[-1]["message"] and (tmp_path / "full" / "x").read_text() == "keep"
     rc, lines, _ = run_cli("export-lm", "--from", tmp_path / "nope", "--out", tmp_path / "o2")
     assert rc == 2 and "not a directory" in lines[-1]["message"]
+
+
+TEMPLATES = {
+    # Llama 3 style: BOS from the template, header tokens, trimmed content.
+    "llama3": ("{{- bos_token }}{% for message in messages %}{{ '<|start_header_id|>' + message['role'] + "
+               "'<|end_header_id|>\n\n' + message['content'] | trim + '<|eot_id|>' }}{% endfor %}"
+               "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}"),
+    # SmolLM2 style: a default system message only when the conversation has none.
+    "smol": ("{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+             "{{ '<|im_start|>system\nYou are a helpful AI assistant<|im_end|>\n' }}{% endif %}"
+             "{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"
+             "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_prompt_format_of_other_chat_templates(gpt2_ckpt, name):
+    tok = export_lm.load_tokenizer(gpt2_ckpt)
+    tok.chat_template = TEMPLATES[name]
+    fmt = export_lm.prompt_format(tok, False)
+    conv = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "Where is my order?"}]
+    assert export_lm.format_chat(fmt, conv, True) == tok.apply_chat_template(conv, tokenize=False,
+                                                                             add_generation_prompt=True)
+    assert fmt["stop"] == (["<|eot_id|>"] if name == "llama3" else ["<|im_end|>"])
+    assert fmt["begin"] == ("<|endoftext|>" if name == "llama3" else "")
+
+
+def test_refuses_a_template_without_a_system_role(gpt2_ckpt):
+    tok = export_lm.load_tokenizer(gpt2_ckpt)
+    tok.chat_template = ("{% for m in messages %}{% if m['role'] == 'system' %}{{ raise_exception('no system') }}"
+                         "{% endif %}[{{ m['role'] }}] {{ m['content'] }}{% endfor %}")
+    with pytest.raises(export_lm.Unsupported, match="cannot render"):
+        export_lm.prompt_format(tok, False)
