@@ -6,7 +6,9 @@
 import '../styles.css';
 import { ApiError, apiKey, gql, setApiKey, UNAUTHENTICATED_EVENT } from './api';
 import { h, message } from './dom';
+import { assistantPage } from './pages/assistant.page';
 import { explorerPage } from './pages/explorer.page';
+import { handoffsPage } from './pages/handoffs.page';
 import { keysPage } from './pages/keys.page';
 import { mapPage } from './pages/map.page';
 import { modelsPage } from './pages/models.page';
@@ -25,6 +27,8 @@ const PAGES: Record<string, Page> = {
   map: { title: 'Map', roles: ['ADMIN', 'PARTNER'], open: (root, v) => mapPage(root, v) },
   trends: { title: 'Trends', roles: ['ADMIN', 'PARTNER'], open: (root, v) => trendsPage(root, v) },
   user: { title: 'User', roles: ['ADMIN', 'FRONTEND'], open: (root, v) => userPage(root, v.userId) },
+  assistant: { title: 'Assistant', roles: ['ADMIN', 'FRONTEND'], open: (root, v) => assistantPage(root, v) },
+  handoffs: { title: 'Handoffs', roles: ['ADMIN'], open: (root) => handoffsPage(root) },
   models: { title: 'Models & jobs', roles: ['ADMIN'], open: (root) => modelsPage(root) },
   keys: { title: 'API keys', roles: ['ADMIN'], open: (root) => keysPage(root) },
   explorer: { title: 'Explorer', roles: ['ADMIN', 'FRONTEND'], open: (root, v) => explorerPage(root, v) },
