@@ -65,8 +65,22 @@ import torch
 from transformers import AutoModelForCausalLM
 hf = AutoModelForCausalLM.from_pretrained(str(ckpt), local_files_only=True, dtype=torch.float32).eval()
 greedy, logits = export_lm.torch_greedy(hf, ids, int(sys.argv[5]))
+# Variants of the same vocabulary with SmolLM-style Digits + NFC + ignore_merges, and add_prefix_space.
+base = json.loads((art / "tokenizer.json").read_text())
+byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
+variants = {
+    "digits-nfc": {**base, "normalizer": {"type": "NFC"}, "model": {**base["model"], "ignore_merges": True},
+                   "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+                       {"type": "Digits", "individual_digits": True}, byte_level]}},
+    "prefix-space": {**base, "pre_tokenizer": {**byte_level, "add_prefix_space": True}},
+}
+out = {}
+for name, v in variants.items():
+    (art.parent / f"{art.name}-{name}.json").write_text(json.dumps(v))
+    t = Tokenizer.from_str(json.dumps(v))
+    out[name] = [t.encode(s, add_special_tokens=False).ids for s in strings]
 print(json.dumps({"strings": [tok.encode(s, add_special_tokens=False).ids for s in strings], "prompt": prompt,
-                  "greedy": greedy, "logits": [float(x) for x in logits[-1]]}))
+                  "greedy": greedy, "logits": [float(x) for x in logits[-1]], "variants": out}))
 `;
 
 interface Reference {
@@ -74,6 +88,7 @@ interface Reference {
   prompt: string;
   greedy: number[];
   logits: number[];
+  variants: Record<string, number[][]>;
 }
 
 let tmp: string;
@@ -125,6 +140,11 @@ describeWithPython('reply LM slot (tiny random models)', () => {
       const tok = BpeTokenizer.fromFile(path.join(tmp, arch, 'tokenizer.json'));
       expect(STRINGS.map((s) => tok.encode(s))).toEqual(refs[arch]!.strings);
       for (const s of STRINGS.filter((x) => !x.includes('<|'))) expect(tok.decode(tok.encode(s))).toBe(s);
+    });
+
+    it.each(['digits-nfc', 'prefix-space'])('matches Python with the %s variant of the tokenizer', (variant) => {
+      const tok = BpeTokenizer.fromFile(path.join(tmp, `${arch}-${variant}.json`));
+      expect(STRINGS.map((s) => tok.encode(s))).toEqual(refs[arch]!.variants[variant]);
     });
 
     it('reads merges in the "a b" string form too', () => {
