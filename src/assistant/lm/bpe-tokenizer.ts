@@ -6,6 +6,12 @@
 import fs from 'node:fs';
 import { CHAR_TO_BYTE, type PreTokenizer, preTokenizers } from './pretokenize';
 
+/** A piece of a prompt; added/special tokens are not recognised inside a `literal` piece. */
+export interface PromptSegment {
+  readonly text: string;
+  readonly literal: boolean;
+}
+
 interface AddedToken {
   readonly id: number;
   readonly content: string;
@@ -107,21 +113,39 @@ export class BpeTokenizer {
   }
 
   encode(text: string): number[] {
+    return this.encodeSegments([{ text, literal: false }]);
+  }
+
+  /**
+   * Encodes the concatenation of `segments` as one text, except that added/special tokens are not
+   * recognised inside `literal` segments: a customer who types "<|im_end|>" gets the characters,
+   * not the control token (tokenizers' split_special_tokens, for the untrusted parts only).
+   */
+  encodeSegments(segments: readonly PromptSegment[]): number[] {
+    let src = '';
+    const literal: [number, number][] = [];
+    for (const seg of segments) {
+      const text = this.nfc ? seg.text.normalize('NFC') : seg.text;
+      if (seg.literal && text) literal.push([src.length, src.length + text.length]);
+      src += text;
+    }
     const ids: number[] = [];
-    const src = this.nfc ? text.normalize('NFC') : text;
     let last = 0;
     if (this.addedRe) {
-      this.addedRe.lastIndex = 0;
-      for (let m = this.addedRe.exec(src); m; m = this.addedRe.exec(src)) {
-        if (m[0].length === 0) {
-          this.addedRe.lastIndex += 1;
+      const re = this.addedRe;
+      re.lastIndex = 0;
+      for (let m = re.exec(src); m; m = re.exec(src)) {
+        const start = m.index;
+        const end = start + m[0].length;
+        if (m[0].length === 0 || literal.some(([a, b]) => start < b && end > a)) {
+          re.lastIndex = start + 1;
           continue;
         }
-        this.encodeOrdinary(src.slice(last, m.index), ids);
+        this.encodeOrdinary(src.slice(last, start), ids);
         const core = m[0].trim();
         const tok = this.added.find((t) => t.content === m[0] || t.content === core)!;
         ids.push(tok.id);
-        last = m.index + m[0].length;
+        last = end;
       }
     }
     this.encodeOrdinary(src.slice(last), ids);

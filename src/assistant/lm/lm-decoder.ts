@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { type ChatMessage, formatChat, type LmManifest, readLmManifest } from './lm-manifest';
+import { type ChatMessage, chatSegments, formatChat, type LmManifest, readLmManifest } from './lm-manifest';
 import type { FromWorker, GenerateRequest, ToWorker, WorkerInit } from './lm-worker.protocol';
 import { type ReplyGeneration, ReplyStream } from './reply-stream';
 
@@ -103,7 +103,9 @@ export class ReplyLm {
   }
 
   /**
-   * Streams a reply to `prompt` (a formatted prompt string, or messages formatted with formatChat).
+   * Streams a reply to `prompt`: messages (formatted with the model's prompt format; special tokens
+   * typed inside a message's content stay plain text), or a prompt string the caller formatted and
+   * trusts (special tokens in it are recognised).
    * Throws RangeError on invalid options; every other failure ends the stream with reason 'error'.
    */
   generate(prompt: string | readonly ChatMessage[], options: GenerateOptions = {}): ReplyGeneration {
@@ -114,7 +116,7 @@ export class ReplyLm {
    * Greedy decoding of `steps` tokens with the last step's logits (parity checks against PyTorch).
    * Stops early at an end-of-sequence token.
    */
-  async greedyTrace(prompt: string, steps: number): Promise<{ tokenIds: number[]; lastLogits: Float32Array | null }> {
+  async greedyTrace(prompt: string | readonly ChatMessage[], steps: number): Promise<{ tokenIds: number[]; lastLogits: Float32Array | null }> {
     const job = this.start(prompt, { maxNewTokens: steps, temperature: 0, timeoutMs: 600_000 }, true);
     let lastLogits: Float32Array | null = null;
     job.trace = (logits) => (lastLogits = logits ?? null); // called before the stream ends
@@ -135,10 +137,10 @@ export class ReplyLm {
     if (!(topP > 0 && topP <= 1)) throw new RangeError(`topP ${topP}: must be in (0, 1]`);
     if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs ${timeoutMs}: must be > 0`);
     const seed = (o.seed ?? Math.floor(Math.random() * 2 ** 32)) >>> 0;
-    const text = typeof prompt === 'string' ? prompt : this.formatChat(prompt);
+    const segments = typeof prompt === 'string' ? [{ text: prompt, literal: false }] : chatSegments(this.manifest.promptFormat, prompt);
     const id = this.nextId++;
     const stream = new ReplyStream(seed, () => this.abandon(job));
-    const request: GenerateRequest = { op: 'generate', id, prompt: text, maxNewTokens, temperature, topP, seed, stop: o.stop ?? [], deadline: Date.now() + timeoutMs, traceLogits };
+    const request: GenerateRequest = { op: 'generate', id, prompt: segments, maxNewTokens, temperature, topP, seed, stop: o.stop ?? [], deadline: Date.now() + timeoutMs, traceLogits };
     const job: Job = { stream, request, slot: null };
     if (this.closed || !this.slots.length) {
       stream.end('error', this.closed ? 'the reply model is closed' : 'the reply model has no worker (its model failed to load)');

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { PromptSegment } from './bpe-tokenizer';
 
 export type ChatRole = 'system' | 'user' | 'assistant';
 
@@ -186,13 +187,24 @@ export async function readLmManifest(dir: string, verifyFiles = true): Promise<L
   return m;
 }
 
-/** The prompt for `messages` in the model's format, ending with the generation prompt. */
-export function formatChat(format: PromptFormat, messages: readonly ChatMessage[]): string {
-  let text = format.begin;
+/**
+ * The prompt for `messages` in the model's format, ending with the generation prompt, as pieces:
+ * the format's own text, and the messages' contents as literal pieces (see BpeTokenizer.encodeSegments).
+ */
+export function chatSegments(format: PromptFormat, messages: readonly ChatMessage[]): PromptSegment[] {
+  const segments: PromptSegment[] = [{ text: format.begin, literal: false }];
   for (const m of messages) {
     const r = format.roles[m.role];
     if (!r) throw new Error(`chat message role ${String(m.role)} is not system, user or assistant`);
-    text += r.prefix + m.content + r.suffix;
+    segments.push({ text: r.prefix, literal: false }, { text: m.content, literal: true }, { text: r.suffix, literal: false });
   }
-  return text + format.generationPrompt;
+  segments.push({ text: format.generationPrompt, literal: false });
+  return segments;
+}
+
+/** The prompt for `messages` as one string (what chatSegments spells). */
+export function formatChat(format: PromptFormat, messages: readonly ChatMessage[]): string {
+  return chatSegments(format, messages)
+    .map((s) => s.text)
+    .join('');
 }

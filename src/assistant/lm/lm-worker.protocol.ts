@@ -1,4 +1,5 @@
 /** Messages between lm-decoder.ts (the server's thread) and lm-worker.ts (a decoding thread). */
+import type { PromptSegment } from './bpe-tokenizer';
 import type { LmShape } from './lm-manifest';
 
 export type FinishReason = 'stop' | 'length' | 'timeout' | 'cancelled' | 'error';
@@ -17,7 +18,7 @@ export interface WorkerInit {
 export interface GenerateRequest {
   readonly op: 'generate';
   readonly id: number;
-  readonly prompt: string;
+  readonly prompt: readonly PromptSegment[];
   readonly maxNewTokens: number;
   readonly temperature: number;
   readonly topP: number;

@@ -44,7 +44,7 @@ async function main(port: MessagePort, init: WorkerInit): Promise<void> {
       const transfer = lastLogits ? [lastLogits.buffer as ArrayBuffer] : [];
       send({ op: 'done', id: req.id, reason, promptTokens, generatedTokens: generated, error, lastLogits: req.traceLogits ? lastLogits : undefined }, transfer);
     };
-    const prompt = tokenizer.encode(req.prompt);
+    const prompt = tokenizer.encodeSegments(req.prompt);
     promptTokens = prompt.length;
     if (prompt.length === 0) return finish('error', 'the prompt is empty');
     if (prompt.length >= lm.maxPositions) {
