@@ -12,9 +12,9 @@ run('the console shell', () => {
   const rig = useConsole();
 
   const tabs: Record<RoleName, string[]> = {
-    admin: ['map', 'trends', 'user', 'models', 'keys', 'explorer'],
+    admin: ['map', 'trends', 'user', 'assistant', 'handoffs', 'models', 'keys', 'explorer'],
     partner: ['map', 'trends'],
-    frontend: ['user', 'explorer'],
+    frontend: ['user', 'assistant', 'explorer'],
   };
 
   for (const role of ['admin', 'partner', 'frontend'] as const) {

@@ -46,7 +46,7 @@ describe('the console operations on the partner allow-list', () => {
 
   it('hold only what partner pages need: admin-only console operations stay off the allow-list', async () => {
     const key = await createKey(t.app, 'PARTNER');
-    for (const name of ['TrainingJobs', 'ApiKeys', 'CreateApiKey', 'PromoteModelVersion', 'UserPage']) {
+    for (const name of ['TrainingJobs', 'ApiKeys', 'CreateApiKey', 'PromoteModelVersion', 'UserPage', 'StartConversation', 'SendMessage', 'HandoffQueue']) {
       expect((await asPartner(key, op(name))).status).toBe(403);
     }
     const listed = await t.db.dataSource.query<{ name: string }[]>(`SELECT name FROM persisted_operations WHERE name LIKE 'console %' ORDER BY name`);

@@ -143,7 +143,7 @@ export function handoffsPage(root: HTMLElement): () => void {
 
   function renderDetail(c: Conversation): void {
     const outcome = h('span', { class: 'outcome', role: 'status', id: 'resolve-outcome' });
-    const resolve = h('button', { type: 'button', id: 'mark-resolved', disabled: c.status !== 'HANDOFF' }, 'Mark resolved');
+    const resolve = h('button', { type: 'button', id: 'mark-resolved' }, 'Mark resolved');
     const state = h('p', { id: 'detail-status', class: 'chat-note' }, statusText(c));
     resolve.addEventListener('click', () => void markResolved());
     async function markResolved(): Promise<void> {
@@ -170,7 +170,7 @@ export function handoffsPage(root: HTMLElement): () => void {
     detail.replaceChildren(
       h('h3', { tabindex: -1 }, `Conversation #${c.id} · user ${c.userId}`),
       state, notice,
-      h('div', { class: 'resolve' }, resolve, outcome),
+      c.status === 'HANDOFF' ? h('div', { class: 'resolve' }, resolve, outcome) : h('p', { class: 'chat-note', id: 'not-queued' }, 'Not in the handoff queue.'),
       transcriptLog(c.turns, { customer: 'Customer', extra: labelControl }, `Conversation #${c.id}`),
     );
   }
