@@ -164,8 +164,9 @@ def load_texts(root: Path, kind: str) -> Texts:
     """Labelled texts for the text kinds.
 
     texts.csv (`text,label[,split][,group][,flags]`) wins when present. `flags` (optional) holds
-    tag letters per text (e.g. Bitext's language-variation tags "BLQZ"), used only for per-flag reports. For sentiment without
-    texts.csv, reviews.csv is used: rating 1-2 -> negative, 4-5 -> positive, 3 dropped.
+    tag letters per text (e.g. Bitext's language-variation tags "BLQZ"), used only for per-flag
+    reports. For sentiment without texts.csv, reviews.csv is used: rating 1-2 -> negative, 4-5 ->
+    positive, 3 dropped.
     """
     root = Path(root)
     t = Texts([], [], [], [])
