@@ -349,7 +349,10 @@ describe('reply LM helpers', () => {
       roles: { system: { prefix: 'System: ', suffix: '\n' }, user: { prefix: 'User: ', suffix: '\n' }, assistant: { prefix: 'Assistant: ', suffix: '\n' } },
       generationPrompt: 'Assistant:',
       stop: ['\nUser:'],
+      trimContent: false,
     };
     expect(formatChat(plain, CHAT)).toBe('System: You help shoppers.\nUser: Where is my parcel?\nAssistant:');
+    const padded = CHAT.map((m) => ({ ...m, content: ` ${m.content}\n` }));
+    expect(formatChat({ ...plain, trimContent: true }, padded)).toBe(formatChat(plain, CHAT));
   });
 });

@@ -272,7 +272,7 @@ def prompt_format(tok, add_bos: bool) -> dict:
                 "roles": {"system": {"prefix": "System: ", "suffix": "\n"},
                           "user": {"prefix": "User: ", "suffix": "\n"},
                           "assistant": {"prefix": "Assistant: ", "suffix": "\n"}},
-                "generation_prompt": "Assistant:", "stop": ["\nUser:", "\nSystem:"]}
+                "generation_prompt": "Assistant:", "stop": ["\nUser:", "\nSystem:"], "trim_content": False}
     s, u, a = SENT["system"], SENT["user"], SENT["assistant"]
     conv = [{"role": "system", "content": s}, {"role": "user", "content": u + "1"},
             {"role": "assistant", "content": a + "1"}, {"role": "user", "content": u + "2"},
@@ -308,7 +308,11 @@ def prompt_format(tok, add_bos: bool) -> dict:
                      "user": {"prefix": u_prefix, "suffix": u_suffix},
                      "assistant": {"prefix": after_u1[len(u_suffix):], "suffix": a_suffix}},
            "generation_prompt": gen_tail[len(u_suffix):],
-           "stop": [a_suffix.strip()] if a_suffix.strip() else []}
+           "stop": [a_suffix.strip()] if a_suffix.strip() else [],
+           "trim_content": False}
+    # Some templates (Llama 3) trim each message's content; the server must do the same.
+    padded = [{**m, "content": f" \n{m['content']} \n"} for m in conv]
+    fmt["trim_content"] = render(padded, False) == full
     if format_chat(fmt, conv) != full or format_chat(fmt, conv[:2], True) != gen:
         raise Unsupported("chat template is not a fixed per-role format (derived prefixes do not reproduce it)")
     return fmt
@@ -316,7 +320,9 @@ def prompt_format(tok, add_bos: bool) -> dict:
 
 def format_chat(fmt: dict, msgs: list, gen: bool = False) -> str:
     r = fmt["roles"]
-    body = "".join(r[m["role"]]["prefix"] + m["content"] + r[m["role"]]["suffix"] for m in msgs)
+    trim = fmt.get("trim_content", False)
+    body = "".join(r[m["role"]]["prefix"] + (m["content"].strip() if trim else m["content"]) + r[m["role"]]["suffix"]
+                   for m in msgs)
     return fmt["begin"] + body + (fmt["generation_prompt"] if gen else "")
 
 

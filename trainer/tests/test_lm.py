@@ -196,6 +196,10 @@ def test_prompt_format_of_other_chat_templates(gpt2_ckpt, name):
                                                                              add_generation_prompt=True)
     assert fmt["stop"] == (["<|eot_id|>"] if name == "llama3" else ["<|im_end|>"])
     assert fmt["begin"] == ("<|endoftext|>" if name == "llama3" else "")
+    assert fmt["trim_content"] == (name == "llama3")
+    padded = [{**m, "content": f"  {m['content']}\n"} for m in conv]
+    assert export_lm.format_chat(fmt, padded, True) == tok.apply_chat_template(padded, tokenize=False,
+                                                                               add_generation_prompt=True)
 
 
 def test_refuses_a_template_without_a_system_role(gpt2_ckpt):

@@ -24,6 +24,8 @@ export interface PromptFormat {
   readonly generationPrompt: string;
   /** Texts that end the reply (e.g. '<|im_end|>' or '\nUser:'); not part of the reply. */
   readonly stop: readonly string[];
+  /** The template trims each message's content (Llama 3 style). */
+  readonly trimContent: boolean;
 }
 
 export interface LmShape {
@@ -83,6 +85,12 @@ function optInt(o: Json, key: string, field: string): number | null {
   return o[key] === null || o[key] === undefined ? null : int(o, key, field, 0);
 }
 
+function bool(o: Json, key: string, field: string): boolean {
+  const v = o[key] ?? false;
+  if (typeof v !== 'boolean') throw new LmManifestError(`manifest.json: ${field}.${key} must be true or false`);
+  return v;
+}
+
 function strings(o: Json, key: string, field: string): string[] {
   const v = o[key];
   if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw new LmManifestError(`manifest.json: ${field}.${key} must be a list of strings`);
@@ -104,6 +112,7 @@ function parseFormat(v: unknown): PromptFormat {
     roles: { system: role('system'), user: role('user'), assistant: role('assistant') },
     generationPrompt: str(f, 'generation_prompt', 'prompt_format'),
     stop: strings(f, 'stop', 'prompt_format'),
+    trimContent: bool(f, 'trim_content', 'prompt_format'),
   };
 }
 
@@ -196,7 +205,8 @@ export function chatSegments(format: PromptFormat, messages: readonly ChatMessag
   for (const m of messages) {
     const r = format.roles[m.role];
     if (!r) throw new Error(`chat message role ${String(m.role)} is not system, user or assistant`);
-    segments.push({ text: r.prefix, literal: false }, { text: m.content, literal: true }, { text: r.suffix, literal: false });
+    const content = format.trimContent ? m.content.trim() : m.content;
+    segments.push({ text: r.prefix, literal: false }, { text: content, literal: true }, { text: r.suffix, literal: false });
   }
   segments.push({ text: format.generationPrompt, literal: false });
   return segments;
