@@ -233,6 +233,18 @@ run('the assistant in the console', () => {
     await page.context().close();
   }, 120_000);
 
+  it("another user's frontend key does not see the conversation: not found, and the message box stays usable", async () => {
+    expect(conversationId).not.toBe('');
+    const other = await createKey(rig.app, 'FRONTEND', userId === rig.frontendUserId ? '1' : rig.frontendUserId);
+    const { page, errors } = await openWith(other, 'frontend', 'laptop', `#/assistant?conversation=${conversationId}`);
+    await page.locator('.message.error', { hasText: `Conversation #${conversationId} was not found` }).waitFor();
+    expect(await page.locator('#transcript .turn').count()).toBe(0);
+    expect(page.url()).not.toContain('conversation=');
+    expect(await page.isEnabled('#chat-input')).toBe(true);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  }, 60_000);
+
   it('a frontend key without a user is told why it cannot chat; a partner key sees neither tab', async () => {
     const anonymous = await createKey(rig.app, 'FRONTEND');
     const { page } = await openWith(anonymous, 'frontend');

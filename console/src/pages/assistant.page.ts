@@ -82,6 +82,7 @@ export function assistantPage(root: HTMLElement, viewer: Viewer): () => void {
     input,
     h('div', { class: 'composer-foot' }, h('span', { id: 'chat-hint' }, 'Enter sends; Shift+Enter starts a new line.'), count, send));
   input.addEventListener('input', updateCount);
+  userInput.addEventListener('change', () => chooseUser(false));
   input.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
@@ -130,7 +131,21 @@ export function assistantPage(root: HTMLElement, viewer: Viewer): () => void {
       'Ask about your orders, deliveries, returns, payments, your account or a product. Every reply shows the records it rests on.'));
   }
 
-  function reset(): void {
+  /**
+   * The log region for a new turn: the one on the page (a live region is announced only if it was
+   * there before the change), else a new one in place of a message.
+   */
+  function ensureLog(): HTMLElement {
+    for (const el of [...logSlot.children]) if (el.id !== 'transcript') el.remove();
+    let log = logSlot.querySelector<HTMLElement>('#transcript');
+    if (!log) {
+      log = transcriptLog([], { customer: customerName() });
+      logSlot.append(log);
+    }
+    return log;
+  }
+
+  function reset(focus = true): void {
     slot.cancel();
     sending?.abort();
     conv = null;
@@ -140,17 +155,19 @@ export function assistantPage(root: HTMLElement, viewer: Viewer): () => void {
     pending.hidden = true;
     emptyLog();
     showStatus();
-    if (!input.disabled) input.focus();
+    if (focus && !input.disabled) input.focus();
   }
 
-  function chooseUser(): void {
+  /** An admin's user id, taken on Open or when the field is left: another user's conversation is not continued. */
+  function chooseUser(focus = true): void {
     const u = userInput.value.trim();
     if (u && !/^\d{1,18}$/.test(u)) {
       errorBox.replaceChildren(message('error', 'A user id is a whole number.'));
       return;
     }
+    errorBox.replaceChildren();
     if (conv && conv.userId === u) return;
-    reset();
+    reset(focus);
   }
 
   async function load(id: string): Promise<void> {
@@ -191,7 +208,7 @@ export function assistantPage(root: HTMLElement, viewer: Viewer): () => void {
   async function sendMessage(): Promise<void> {
     const text = input.value.trim();
     if (!text || send.disabled) return;
-    const userId = chatUserId();
+    const userId = conv?.userId ?? chatUserId();
     if (!userId) {
       errorBox.replaceChildren(message('error', 'Enter a user id to chat as.'));
       return;
@@ -211,7 +228,6 @@ export function assistantPage(root: HTMLElement, viewer: Viewer): () => void {
         if (left || ctl.signal.aborted) return;
         conv = d.startConversation;
         writeParams({ conversation: conv.id, user: isAdmin ? conv.userId : null });
-        logSlot.replaceChildren(transcriptLog([], { customer: customerName() }));
       }
       const c = conv;
       const id = failed && failed.conversationId === c.id && failed.text === text ? failed.id : newMessageId();
@@ -220,9 +236,8 @@ export function assistantPage(root: HTMLElement, viewer: Viewer): () => void {
       if (left || ctl.signal.aborted) return;
       failed = null;
       const t = d.sendMessage;
-      const log = logSlot.querySelector<HTMLElement>('#transcript');
-      logSlot.querySelector('.chat-empty')?.remove();
-      if (log && !log.querySelector(`[data-turn-id="${t.id}"]`)) {
+      const log = ensureLog();
+      if (!log.querySelector(`[data-turn-id="${t.id}"]`)) {
         const view = turnView(t, { customer: customerName() });
         log.append(view);
         view.scrollIntoView({ block: 'nearest' });
