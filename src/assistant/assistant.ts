@@ -11,7 +11,7 @@ import { FactReader, type Listing, listingGrounding, orderGrounding } from './fa
 import type { ActionData, GroundingData } from './grounding';
 import type { OrderData, OrderReader } from './order.reader';
 import type { PolicyAnswerService } from './policy-answer.service';
-import { mentioned, type References, readReferences } from './references';
+import { maskEntities, mentioned, mentionedWithHits, type References, readReferences } from './references';
 import { type HandoffReason, type Templates, templatesFor } from './replies';
 import { type Skill, type SkillMatch, SkillMatcher } from './skills';
 
@@ -46,7 +46,9 @@ export const THRESHOLDS = {
   /** Intent confidence under which a short follow-up ("and the other one?") continues the last intent. */
   followUp: 0.8,
   /** Policy answers this similar to the message are used. */
-  policyMin: 0.45,
+  policyMin: 0.4,
+  /** A policy answer this similar answers even a message the intent model calls out of scope (the shop's own knowledge). */
+  policyStrong: 0.5,
   /** Consecutive failures that hand the conversation off. */
   failures: 2,
 };
@@ -64,10 +66,12 @@ const ORDER_ACTIONS: Readonly<Record<string, { kind: string; label: string }>> =
   check_invoice: { kind: 'DOWNLOAD_INVOICE', label: 'Download invoice' },
   review: { kind: 'WRITE_REVIEW', label: 'Write a review' },
 };
-/** Intents about one order: without one in the message or the state, the assistant asks which. */
-const ORDER_INTENTS = new Set(['track_order', 'delivery_period', 'cancel_order', 'change_order', 'change_shipping_address', 'get_refund', 'track_refund', 'get_invoice', 'check_invoice']);
-/** Intents answered by policy, about an order only when the message refers to one ("can I return it?"). */
-const ORDER_IF_REFERRED = new Set(['check_refund_policy', 'review']);
+/** Intents always about one order: without one in the message or the state, the assistant asks which. */
+const ORDER_INTENTS = new Set(['track_order', 'track_refund']);
+/** Intents about an order when the message speaks of one ("cancel my order", "when will it arrive?"), else a policy question. */
+const ORDER_IF_REFERRED = new Set(['delivery_period', 'cancel_order', 'change_order', 'change_shipping_address', 'get_refund', 'get_invoice',
+  'check_invoice', 'check_refund_policy', 'review']);
+const ABOUT_AN_ORDER = /\b(?:my|mine|order|orders|package|parcel|purchase|bought|it|this|that|them)\b/i;
 const HANDOFF_INTENTS: Readonly<Record<string, HandoffReason>> = { contact_human_agent: 'REQUESTED', complaint: 'COMPLAINT' };
 const RECENT_DAYS = 30;
 const RECENT_MAX = 3;
@@ -94,7 +98,8 @@ export class Assistant {
   }
 
   async turn(input: TurnInput): Promise<TurnResult> {
-    const { classes, embeddings, modelVersion } = await this.text.intentsWithEmbeddings([input.text]);
+    const [named] = await this.facts.byName(input.text);
+    const { classes, embeddings, modelVersion } = await this.text.intentsWithEmbeddings([maskEntities(input.text, named?.name ?? null)]);
     const u: Understood = {
       cls: classes[0]!, vector: embeddings[0]!, modelVersion, refs: readReferences(input.text),
       skill: await this.skills.match(embeddings[0]!, modelVersion),
@@ -111,13 +116,16 @@ export class Assistant {
 /** The decision for one message; every branch ends in `answer`, `ask` or `handoff`. */
 class Turn {
   private allOrders: OrderData[] | null = null;
+  private confidence: number;
 
   constructor(
     private readonly a: Assistant,
     private readonly input: TurnInput,
     private readonly u: Understood,
     private readonly t: Templates,
-  ) {}
+  ) {
+    this.confidence = u.cls.confidence;
+  }
 
   async run(): Promise<TurnResult> {
     const { cls, refs, skill } = this.u;
@@ -135,20 +143,27 @@ class Turn {
     if (s.pending && (cls.outOfScope || cls.confidence < THRESHOLDS.followUp || cls.label === s.pending.intent)) {
       return this.fail(s.pending.intent, () => this.askOrder(s.pending!.intent, this.pool(s.pending!.orderIds)));
     }
-    if (cls.outOfScope) return this.handoff('OUT_OF_SCOPE');
-    if (cls.confidence < THRESHOLDS.lowConfidence) return this.handoff('LOW_CONFIDENCE');
+    if (cls.outOfScope || cls.confidence < THRESHOLDS.lowConfidence) {
+      // The shop's own answers extend what the intent model knows: a close policy answer stands in
+      // for the intent it serves ("can I return it?" → the returns policy → a return of the order in focus).
+      const p = await this.policy(null);
+      if (p && p.similarity >= THRESHOLDS.policyStrong) {
+        return p.intent ? this.byIntent(p.intent, false, p.similarity) : this.answer(cls.label, p.answer, [p.grounding], [], { pending: null });
+      }
+      return this.handoff(cls.outOfScope ? 'OUT_OF_SCOPE' : 'LOW_CONFIDENCE');
+    }
     return this.byIntent(cls.label, false);
   }
 
-  private async byIntent(intent: string, followUp: boolean): Promise<TurnResult> {
+  /** `confidence`: when the intent comes from a policy answer's similarity rather than the model. */
+  private async byIntent(intent: string, followUp: boolean, confidence?: number): Promise<TurnResult> {
+    if (confidence !== undefined) this.confidence = confidence;
     if (isSkill(intent)) return this.skillAnswer(intent);
     const reason = HANDOFF_INTENTS[intent];
     if (reason) return this.handoff(reason, intent);
     const { refs } = this.u;
-    const referred = followUp || refs.pronoun || refs.ordinal !== null || refs.orderNumbers.length > 0;
-    if (ORDER_INTENTS.has(intent) || (ORDER_IF_REFERRED.has(intent) && referred && (this.input.state.orderId || refs.orderNumbers.length))) {
-      return this.orderFlow(intent);
-    }
+    const referred = followUp || refs.ordinal !== null || refs.orderNumbers.length > 0 || ABOUT_AN_ORDER.test(this.input.text);
+    if (ORDER_INTENTS.has(intent) || (ORDER_IF_REFERRED.has(intent) && referred)) return this.orderFlow(intent);
     return this.policyAnswer(intent);
   }
 
@@ -192,7 +207,10 @@ class Turn {
     if (chosen) return this.orderAnswer(intent, chosen, pool);
     const current = s.orderId ? all.find((o) => o.id === s.orderId) : undefined;
     if (current) return this.orderAnswer(intent, current, pool);
-    if (all.length === 0) return this.answer(intent, this.t.noOrders(), [], [], { orderId: null, pending: null });
+    if (all.length === 0) {
+      const p = ORDER_INTENTS.has(intent) ? null : await this.policy(intent);
+      return p ? this.answer(intent, p.answer, [p.grounding], [], { pending: null }) : this.answer(intent, this.t.noOrders(), [], [], { orderId: null, pending: null });
+    }
     const recent = this.recent(all);
     if (recent.length === 1) return this.orderAnswer(intent, recent[0]!, recent);
     return this.askOrder(intent, recent);
@@ -211,7 +229,7 @@ class Turn {
   private async orderAnswer(intent: string, o: OrderData, pool: readonly OrderData[] = []): Promise<TurnResult> {
     const grounding: GroundingData[] = [orderGrounding(o)];
     let reply = intent === 'track_order' ? this.t.orderStatus(o) : intent === 'delivery_period' ? this.t.orderSummary(o) : this.t.orderAction(intent, o);
-    const policy = intent === 'track_order' ? null : await this.policy(intent);
+    const policy = await this.policy(intent);
     if (policy) {
       reply += ` ${policy.answer}`;
       grounding.push(policy.grounding);
@@ -227,11 +245,14 @@ class Turn {
 
   // ------------------------------------------------------------------ policies
 
-  private async policy(intent: string): Promise<{ answer: string; grounding: GroundingData } | null> {
+  private async policy(intent: string | null): Promise<{ answer: string; similarity: number; intent: string | null; grounding: GroundingData } | null> {
     const [best] = await this.a.deps.policies.match(this.u.vector, this.u.modelVersion, intent, 1);
     if (!best || best.similarity < THRESHOLDS.policyMin) return null;
     const p = best.policy;
-    return { answer: p.answer, grounding: { kind: 'POLICY', id: p.key, fields: { question: p.question, answer: p.answer, similarity: Math.round(best.similarity * 1000) / 1000 } } };
+    return {
+      answer: p.answer, similarity: best.similarity, intent: p.intent,
+      grounding: { kind: 'POLICY', id: p.key, fields: { question: p.question, answer: p.answer, similarity: Math.round(best.similarity * 1000) / 1000 } },
+    };
   }
 
   private async policyAnswer(intent: string): Promise<TurnResult> {
@@ -265,12 +286,13 @@ class Turn {
       if (byName.length === 1) return byName[0]!.id;
       if (refs.ordinal?.kind === 'index' && listed[refs.ordinal.index]) return listed[refs.ordinal.index]!.id;
     }
+    // The user's own items and the catalog by name: the one sharing more name words wins (ties: the user's).
     const all = await this.orderList();
-    const items = all.flatMap((o) => o.items);
-    const own = mentioned(text, items, (i) => i.name);
-    if (own.length && new Set(own.map((i) => i.productId)).size === 1) return own[0]!.productId;
-    const catalog = await this.a.deps.facts.byName(text);
-    if (catalog.length) return catalog[0]!.id;
+    const own = mentionedWithHits(text, all.flatMap((o) => o.items), (i) => i.name);
+    const ownId = new Set(own.items.map((i) => i.productId)).size === 1 ? own.items[0]!.productId : null;
+    const [catalog] = await this.a.deps.facts.byName(text);
+    if (catalog && (!ownId || catalog.hits > own.hits)) return catalog.id;
+    if (ownId) return ownId;
     if (s.productId) return s.productId;
     const current = s.orderId ? all.find((o) => o.id === s.orderId) : undefined;
     return current?.items[0]?.productId ?? null;
@@ -318,7 +340,7 @@ class Turn {
   }
 
   private answer(intent: string, reply: string, grounding: readonly GroundingData[], actions: readonly ActionData[],
-    change: Partial<DialogueState>, failed = false, confidence = this.u.cls.confidence): TurnResult {
+    change: Partial<DialogueState>, failed = false, confidence = this.confidence): TurnResult {
     const s = this.input.state;
     return {
       reply, intent, confidence, grounding, actions, handoff: false, handoffReason: null, modelVersion: this.u.modelVersion,

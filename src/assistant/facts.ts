@@ -82,21 +82,27 @@ export class FactReader {
     return new Map(rows.filter((p) => p !== null).map((p) => [p!.id, p!.name]));
   }
 
-  /** Catalog products whose names share at least two words with the text (best first, at most 5). */
-  async byName(text: string): Promise<Listing[]> {
+  /**
+   * Catalog products whose names share at least two words with the text (accents ignored), with
+   * the number of shared words, best first (at most 5).
+   */
+  async byName(text: string): Promise<(Listing & { hits: number })[]> {
     const ws = [...new Set(words(text).filter((w) => w.length > 2 && !STOP.has(w)))].slice(0, 12);
     if (ws.length < 2) return [];
     const rows = await this.ds.query<{ id: string; name: string; price: string; hits: number }[]>(
       `SELECT id::text, name, price::text, hits FROM (
          SELECT p.id, p.name, p.price,
-                (SELECT count(*) FROM unnest($1::text[]) w WHERE lower(p.name) ~ ('\\m' || w || '\\M'))::int AS hits
-           FROM products p WHERE to_tsvector('simple', p.name) @@ to_tsquery('simple', $2)) x
+                (SELECT count(*) FROM unnest($1::text[]) w WHERE ${FOLD} ~ ('\\m' || w || '\\M'))::int AS hits
+           FROM products p WHERE to_tsvector('simple', ${FOLD}) @@ to_tsquery('simple', $2)) x
         WHERE hits >= 2 ORDER BY hits DESC, id LIMIT 5`,
       [ws, ws.join(' | ')],
     );
-    return rows.map((r) => ({ id: r.id, name: r.name, price: Number(r.price) }));
+    return rows.map((r) => ({ id: r.id, name: r.name, price: Number(r.price), hits: r.hits }));
   }
 }
+
+/** A product name lower-cased with the accents of Portuguese and Spanish folded (as `words` does). */
+const FOLD = `translate(lower(p.name), 'áàâãäéèêëíìîïóòôõöúùûüçñ', 'aaaaaeeeeiiiiooooouuuucn')`;
 
 export function listingGrounding(kind: 'PRODUCT' | 'RECOMMENDATION', l: Listing & { reason?: string }): GroundingData {
   return { kind, id: l.id, fields: { name: l.name, price: money(l.price), ...(l.reason ? { reason: l.reason } : {}) } };

@@ -1,8 +1,10 @@
 /**
  * The shop's policy answers: question/answer pairs that admins maintain (returns, delivery times,
  * payment methods, …), retrieved for a customer message by sentence-embedding similarity (the intent
- * model's `embedding` output: MiniLM), not by keywords. An answer is embedded from its question and
- * answer text; rows embedded by another intent model version are embedded again on first use, so a
+ * model's `embedding` output: MiniLM), not by keywords. An answer is embedded twice, from its
+ * question alone and from question and answer together (stored side by side), and a message's
+ * similarity is the larger of the two cosines: the question matches how customers ask, the answer
+ * adds what it covers ("ship internationally" ↔ "deliver only to Brazil"). Rows embedded by another intent model version are embedded again on first use, so a
  * retrained encoder never compares vectors from two spaces.
  */
 import type { DataSource } from 'typeorm';
@@ -109,13 +111,14 @@ export class PolicyAnswerService {
   async match(vector: Float32Array, modelVersion: string, intent: string | null, k = 3, intentBonus = 0.1): Promise<PolicyMatch[]> {
     const rows = await this.embedded(modelVersion);
     return rows
-      .map((r) => ({ policy: r.policy, similarity: dot(vector, r.vector) + (intent && r.policy.intent === intent ? intentBonus : 0) }))
+      .map((r) => ({ policy: r.policy, similarity: similarity(vector, r.vector) + (intent && r.policy.intent === intent ? intentBonus : 0) }))
       .sort((a, b) => b.similarity - a.similarity)
       .slice(0, k);
   }
 
   /** Every answer with a vector of `modelVersion`, embedding (and storing) the ones that lack it. */
   private async embedded(modelVersion: string): Promise<Embedded[]> {
+    // vector = [question; question + answer], each L2-normalised
     const [s] = await this.ds.query<{ stamp: string }[]>(`SELECT count(*) || ':' || coalesce(max(updated_at)::text, '') AS stamp FROM policy_answers`);
     if (this.cache?.model === modelVersion && this.cache.stamp === s!.stamp) return this.cache.rows;
     const rows = await this.ds.query<PolicyRow[]>(
@@ -123,10 +126,11 @@ export class PolicyAnswerService {
     );
     const stale = rows.filter((r) => r.embedding === null || r.embedding_model !== modelVersion);
     if (stale.length) {
-      const { embeddings, modelVersion: used } = await this.text.intentsWithEmbeddings(stale.map((r) => `${r.question} ${r.answer}`));
+      const texts = stale.flatMap((r) => [r.question, `${r.question} ${r.answer}`]);
+      const { embeddings, modelVersion: used } = await this.text.intentsWithEmbeddings(texts);
       if (used !== modelVersion) return this.embedded(used); // the model was swapped meanwhile
       stale.forEach((r, i) => {
-        r.embedding = Array.from(embeddings[i]!);
+        r.embedding = [...embeddings[2 * i]!, ...embeddings[2 * i + 1]!];
         r.embedding_model = used;
       });
       await this.ds.query(
@@ -145,8 +149,14 @@ function toPolicy(r: PolicyRow): PolicyAnswerData {
   return { id: r.id, key: r.key, question: r.question, answer: r.answer, intent: r.intent, updatedAt: new Date(r.updated_at) };
 }
 
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
+/** max(cos(v, question), cos(v, question + answer)); `pair` holds both vectors side by side. */
+function similarity(v: Float32Array, pair: Float32Array): number {
+  const d = v.length;
+  let q = 0;
+  let qa = 0;
+  for (let i = 0; i < d; i++) {
+    q += v[i]! * pair[i]!;
+    qa += v[i]! * pair[d + i]!;
+  }
+  return Math.max(q, qa);
 }

@@ -34,7 +34,9 @@ export function readReferences(text: string): References {
   return { orderNumbers, ordinal, pronoun: PRONOUN.test(text), followUp: FOLLOW_UP.test(text) || (words <= 4 && ordinal !== null) };
 }
 
-const STOP = new Set(['the', 'a', 'an', 'one', 'my', 'and', 'of', 'for', 'with', 'to', 'in', 'on', 'set', 'pack', 'kit']);
+const STOP = new Set(['the', 'a', 'an', 'one', 'my', 'and', 'of', 'for', 'with', 'to', 'in', 'on',
+  // ordinals and contrasts are references, not names ("the first one" is not the "first aid kit")
+  'first', 'second', 'third', 'last', 'latest', 'newest', 'recent', 'older', 'oldest', 'other', 'new']);
 
 /** Lower-case words of a text, accents stripped (so "Guará" matches "guara"). */
 export function words(text: string): string[] {
@@ -52,11 +54,39 @@ export function words(text: string): string[] {
  * scorers with at least one such word are returned.
  */
 export function mentioned<T>(text: string, candidates: readonly T[], nameOf: (c: T) => string): T[] {
+  return mentionedWithHits(text, candidates, nameOf).items;
+}
+
+/** `mentioned`, with how many distinctive name words the winners share with the text. */
+export function mentionedWithHits<T>(text: string, candidates: readonly T[], nameOf: (c: T) => string): { items: T[]; hits: number } {
   const said = new Set(words(text).flatMap((w) => [w, w.replace(/s$/, '')]));
   const nameWords = candidates.map((c) => new Set(words(nameOf(c)).filter((w) => !STOP.has(w))));
   const counts = new Map<string, number>();
   for (const ws of nameWords) for (const w of ws) counts.set(w, (counts.get(w) ?? 0) + 1);
   const scores = nameWords.map((ws) => [...ws].filter((w) => said.has(w) && (nameWords.length === 1 || counts.get(w)! < nameWords.length)).length);
   const best = Math.max(0, ...scores);
-  return best === 0 ? [] : candidates.filter((_, i) => scores[i] === best);
+  return { items: best === 0 ? [] : candidates.filter((_, i) => scores[i] === best), hits: best };
+}
+
+/**
+ * The text as the intent model should read it: order numbers become "my order" and the words of a
+ * named product become "it", so "where is order #4435?" reads like "where is my order?" and
+ * "how much is the Jade Lite webcam?" like "how much is it?" (names and numbers are not intents).
+ */
+export function maskEntities(text: string, productName: string | null): string {
+  let out = text.replace(ORDER_NUMBER, ' my order ');
+  if (productName) {
+    const name = new Set(words(productName));
+    const kept: string[] = [];
+    let masked = false;
+    for (const token of out.split(/\s+/)) {
+      const w = words(token);
+      if (w.length && w.every((x) => name.has(x))) {
+        if (!masked) kept.push(/[?!.]$/.test(token) ? `it${token.slice(-1)}` : 'it');
+        masked = true;
+      } else kept.push(token);
+    }
+    out = kept.join(' ');
+  }
+  return out.replace(/\b(?:the|a|an)\s+it\b/gi, 'it').replace(/\s+/g, ' ').trim();
 }

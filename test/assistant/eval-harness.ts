@@ -177,7 +177,7 @@ export async function runEval(app: App, ds: DataSource, p: PhraseSet, seed = 1):
   const s = { turns: 0, intentN: 0, intentOk: 0, refN: 0, refOk: 0, grounded: 0, tp: 0, fp: 0, fn: 0, polN: 0, polOk: 0, leaks: 0 };
   const failures: string[] = [];
   const fail = (sc: Script, i: number, why: string, t?: Turn) => {
-    if (failures.length < 60) failures.push(`${sc.name} user ${sc.userId} turn ${i + 1} "${sc.steps[i]!.text}": ${why}${t ? ` | intent ${t.intent.intent} ${t.intent.confidence.toFixed(2)} | reply: ${t.reply.slice(0, 140)}` : ''}`);
+    if (failures.length < 5000) failures.push(`${sc.name} user ${sc.userId} turn ${i + 1} "${sc.steps[i]!.text}": ${why}${t ? ` | intent ${t.intent.intent} ${t.intent.confidence.toFixed(2)} | reply: ${t.reply.slice(0, 140)}` : ''}`);
   };
   for (const sc of scripts) {
     const start = await gql(app, `mutation($u: ID!) { startConversation(input: { userId: $u, locale: "en" }) { id } }`, { u: sc.userId });
