@@ -135,3 +135,41 @@ class ProbsEmbeddingExport(nn.Module):
     def forward(self, input_ids, attention_mask):
         e = self.model.embed(input_ids, attention_mask)
         return F.softmax(self.model.head(e), dim=-1), e
+
+
+class ExemplarBank(nn.Module):
+    """Intent graphs with an exemplar bank: the L2-normalised training-split embeddings (N, D) and
+    their labels, constants of the graph. For a batch of L2-normalised embeddings e (B, D):
+
+      cos = e @ vectors.T                                   (B, N)
+      known_score = max_n cos                               (B,)   cosine to the nearest exemplar
+      top k cosines c_1..c_k with labels l_1..l_k; w = softmax(c / tau)
+      neighbor_probs[:, j] = sum_i w_i [l_i = j]            (B, C) rows sum to 1
+
+    The vectors are stored as fp16 (cast to fp32 in the graph, a cosine error below 1e-3) and the
+    bank's nodes are kept out of int8 quantization (export.quantize_int8(exclude_prefix="/bank/"))."""
+
+    def __init__(self, vectors: torch.Tensor, labels: torch.Tensor, n_classes: int, k: int, tau: float):
+        super().__init__()
+        self.k, self.tau = min(int(k), len(vectors)), float(tau)
+        self.register_buffer("vectors", F.normalize(vectors.float(), dim=-1).half())  # (N, D)
+        self.register_buffer("onehot", F.one_hot(labels.long(), n_classes).float())  # (N, C)
+
+    def forward(self, e):
+        cos = e @ self.vectors.float().T  # (B, N)
+        top, idx = cos.topk(self.k, dim=1)  # (B, k), sorted, top[:, 0] the largest
+        w = F.softmax(top / self.tau, dim=1)  # (B, k)
+        return top[:, 0], (w.unsqueeze(-1) * self.onehot[idx]).sum(1)  # (B,), (B, C)
+
+
+class IntentBankExport(nn.Module):
+    """MiniLM intent graphs with a bank: (probs, embedding, known_score, neighbor_probs)."""
+
+    def __init__(self, model: MiniLMClassifier, bank: ExemplarBank):
+        super().__init__()
+        self.model, self.bank = model, bank
+
+    def forward(self, input_ids, attention_mask):
+        e = self.model.embed(input_ids, attention_mask)
+        known, votes = self.bank(e)
+        return F.softmax(self.model.head(e), dim=-1), e, known, votes

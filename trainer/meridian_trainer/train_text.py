@@ -9,8 +9,12 @@ column, accuracy per flag letter.
 
 MiniLM graphs have two outputs: `probs` (B, C) and `embedding` (B, 384), the encoder's
 masked-mean-pooled, L2-normalised sentence embedding (in head mode the plain
-all-MiniLM-L6-v2 sentence embedding). Intent models with `oos_score` = max_prob get an
-out-of-scope threshold chosen on the validation split (choose_threshold) in the manifest.
+all-MiniLM-L6-v2 sentence embedding). Intent models with `exemplars` on add two more: the
+training-split embeddings are a constant of the graph (text_model.ExemplarBank), `known_score`
+(B,) is the cosine to the nearest one and `neighbor_probs` (B, C) a soft k-nearest-neighbour vote
+(k and tau chosen on the validation split, choose_knn). Intent models with `oos_score` max_prob or
+known_score get an out-of-scope threshold on that score chosen on the validation split
+(choose_threshold) in the manifest.
 """
 
 import json
@@ -29,6 +33,8 @@ from .hparams import hp
 from .report import log, phase
 from .text_model import (
     CharNgramClassifier,
+    ExemplarBank,
+    IntentBankExport,
     MiniLMClassifier,
     NgramArch,
     ProbsEmbeddingExport,
@@ -65,12 +71,16 @@ class Config:
 
 @dataclass
 class IntentConfig(Config):
-    oos_score: str = hp("max_prob", choices=["off", "max_prob"],
-                        help="out-of-scope detection: max_prob = the server answers out_of_scope when max(probs) is "
-                        "below manifest.out_of_scope.threshold; off = no threshold")
+    oos_score: str = hp("max_prob", choices=["off", "max_prob", "known_score"],
+                        help="out-of-scope detection: the server answers out_of_scope when this score is below "
+                        "manifest.out_of_scope.threshold: max_prob = max(probs), known_score = the cosine to the "
+                        "nearest training text (needs exemplars); off = no threshold")
     oos_keep: float = hp(0.95, min=0.5, max=1.0,
                          help="out-of-scope threshold: the highest one that keeps at least this share of the "
                          "(in-scope) validation texts")
+    exemplars: bool = hp(False, help="MiniLM modes: put the training-split embeddings into the graph, with outputs "
+                         "known_score (cosine to the nearest) and neighbor_probs (soft k-NN vote; k and tau "
+                         "chosen on the validation split)")
 
 
 def config_class(kind: str):
@@ -78,6 +88,8 @@ def config_class(kind: str):
 
 
 OOS_LABEL = "out_of_scope"
+KNN_K = (1, 3, 5, 10, 20, 50)  # the grid choose_knn searches on the validation split
+KNN_TAU = (0.01, 0.02, 0.05, 0.1, 0.2)
 
 
 def choose_threshold(scores: np.ndarray, keep: float) -> float:
@@ -89,6 +101,33 @@ def choose_threshold(scores: np.ndarray, keep: float) -> float:
         raise ValueError("no scores to choose a threshold on")
     k = min(len(s) - 1, int(math.floor((1.0 - keep) * len(s) + 1e-9)))
     return float(s[k])
+
+
+def knn_vote(cos: np.ndarray, bank_y: np.ndarray, n_classes: int, k: int, tau: float) -> np.ndarray:
+    """NumPy twin of ExemplarBank: cos (B, N) to the exemplars with labels bank_y (N,) -> (B, C)
+    votes, softmax(top-k cosines / tau) summed per label."""
+    k = min(k, cos.shape[1])
+    idx = np.argsort(-cos, axis=1, kind="stable")[:, :k]  # (B, k)
+    top = np.take_along_axis(cos, idx, 1)
+    w = np.exp((top - top[:, :1]) / tau)
+    w /= w.sum(1, keepdims=True)
+    out = np.zeros((len(cos), n_classes))
+    np.add.at(out, (np.arange(len(cos))[:, None], bank_y[idx]), w)
+    return out
+
+
+def choose_knn(cos_va: np.ndarray, y_va: np.ndarray, bank_y: np.ndarray, n_classes: int) -> dict:
+    """k and tau of the vote from the grid KNN_K x KNN_TAU: the best validation accuracy, ties broken
+    by the lower validation log loss (then the smaller k, the larger tau). -> {k, tau, val_accuracy,
+    val_logloss}."""
+    best = None
+    for k in KNN_K:
+        for tau in sorted(KNN_TAU, reverse=True):
+            p = knn_vote(cos_va, bank_y, n_classes, k, tau)
+            acc, ll = metrics.accuracy(y_va, p.argmax(1)), metrics.multi_log_loss(y_va, p)
+            if best is None or (acc, -ll) > (best["val_accuracy"], -best["val_logloss"]):
+                best = {"k": k, "tau": tau, "val_accuracy": acc, "val_logloss": ll}
+    return best
 
 
 # ---------------------------------------------------------------- inputs
@@ -233,6 +272,7 @@ def learn(task: TextTask, cfg: Config, texts: list, y: np.ndarray, tr, va, seed:
         phase("embedding")
         log("computing frozen-encoder embeddings")
         E = embed_all(task, texts)
+        task.embeddings = E  # reused by the exemplar bank
         return fit_head(task.model.head, len(task.labels), cfg, E, y, tr, va, seed, dev)
     train_texts, model = [texts[i] for i in tr], task.model
     y_train = torch.from_numpy(y[tr]).to(dev)
@@ -256,6 +296,10 @@ def learn(task: TextTask, cfg: Config, texts: list, y: np.ndarray, tr, va, seed:
 
 def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind: str) -> dict:
     torch.manual_seed(seed)
+    if getattr(cfg, "exemplars", False) and cfg.mode == "ngram":
+        raise hparams.ConfigError("exemplars: MiniLM modes only (head, full), not ngram")
+    if getattr(cfg, "oos_score", "off") == "known_score" and not cfg.exemplars:
+        raise hparams.ConfigError("oos_score known_score needs exemplars: true")
     t = data.load_texts(snap, kind)
     tr, va, te = data.split_texts(t, seed, cfg.val_frac, cfg.test_frac)
     base_labels, base_state, base_info = None, None, None
@@ -285,6 +329,8 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
     phase("evaluating")
     result = {"mode": cfg.mode, "split_seed": seed, "n_train": int(len(tr)), "n_test": int(len(te))}
     result.update(scores(y[te], probs(te), len(labels), "fp32_"))
+    if getattr(cfg, "exemplars", False):
+        task.bank_info = exemplar_bank(task, texts, y, tr, va, te, result)
 
     phase("exporting")
     task.model.cpu()
@@ -299,20 +345,57 @@ def train(cfg: Config, snap: Path, out: Path, base: Path | None, seed: int, kind
     return result
 
 
+def exemplar_bank(task: TextTask, texts: list, y: np.ndarray, tr, va, te, result: dict) -> dict:
+    """task.bank = the ExemplarBank of the training split's embeddings (head mode: those computed
+    for training; full mode: the trained encoder's), k and tau chosen on the validation split
+    (choose_knn; on the training split itself when there is none, which favours k = 1). Adds the
+    PyTorch fp32 vote's test scores (fp32_neighbor_*) to result; returns the manifest's `exemplars`."""
+    E = getattr(task, "embeddings", None)
+    if E is None:
+        E = embed_all(task, texts)
+    E = E.cpu()
+    bank_y = y[tr]
+    Etr = E[tr].numpy()
+    on, sel = ("validation", va) if len(va) else ("train", tr)
+    choice = choose_knn(E[sel].numpy() @ Etr.T, y[sel], bank_y, len(task.labels))
+    task.bank = ExemplarBank(E[tr], torch.from_numpy(bank_y), len(task.labels), choice["k"], choice["tau"])
+    log(f"exemplar bank: {len(tr)} training texts, k {choice['k']}, tau {choice['tau']} ({on} accuracy "
+        f"{choice['val_accuracy']:.4f}, log loss {choice['val_logloss']:.4f})")
+    if len(te):
+        votes = knn_vote(E[te].numpy() @ Etr.T, bank_y, len(task.labels), choice["k"], choice["tau"])
+        result.update(scores(y[te], votes, len(task.labels), "fp32_neighbor_"))
+    return {"count": int(len(tr)), "dim": int(E.shape[1]), "k": task.bank.k, "tau": choice["tau"],
+            "storage": "float16 in the graph, cast to float32; kept out of int8 quantization",
+            "outputs": {"known_score": "max cosine between the message embedding and any exemplar (batch,)",
+                        "neighbor_probs": "softmax(top-k cosines / tau) summed per label, the labels of probs "
+                                          "(batch, C); rows sum to 1"},
+            "chosen_on": f"{on} split ({len(sel)} texts): the best accuracy of the vote over k in {list(KNN_K)}, "
+                         f"tau in {list(KNN_TAU)}, ties by log loss",
+            f"{on}_accuracy": choice["val_accuracy"], f"{on}_logloss": choice["val_logloss"]}
+
+
 def out_of_scope(task: TextTask, cfg: Config, out: Path, result: dict, val_texts: list, train_texts: list,
                  test_texts: list) -> dict:
-    """manifest.out_of_scope: the threshold on max(probs) of the shipped model.onnx, chosen on the
-    validation split only (choose_threshold with cfg.oos_keep); the training split when there is no
-    validation split. Adds oos_threshold and oos_test_kept (share of in-scope test texts kept) to result."""
+    """manifest.out_of_scope: the threshold on cfg.oos_score (max(probs), or the known_score output)
+    of the shipped model.onnx, chosen on the validation split only (choose_threshold with
+    cfg.oos_keep); the training split when there is no validation split. Adds oos_threshold and
+    oos_test_kept (share of in-scope test texts kept) to result."""
     on, pick = ("validation", val_texts) if val_texts else ("train", train_texts)
     sess = export.session(out / "model.onnx")
-    thr = choose_threshold(onnx_probs(sess, task, pick).max(1), cfg.oos_keep)
+
+    def score(texts):
+        if cfg.oos_score == "known_score":
+            return onnx_outputs(sess, task, texts, ["known_score"])["known_score"]
+        return onnx_probs(sess, task, texts).max(1)
+
+    thr = choose_threshold(score(pick), cfg.oos_keep)
     result["oos_threshold"] = thr
     if test_texts:
-        result["oos_test_kept"] = float((onnx_probs(sess, task, test_texts).max(1) >= thr).mean())
-    log(f"out-of-scope threshold {thr:.4f} on max_prob ({on} split, keep {cfg.oos_keep})")
-    return {"label": OOS_LABEL, "score": "max_prob", "threshold": thr,
-            "chosen_on": f"{on} split ({len(pick)} in-scope texts): the highest max(probs) threshold of the shipped "
+        result["oos_test_kept"] = float((score(test_texts) >= thr).mean())
+    what = "max(probs)" if cfg.oos_score == "max_prob" else "known_score"
+    log(f"out-of-scope threshold {thr:.4f} on {cfg.oos_score} ({on} split, keep {cfg.oos_keep})")
+    return {"label": OOS_LABEL, "score": cfg.oos_score, "threshold": thr,
+            "chosen_on": f"{on} split ({len(pick)} in-scope texts): the highest {what} threshold of the shipped "
                          f"model.onnx that keeps at least {cfg.oos_keep:g} of them (oos_keep)"}
 
 
@@ -320,17 +403,33 @@ def export_model(task: TextTask, cfg: Config, out: Path, result: dict, y_test: n
                  test_flags: list | None = None):
     """model.onnx (int8 when cfg.quantize, + model.fp32.onnx with keep_fp32); adds the shipped
     model's test scores to `result` (int8_* when quantized, and the unprefixed keys) and its
-    per-class (and per-flag) report. MiniLM graphs output `probs` and `embedding`."""
+    per-class (and per-flag) report. MiniLM graphs output `probs` and `embedding` (+ `known_score`,
+    `neighbor_probs` with an exemplar bank: their int8 test scores are neighbor_*, and
+    int8_known_score_max_abs_diff compares them with the fp32 graph's)."""
     fp32 = out / "model.fp32.onnx"
     example = task.inputs(["example text 例子", "a"])
     dyn = {n: {0: "batch", 1: "tokens" if n != "codepoints" else "chars"} for n in task.input_names}
     outputs = output_names(cfg)
     for name in outputs:
         dyn[name] = {0: "batch"}
-    wrapper = ProbsExport(task.model) if cfg.mode == "ngram" else ProbsEmbeddingExport(task.model)
+    bank = getattr(task, "bank", None)
+    if cfg.mode == "ngram":
+        wrapper = ProbsExport(task.model)
+    else:
+        wrapper = ProbsEmbeddingExport(task.model) if bank is None else IntentBankExport(task.model, bank)
     export.export_onnx(wrapper, tuple(torch.from_numpy(a) for a in example), fp32, task.input_names, outputs, dyn)
+    if bank is not None:
+        export.initializer_to_fp16(fp32, "/bank/MatMul")
     if cfg.quantize:
-        export.quantize_int8(fp32, out / "model.onnx")
+        export.quantize_int8(fp32, out / "model.onnx", exclude_prefix="/bank/")
+        if bank is not None and len(test_texts):
+            names = ["known_score", "neighbor_probs"]
+            a = onnx_outputs(export.session(fp32), task, test_texts, names)
+            b = onnx_outputs(export.session(out / "model.onnx"), task, test_texts, names)
+            d = np.abs(a["known_score"] - b["known_score"])
+            result["int8_known_score_max_abs_diff"] = float(d.max())
+            result["int8_known_score_mean_abs_diff"] = float(d.mean())
+            result["int8_neighbor_probs_max_abs_diff"] = float(np.abs(a["neighbor_probs"] - b["neighbor_probs"]).max())
         if not cfg.keep_fp32:
             fp32.unlink()
     else:
@@ -339,6 +438,9 @@ def export_model(task: TextTask, cfg: Config, out: Path, result: dict, y_test: n
             shutil.copy(out / "model.onnx", fp32)
     if len(test_texts):
         shipped_probs = onnx_probs(export.session(out / "model.onnx"), task, test_texts)
+        if bank is not None:
+            votes = onnx_outputs(export.session(out / "model.onnx"), task, test_texts, ["neighbor_probs"])
+            result.update(scores(y_test, votes["neighbor_probs"], len(task.labels), "neighbor_"))
         if cfg.quantize:
             result.update(scores(y_test, shipped_probs, len(task.labels), "int8_"))
         result.update(reports(y_test, shipped_probs, task.labels, test_flags))
@@ -349,7 +451,9 @@ def export_model(task: TextTask, cfg: Config, out: Path, result: dict, y_test: n
 
 
 def output_names(cfg: Config) -> list:
-    return ["probs"] if cfg.mode == "ngram" else ["probs", "embedding"]
+    if cfg.mode == "ngram":
+        return ["probs"]
+    return ["probs", "embedding"] + (["known_score", "neighbor_probs"] if getattr(cfg, "exemplars", False) else [])
 
 
 def write_artifact(out: Path, task: TextTask, cfg: Config, result: dict, kind: str, snap: Path, seed: int,
@@ -377,6 +481,8 @@ def write_artifact(out: Path, task: TextTask, cfg: Config, result: dict, kind: s
                               "encoder_trained": cfg.mode == "full"}
     if oos is not None:
         extra["out_of_scope"] = oos
+    if getattr(task, "bank_info", None):
+        extra["exemplars"] = task.bank_info
     if cfg.keep_fp32 and (out / "model.fp32.onnx").exists():
         files["model_fp32"] = "model.fp32.onnx"
     arch = asdict(task.arch) if cfg.mode == "ngram" else {"n_classes": len(labels), "hidden": cfg.head_hidden}
@@ -402,12 +508,22 @@ def tokenizer_spec(max_length: int) -> dict:
             "cls_id": 101, "sep_id": 102, "pad_id": 0, "unk_id": 100}
 
 
-def onnx_probs(sess, task: TextTask, texts: list, batch: int = 64) -> np.ndarray:
-    out = np.zeros((len(texts), len(task.labels)), np.float32)
+def onnx_outputs(sess, task: TextTask, texts: list, names: list, batch: int = 64) -> dict:
+    """{name: (len(texts), ...) array} of the graph's outputs `names`, in the order of `texts`."""
+    out = {}
     for idx in batches_by_length(np.array([len(t) for t in texts]), batch):
         x = task.inputs([texts[i] for i in idx])
-        out[idx] = sess.run(["probs"], dict(zip(task.input_names, x, strict=True)))[0]
+        for name, v in zip(names, sess.run(names, dict(zip(task.input_names, x, strict=True))), strict=True):
+            if name not in out:
+                out[name] = np.zeros((len(texts),) + v.shape[1:], v.dtype)
+            out[name][idx] = v
     return out
+
+
+def onnx_probs(sess, task: TextTask, texts: list, batch: int = 64) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, len(task.labels)), np.float32)
+    return onnx_outputs(sess, task, texts, ["probs"], batch)["probs"]
 
 
 def evaluate(art: Path, snap: Path, overrides: dict, seed: int, kind: str) -> dict:
