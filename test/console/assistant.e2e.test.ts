@@ -163,6 +163,7 @@ run('the assistant in the console', () => {
     await labelled.locator('input[name=intent]').fill('contact_human_agent');
     await labelled.locator('button', { hasText: 'Label' }).click();
     await labelled.locator('.outcome', { hasText: 'Labelled contact_human_agent' }).waitFor();
+    expect(await page.textContent('#handoff-detail .turn[data-seq="3"] .turn-label')).toBe(' · labelled contact_human_agent');
     const [labelledTurn] = await rig.db.dataSource.query<{ label: string }[]>(`SELECT label FROM conversation_turns WHERE conversation_id = $1 AND seq = 3`, [conversationId]);
     expect(labelledTurn!.label).toBe('contact_human_agent');
     const training = await rig.db.dataSource.query<{ intent: string }[]>(`SELECT intent FROM labeled_messages WHERE text = 'I need to speak with a real person'`);

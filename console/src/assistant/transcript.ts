@@ -131,6 +131,11 @@ export function handoffNotice(reason: string | null, at?: string | null): HTMLEl
     h('strong', {}, 'Handed to a person'), ` — reason: ${reasonText(reason)}${at ? `, since ${when(at)}` : ''}.`);
 }
 
+/** " · labelled x" (an admin's intent label), or nothing. */
+export function labelText(label: string | null): (Node | string)[] {
+  return label ? [' · labelled ', h('code', {}, label)] : [];
+}
+
 export interface TurnOptions {
   /** Who wrote the messages, as shown (the customer's own view says "You"). */
   customer: string;
@@ -142,7 +147,7 @@ export interface TurnOptions {
 export function turnView(t: Turn, o: TurnOptions): HTMLElement {
   const meta = h('p', { class: 'turn-meta' },
     'intent ', h('code', { class: 'intent' }, t.intent.intent), ` · ${formatPercent(t.confidence)} confident`,
-    t.label ? h('span', { class: 'turn-label' }, ' · labelled ', h('code', {}, t.label)) : null,
+    h('span', { class: 'turn-label' }, ...labelText(t.label)),
     ` · ${when(t.createdAt)}`);
   const grounding = t.grounding.length
     ? h('div', { class: 'grounding', role: 'group', 'aria-label': `What reply ${t.seq} rests on` }, ...t.grounding.map(groundingCard))

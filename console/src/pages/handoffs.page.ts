@@ -8,7 +8,7 @@ import '../admin/admin.css';
 import { gql, isAborted, requestSlot } from '../api';
 import { plural } from '../charts/format';
 import { field, h, message, showError } from '../dom';
-import { type Conversation, handoffNotice, reasonText, transcriptLog, type Turn, when } from '../assistant/transcript';
+import { type Conversation, handoffNotice, labelText, reasonText, transcriptLog, type Turn, when } from '../assistant/transcript';
 import { readParams, writeParams } from '../url-state';
 
 const QUEUE = `query HandoffQueue($after: String) {
@@ -199,6 +199,7 @@ export function handoffsPage(root: HTMLElement): () => void {
         const d = await gql<{ labelTurn: { label: string } }>(LABEL, { turnId: t.id, intent });
         if (left) return;
         input.value = d.labelTurn.label;
+      form.closest('.turn')?.querySelector('.turn-label')?.replaceChildren(...labelText(d.labelTurn.label));
         addLabel(d.labelTurn.label);
         outcome.className = 'outcome ok';
         outcome.textContent = `Labelled ${d.labelTurn.label}`;
@@ -210,7 +211,8 @@ export function handoffsPage(root: HTMLElement): () => void {
         button.disabled = false;
       }
     }
-    return h('form', { class: 'label-form', 'data-turn-id': t.id, onsubmit: (e: Event) => { e.preventDefault(); void submit(); } }, field('Label intent (training data)', input), button, outcome);
+    const form = h('form', { class: 'label-form', 'data-turn-id': t.id, onsubmit: (e: Event) => { e.preventDefault(); void submit(); } }, field('Label intent (training data)', input), button, outcome);
+    return form;
   }
 
   function addLabel(intent: string): void {
