@@ -21,6 +21,13 @@ For each seed s (default 0, 1, 2):
 - the hand-written out-of-distribution set (--ood; never used for training or tuning): in-scope
   accuracy without rejection, in-scope texts kept and out-of-scope texts rejected at the
   closed-set models' validation thresholds, and accuracy with out_of_scope as a 28th class.
+- the exemplar bank (train_text.exemplar_bank, what `exemplars: true` puts into the graph): the
+  soft k-NN vote over the training embeddings (k, tau chosen on validation by train_text.choose_knn)
+  in the closed set (`neighbor`), and known_score = the cosine to the nearest training embedding
+  as the out-of-scope score, its threshold chosen on validation like max(probs)'s: in the open-intent
+  protocol with the head's prediction (`model_knn_score`) and with the vote's (`neighbor_known_score`);
+  on the hand-written set (`ood_known_score`, `neighbor`'s ood) with AUROC of in-scope vs
+  out-of-scope for max_prob and known_score (`ood_auroc`).
 MiniLM embeddings are computed once per run (all texts + the OOD set) and reused by every seed.
 Numbers are the PyTorch fp32 head's (the shipped int8 graph differs by < 0.2 points, trainer metrics).
 The JSON at --out has every seed's numbers and the summary (mean, sd, min, max over seeds).
@@ -45,7 +52,15 @@ from convert_texts import bitext_split, read_bitext  # noqa: E402
 
 from meridian_trainer import hparams, metrics  # noqa: E402
 from meridian_trainer.text_model import classifier_head  # noqa: E402
-from meridian_trainer.train_text import IntentConfig, TextTask, choose_threshold, embed_all, fit_head  # noqa: E402
+from meridian_trainer.train_text import (  # noqa: E402
+    IntentConfig,
+    TextTask,
+    choose_knn,
+    choose_threshold,
+    embed_all,
+    fit_head,
+    knn_vote,
+)
 
 N_UNKNOWN = 7
 SWEEP = (0.90, 0.93, 0.95, 0.97, 0.99)  # oos_keep values also reported for the model (analysis of the trade-off)
@@ -195,6 +210,26 @@ def main():
             closed[name]["ood_by_keep"] = {
                 f"{k:g}": ood_scores([labels[i] for i in ood_out.argmax(1)], ood_out.max(1),
                                      choose_threshold(score_va, k), ood_gold) for k in SWEEP}
+        # exemplar bank: the vote and known_score (cosine to the nearest training text)
+        Etr_all = E[tr].numpy()
+        cos_va, cos_te, cos_ood = (X @ Etr_all.T for X in (E[va].numpy(), E[te].numpy(), E_ood.numpy()))
+        knn = choose_knn(cos_va, y[va], y[tr], len(labels))
+        v_te = knn_vote(cos_te, y[tr], len(labels), knn["k"], knn["tau"])
+        v_ood = knn_vote(cos_ood, y[tr], len(labels), knn["k"], knn["tau"])
+        ks_thr = choose_threshold(cos_va.max(1), cfg.oos_keep)
+        ok = v_te.argmax(1) == y[te]
+        closed["neighbor"] = {"k": knn["k"], "tau": knn["tau"], "val_accuracy": knn["val_accuracy"],
+                              "accuracy": float(ok.mean()),
+                              "macro_f1": metrics.macro_f1(y[te], v_te.argmax(1), len(labels)),
+                              "per_flag": flag_acc(ok, te_flags), "known_score_threshold": ks_thr,
+                              "ood": ood_scores([labels[i] for i in v_ood.argmax(1)], cos_ood.max(1), ks_thr,
+                                                ood_gold)}
+        closed["model"]["ood_known_score"] = ood_scores([labels[i] for i in p_ood.argmax(1)], cos_ood.max(1),
+                                                        ks_thr, ood_gold)
+        is_in = np.array([g != "out_of_scope" for g in ood_gold], dtype=np.int64)
+        closed["ood_auroc"] = {"max_prob": metrics.auc(is_in, p_ood.max(1)),
+                               "known_score": metrics.auc(is_in, cos_ood.max(1)),
+                               "linear_max_decision": metrics.auc(is_in, d_ood.max(1))}
         res["closed"] = closed
 
         # open intent
@@ -217,6 +252,13 @@ def main():
         op["model_knn_score"] = open_scores(pk_te.argmax(1), (E[te].numpy() @ Etr.T).max(1),
                                             choose_threshold((E[vak].numpy() @ Etr.T).max(1), cfg.oos_keep),
                                             yk[te], unk_te, len(known))
+        cos_vak = E[vak].numpy() @ Etr.T
+        kknn = choose_knn(cos_vak, yk[vak], yk[trk], len(known))
+        op["neighbor_known_score"] = open_scores(
+            knn_vote(E[te].numpy() @ Etr.T, yk[trk], len(known), kknn["k"], kknn["tau"]).argmax(1),
+            (E[te].numpy() @ Etr.T).max(1), choose_threshold(cos_vak.max(1), cfg.oos_keep), yk[te], unk_te,
+            len(known))
+        op["neighbor_known_score"].update(k=kknn["k"], tau=kknn["tau"])
         kdec = linear_baseline(text_arr[trk], yk[trk])
         dk_te, dk_va = kdec(text_arr[te]), kdec(text_arr[vak])
         op["linear"] = open_scores(dk_te.argmax(1), dk_te.max(1), choose_threshold(dk_va.max(1), cfg.oos_keep),
@@ -224,7 +266,7 @@ def main():
         res["open_intent"] = op
         res["seconds"] = {"model_head_closed": head_s, "linear_closed": svc_s}
         per_seed.append(res)
-        print(json.dumps({"seed": seed, "closed": {k: v["accuracy"] for k, v in closed.items()},
+        print(json.dumps({"seed": seed, "closed": {k: v["accuracy"] for k, v in closed.items() if "accuracy" in v},
                           "open": {k: (v["known_accuracy"], v["unknown_recall"]) for k, v in op.items()
                                    if isinstance(v, dict) and "unknown_recall" in v}}), file=sys.stderr)
 
