@@ -117,7 +117,9 @@ def build_graph(hf):
                     x = x + layer.self_attn.o_proj(o)
                     x = x + layer.mlp(layer.post_attention_layernorm(x))
             x = body.ln_f(x) if self.gpt2 else body.norm(x)
-            return (self.hf.lm_head(x), *presents)
+            # 2-D, so that share_tied_head() can turn the head into a Gemm over the embedding matrix.
+            logits = self.hf.lm_head(x.reshape(t, x.shape[-1]))
+            return (logits.reshape(1, t, logits.shape[-1]), *presents)
 
     return KVCausalLM().eval()
 
@@ -126,6 +128,33 @@ def io_names(layers: int):
     past = [f"past_key_values.{i}.{kv}" for i in range(layers) for kv in ("key", "value")]
     present = [f"present.{i}.{kv}" for i in range(layers) for kv in ("key", "value")]
     return ["input_ids", "attention_mask", "position_ids", *past], ["logits", *present]
+
+
+def share_tied_head(path: Path) -> bool:
+    """A tied LM head is exported as MatMul with a transposed copy of the embedding matrix (a
+    second copy of the largest tensor); read the embedding itself instead, with Gemm(transB=1)."""
+    import onnx
+    from onnx import helper, numpy_helper
+    m = onnx.load(str(path))
+    g = m.graph
+    inits = {i.name: i for i in g.initializer}
+    embeds = [i for i in g.initializer if i.name.endswith(("embed_tokens.weight", "wte.weight"))]
+    shared = False
+    for node in g.node:
+        w = inits.get(node.input[1]) if node.op_type == "MatMul" and len(node.input) == 2 else None
+        for e in embeds if w is not None else []:
+            same = list(w.dims) == list(e.dims)[::-1]
+            if same and np.array_equal(numpy_helper.to_array(w), numpy_helper.to_array(e).T):
+                node.op_type = "Gemm"
+                node.input[1] = e.name
+                node.attribute.append(helper.make_attribute("transB", 1))
+                g.initializer.remove(w)
+                shared = True
+                break
+    if shared:
+        onnx.save(m, str(path))
+        onnx.checker.check_model(str(path))
+    return shared
 
 
 def export_graph(graph, path: Path, layers: int):
@@ -140,6 +169,7 @@ def export_graph(graph, path: Path, layers: int):
     axes.update({n: {2: "past_sequence"} for n in ins[3:]})
     axes.update({n: {2: "total_sequence"} for n in outs[1:]})
     export.export_onnx(graph, args, path, ins, outs, axes)
+    share_tied_head(path)
 
 
 # ---------------------------------------------------------------- parity

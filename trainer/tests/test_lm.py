@@ -82,6 +82,10 @@ def test_manifest_and_files(exported):
     names = [i["name"] for i in man["inputs"]]
     assert names[:3] == ["input_ids", "attention_mask", "position_ids"] and "past_key_values.1.value" in names
     assert [o["name"] for o in man["outputs"]][:2] == ["logits", "present.0.key"]
+    if arch == "gpt2":  # tied head: the embedding matrix is stored once
+        import onnx
+        shapes = [list(i.dims) for i in onnx.load(str(art / "model.onnx")).graph.initializer]
+        assert shapes.count([400, 64]) == 1 and [64, 400] not in shapes
 
 
 def test_prompt_format_reproduces_the_chat_template(exported):
