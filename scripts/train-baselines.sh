@@ -54,9 +54,11 @@ CFG_BEHAVIOR='{"test_days": 7, "val_days": 7, "max_minutes": 30, "hazard_anchors
 # int8 encoder; reviews are short, so 64 tokens.
 CFG_SENTIMENT='{"mode": "head", "max_length": 64, "epochs": 200, "batch_size": 64, "lr": 0.01, "weight_decay": 0.0, "dropout": 0.0, "patience": 15}'
 # intent: frozen MiniLM + linear head on the Bitext e-commerce customer-service intents (the trainer's
-# configs/bitext_head.json), with an out-of-scope threshold on max(probs) chosen on the validation split
-# (the highest that keeps 95% of the in-scope validation texts; manifest.out_of_scope).
-CFG_INTENT='{"mode": "head", "head_hidden": 0, "max_length": 64, "epochs": 300, "batch_size": 64, "lr": 0.01, "weight_decay": 0.0, "dropout": 0.0, "patience": 15, "oos_score": "max_prob", "oos_keep": 0.95}'
+# configs/bitext_head.json), with the exemplar bank (the training-split embeddings in the graph; outputs
+# known_score and neighbor_probs) and an out-of-scope threshold on known_score (cosine to the nearest
+# training text) chosen on the validation split (the highest that keeps 95% of the in-scope validation
+# texts; manifest.out_of_scope). known_score over max(probs) by the open-intent protocol (trainer/RESULTS.md).
+CFG_INTENT='{"mode": "head", "head_hidden": 0, "max_length": 64, "epochs": 300, "batch_size": 64, "lr": 0.01, "weight_decay": 0.0, "dropout": 0.0, "patience": 15, "oos_score": "known_score", "oos_keep": 0.95, "exemplars": true}'
 
 if [[ -z "${MERIDIAN_SKIP_BUILD:-}" ]]; then
   log "building the server"

@@ -2,9 +2,8 @@
 label `out_of_scope` for requests outside the model's intents), using the artifact's own
 out_of_scope threshold the way the server applies it (score < threshold -> out_of_scope, the score
 being max(probs) or the known_score output, manifest out_of_scope.score). With an exemplar bank
-(outputs known_score, neighbor_probs) it also reports the neighbour vote's in-scope accuracy and,
-for both scores, AUROC of in-scope vs out-of-scope and the shares kept / rejected at each score's
-own validation threshold when the manifest has it (metrics.oos_threshold for its score only).
+(outputs known_score, neighbor_probs) it also reports the neighbour vote's in-scope accuracy,
+AUROC of in-scope vs out-of-scope for max(probs) and known_score, and known_score's range on each.
 Reporting only: the default set, eval/ecommerce_ood.csv, is never used for training or tuning.
 
   .venv/bin/python scripts/eval_ood.py ../model-artifacts/intent [eval/ecommerce_ood.csv]
