@@ -10,6 +10,11 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * `version`: two messages racing on one conversation cannot both land on the same state. A client
  * may send a message id; a retry with the same id returns the stored turn instead of a second one.
  *
+ * With a reply model configured, a turn is stored with its template reply and lm_status 'pending';
+ * the first assistantReply subscription claims it ('generating'), streams the model's reply, and
+ * ends it 'done' (the checked model reply replaces the template, kept in template_reply) or
+ * 'fallback' (the template stands).
+ *
  * Erasure: conversations (and their turns, by cascade) are deleted with the user; a labelled turn's
  * copy in labeled_messages names its source turn and goes with it (ON DELETE CASCADE).
  */
@@ -48,6 +53,10 @@ export class Assistant1765700000000 implements MigrationInterface {
       handoff boolean NOT NULL DEFAULT false,
       handoff_reason text,
       model_version text,
+      template_reply text,
+      lm_status text CHECK (lm_status IN ('pending', 'generating', 'done', 'fallback')),
+      lm_finish text,
+      lm_claimed_at timestamptz,
       label text,
       labeled_at timestamptz,
       created_at timestamptz NOT NULL DEFAULT now(),

@@ -23,6 +23,7 @@ import { createJobWorker, jobsGauge } from './jobs/job-worker.factory';
 import type { JobWorker } from './jobs/job-worker';
 import { Metrics } from './observability/metrics';
 import { limiterGauges, openLimiter } from './security/redis-limiter';
+import { ModelReplies } from './assistant/model-replies';
 import { createServices, type Services } from './services';
 
 export interface App {
@@ -62,6 +63,11 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
       await modelChanges.start();
       opened.push({ close: () => modelChanges.stop() });
     }
+    const replies = await ModelReplies.load(db.dataSource, config.assistant, logger);
+    if (replies) {
+      services.conversations.attachReplies(replies);
+      opened.push(replies);
+    }
     await ensureAdminKey(services.apiKeys, config, logger);
     await registerConsoleOperations(services.persistedOperations, config.consoleDir, logger);
     const schema = await createSchema();
@@ -70,6 +76,13 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
     const limiter = limits.limiter;
     const metrics = new Metrics(db.dataSource, () => services.models.metrics());
     metrics.addGauge(jobsGauge(services.trainingJobs));
+    if (replies) {
+      metrics.addGauge({
+        name: 'meridian_assistant_model_replies_total',
+        help: 'Replies the reply model wrote, by outcome: model (kept) or why the template stood (ungrounded, empty, timeout, cancelled, error)',
+        collect: async () => Object.entries(replies.counts).map(([outcome, value]) => ({ labels: { outcome }, value })),
+      });
+    }
     if (limits.redis) for (const g of limiterGauges(limits.redis)) metrics.addGauge(g);
     const apollo = createApollo(schema, config, logger, { limiter, audit: services.audit, metrics });
     await apollo.start();
@@ -135,6 +148,7 @@ export async function startApp(config: Config, logger: Logger, opts: StartOption
         await modelChanges?.stop();
         await limits.close();
         await services.models.stop();
+        await replies?.close();
         if (!opts.db) await db.close();
         logger.info('meridian stopped');
       },

@@ -2,7 +2,7 @@
  * Conversations with the assistant (frontend keys as their own user, admins as anyone; partners
  * never), the admins' conversation list, handoff queue, turn labels, and policy answers. Thin.
  */
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { Rule } from '../auth/auth-checker';
 import { ValidationError } from '../common/errors';
 import { toConnection } from '../graphql/connection';
@@ -11,7 +11,7 @@ import { readState } from './dialogue-state';
 import type { ConversationData, TurnData } from './conversation.repository';
 import { templatesFor } from './replies';
 import {
-  AssistantTurn, Conversation, ConversationConnection, ConversationStatus, PolicyAnswer, PolicyAnswerInput,
+  AssistantReplyEvent, AssistantTurn, Conversation, ConversationConnection, ConversationStatus, PolicyAnswer, PolicyAnswerInput,
   StartConversationInput,
 } from './assistant.types';
 
@@ -92,6 +92,19 @@ export class ConversationResolver {
     return toTurn(await ctx.services.conversations.label(turnId, intent));
   }
 
+  @Authorized(Rule.FRONTEND)
+  @Subscription(() => AssistantReplyEvent, {
+    description: "A turn's reply: with a reply model configured, its tokens as they are written, then the reply that stands (checked against the grounding); otherwise the stored reply at once. Over graphql-ws at /graphql.",
+    subscribe: ({ args, context }) => {
+      const ctx = context as Context;
+      const turnId = String((args as { turnId: string }).turnId);
+      return withTurnId(turnId, ctx.services.conversations.reply(ctx.principal, turnId, new AbortController().signal));
+    },
+  })
+  assistantReply(@Root() e: AssistantReplyEvent, @Arg('turnId', () => ID) _turnId: string): AssistantReplyEvent {
+    return e;
+  }
+
   @FieldResolver(() => [AssistantTurn], { description: 'The newest `last` turns (default 50, at most 200), oldest first.' })
   async turns(@Root() c: Conversation, @Ctx() ctx: Context, @Arg('last', () => Int, { nullable: true }) last?: number | null): Promise<AssistantTurn[]> {
     const n = last ?? 50;
@@ -119,4 +132,8 @@ export class PolicyAnswerResolver {
   async policyAnswers(@Ctx() ctx: Context) {
     return ctx.services.policyAnswers.list();
   }
+}
+
+async function* withTurnId(turnId: string, events: AsyncIterable<Omit<AssistantReplyEvent, 'turnId'>>): AsyncGenerator<AssistantReplyEvent> {
+  for await (const e of events) yield { ...e, turnId };
 }

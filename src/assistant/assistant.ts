@@ -132,14 +132,18 @@ class Turn {
     const s = this.input.state;
     if (s.pending) {
       const chosen = await this.resolvePending(s.pending.orderIds);
-      if (chosen) return this.orderAnswer(s.pending.intent, chosen);
+      if (chosen) {
+        // the answer to "which order?" continues the question's intent, with the confidence it was asked with
+        this.confidence = s.pending.confidence ?? this.confidence;
+        return this.orderAnswer(s.pending.intent, chosen);
+      }
     }
     const skillWins = skill.similarity >= THRESHOLDS.skillMin
       && (cls.outOfScope || cls.confidence < THRESHOLDS.lowConfidence || skill.similarity >= THRESHOLDS.skillStrong);
     if (skillWins) return this.skillAnswer(skill.skill);
     const continues = s.lastIntent !== null && (refs.followUp || refs.ordinal !== null || refs.orderNumbers.length > 0)
       && (cls.outOfScope || cls.confidence < THRESHOLDS.followUp);
-    if (continues) return this.byIntent(s.lastIntent!, true);
+    if (continues) return this.byIntent(s.lastIntent, true);
     if (s.pending && (cls.outOfScope || cls.confidence < THRESHOLDS.followUp || cls.label === s.pending.intent)) {
       return this.fail(s.pending.intent, () => this.askOrder(s.pending!.intent, this.pool(s.pending!.orderIds)));
     }
@@ -223,7 +227,7 @@ class Turn {
   private ask(reply: string, intent: string, options: readonly OrderData[]): TurnResult {
     return this.answer(intent, reply, options.map(orderGrounding),
       options.map((o) => ({ kind: 'CHOOSE_ORDER', label: `Order #${o.id}`, payload: { orderId: o.id } })),
-      { pending: { intent, orderIds: options.map((o) => o.id) }, listed: { kind: 'order', ids: options.map((o) => o.id) } }, true);
+      { pending: { intent, confidence: this.confidence, orderIds: options.map((o) => o.id) }, listed: { kind: 'order', ids: options.map((o) => o.id) } }, true);
   }
 
   private async orderAnswer(intent: string, o: OrderData, pool: readonly OrderData[] = []): Promise<TurnResult> {

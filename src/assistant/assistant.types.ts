@@ -108,3 +108,17 @@ export class PolicyAnswerInput {
   @Field(() => String, { nullable: true, description: 'The intent it serves, e.g. check_refund_policy (optional; preferred when it matches).' })
   intent?: string | null;
 }
+
+@ObjectType({ description: "A turn's reply as the reply model writes it: deltas while it streams, then the reply that stands." })
+export class AssistantReplyEvent {
+  @Field(() => ID) turnId!: string;
+  @Field({ description: "Text added since the previous event ('' on the final event)." }) delta!: string;
+  @Field({ description: 'The reply so far; on the final event, the reply that stands.' }) text!: string;
+  @Field() done!: boolean;
+  @Field({ description: 'model while streaming; on the final event model, or template when the template stands.' }) replySource!: string;
+  @Field(() => String, {
+    nullable: true,
+    description: 'Final event of a generation: model, or why the template stands (ungrounded, empty, timeout, cancelled, error).',
+  })
+  outcome!: string | null;
+}

@@ -42,17 +42,25 @@ export interface TurnData {
   readonly handoff: boolean;
   readonly handoffReason: HandoffReason | null;
   readonly modelVersion: string | null;
+  /** The template reply, when a model reply replaced it. */
+  readonly templateReply: string | null;
+  /** The reply model's part: null (no model), pending, generating, done (model reply) or fallback (template stands). */
+  readonly lmStatus: 'pending' | 'generating' | 'done' | 'fallback' | null;
+  readonly lmFinish: string | null;
   readonly label: string | null;
   readonly createdAt: Date;
 }
 
-export type NewTurn = Omit<TurnData, 'id' | 'seq' | 'createdAt' | 'label' | 'conversationId'>;
+export type NewTurn = Omit<TurnData, 'id' | 'seq' | 'createdAt' | 'label' | 'conversationId' | 'templateReply' | 'lmFinish'>;
+
+/** A claim on writing a turn's model reply expires after this long (its server died mid-generation). */
+const CLAIM_TTL_S = 120;
 
 const CONV = `id::text, user_id::text AS "userId", locale, status, handoff_reason AS "handoffReason", handoff_at AS "handoffAt",
   state, version, turn_count AS "turnCount", created_at AS "createdAt", updated_at AS "updatedAt"`;
 const TURN = `id::text, conversation_id::text AS "conversationId", seq, client_message_id AS "clientMessageId", text, reply,
   reply_source AS "replySource", intent, confidence, grounding, actions, handoff, handoff_reason AS "handoffReason",
-  model_version AS "modelVersion", label, created_at AS "createdAt"`;
+  model_version AS "modelVersion", template_reply AS "templateReply", lm_status AS "lmStatus", lm_finish AS "lmFinish", label, created_at AS "createdAt"`;
 
 export class ConversationRepository {
   constructor(private readonly ds: DataSource) {}
@@ -104,11 +112,11 @@ export class ConversationRepository {
       if (moved.length === 0) return null;
       const [t] = await em.query<TurnData[]>(
         `INSERT INTO conversation_turns (conversation_id, seq, client_message_id, text, reply, reply_source, intent, confidence,
-           grounding, actions, handoff, handoff_reason, model_version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+           grounding, actions, handoff, handoff_reason, model_version, lm_status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          ON CONFLICT (conversation_id, client_message_id) DO NOTHING RETURNING ${TURN}`,
         [c.id, c.turnCount + 1, turn.clientMessageId, turn.text, turn.reply, turn.replySource, turn.intent, turn.confidence,
-          JSON.stringify(turn.grounding), JSON.stringify(turn.actions), turn.handoff, turn.handoffReason, turn.modelVersion],
+          JSON.stringify(turn.grounding), JSON.stringify(turn.actions), turn.handoff, turn.handoffReason, turn.modelVersion, turn.lmStatus],
       );
       if (!t) throw new RetryTurn(); // the same client id landed meanwhile: roll the state back
       return t;
@@ -116,6 +124,28 @@ export class ConversationRepository {
       if (e instanceof RetryTurn) return null;
       throw e;
     });
+  }
+
+  /** Claims writing the model reply of a pending turn (or one whose claim expired); null when another holder has it or it is written. */
+  async claimModelReply(turnId: string): Promise<TurnData | null> {
+    const [t] = updatedRows<TurnData>(await this.ds.query(
+      `UPDATE conversation_turns SET lm_status = 'generating', lm_claimed_at = now()
+        WHERE id = $1 AND (lm_status = 'pending' OR (lm_status = 'generating' AND lm_claimed_at < now() - make_interval(secs => $2)))
+        RETURNING ${TURN}`,
+      [turnId, CLAIM_TTL_S],
+    ));
+    return t ?? null;
+  }
+
+  /** Ends a claimed model reply: the model's text replaces the reply (the template is kept aside), or the template stands. */
+  async finishModelReply(turnId: string, modelReply: string | null, finish: string): Promise<void> {
+    await this.ds.query(
+      `UPDATE conversation_turns SET lm_finish = $3, lm_status = CASE WHEN $2::text IS NULL THEN 'fallback' ELSE 'done' END,
+         template_reply = CASE WHEN $2::text IS NULL THEN template_reply ELSE reply END,
+         reply = coalesce($2::text, reply), reply_source = CASE WHEN $2::text IS NULL THEN reply_source ELSE 'model' END
+       WHERE id = $1 AND lm_status = 'generating'`,
+      [turnId, modelReply, finish],
+    );
   }
 
   /** Conversations, newest activity first (`handoff`: the handoff queue, oldest handoff first). */

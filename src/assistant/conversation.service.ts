@@ -10,6 +10,7 @@ import { DomainError, ErrorCode, IssueCollector, NotFoundError, ValidationError 
 import { type Page, pageSize } from '../common/pagination';
 import type { Logger } from '../common/logger';
 import type { Assistant } from './assistant';
+import type { ModelReplies, ReplyEvent } from './model-replies';
 import { readState } from './dialogue-state';
 import { type ConversationData, ConversationRepository, type ConversationStatus, type TurnData } from './conversation.repository';
 
@@ -25,9 +26,12 @@ export const MAX_MESSAGE_LENGTH = 2000;
 const LOCALE = /^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$/;
 const INTENT = /^[a-z0-9_]{1,100}$/;
 const ATTEMPTS = 3;
+/** How often a subscriber waiting on another server's generation reads the turn again, ms. */
+const WAIT_MS = 250;
 
 export class ConversationService {
   readonly repo: ConversationRepository;
+  private replies: ModelReplies | null = null;
 
   constructor(
     private readonly ds: DataSource,
@@ -78,7 +82,7 @@ export class ConversationService {
       const t = await this.repo.append(c, {
         clientMessageId: clientMessageId ?? null, text: text.trim(), reply: r.reply, replySource: 'template', intent: r.intent,
         confidence: r.confidence, grounding: r.grounding, actions: r.actions, handoff: r.handoff, handoffReason: r.handoffReason,
-        modelVersion: r.modelVersion,
+        modelVersion: r.modelVersion, lmStatus: this.replies && !r.handoff ? 'pending' : null,
       }, r.state);
       if (t) {
         if (t.handoff) this.logger.info({ conversationId: c.id, turnId: t.id, reason: t.handoffReason }, 'assistant handoff');
@@ -107,6 +111,50 @@ export class ConversationService {
     const t = await this.repo.label(turnId, intent, createHash('sha256').update(t0.text.trim()).digest());
     if (!t) throw new NotFoundError('AssistantTurn', turnId);
     return t;
+  }
+
+  /** The reply model, when configured (attached at start: it loads worker threads). */
+  attachReplies(replies: ModelReplies | null): void {
+    this.replies = replies;
+  }
+
+  get modelReplies(): ModelReplies | null {
+    return this.replies;
+  }
+
+  /**
+   * The reply of a turn as it is written: with a reply model, the first subscriber generates it
+   * (streamed), later ones and other servers' subscribers wait for the reply that stands; without
+   * one (or for a handoff), the stored reply at once.
+   */
+  async *reply(caller: Caller, turnId: string, signal: AbortSignal): AsyncGenerator<ReplyEvent> {
+    const t0 = /^\d{1,18}$/.test(turnId) ? await this.repo.turn(turnId) : null;
+    if (!t0) throw new NotFoundError('AssistantTurn', turnId);
+    const c = await this.get(caller, t0.conversationId).catch(() => null);
+    if (!c) throw new NotFoundError('AssistantTurn', turnId);
+    const replies = this.replies;
+    const claimed = replies && t0.lmStatus ? await this.repo.claimModelReply(turnId) : null;
+    if (replies && claimed) {
+      const [history] = await this.repo.turnsOf([c.id], 8);
+      let last: ReplyEvent | null = null;
+      try {
+        for await (const e of replies.write(claimed, history ?? [], c.locale, signal)) {
+          last = e;
+          if (e.done) await this.repo.finishModelReply(turnId, e.replySource === 'model' ? e.text : null, e.outcome ?? 'error');
+          yield e;
+        }
+      } finally {
+        if (!last?.done) await this.repo.finishModelReply(turnId, null, 'cancelled').catch(() => undefined);
+      }
+      return;
+    }
+    let t = t0;
+    for (let waited = 0; t.lmStatus === 'generating' || (t.lmStatus === 'pending' && !replies); waited += WAIT_MS) {
+      if (signal.aborted || waited > (replies?.timeoutMs ?? 0) + 10_000) break;
+      await new Promise((r) => setTimeout(r, WAIT_MS));
+      t = (await this.repo.turn(turnId)) ?? t;
+    }
+    yield { delta: '', text: t.reply, done: true, replySource: t.replySource, outcome: null };
   }
 
   turns(conversationIds: readonly string[], limit: number): Promise<TurnData[][]> {

@@ -14,7 +14,7 @@ export interface DialogueState {
   readonly productId: string | null;
   readonly lastIntent: string | null;
   /** Asked "which order?" for this intent among these orders. */
-  readonly pending: { readonly intent: string; readonly orderIds: readonly string[] } | null;
+  readonly pending: { readonly intent: string; readonly confidence?: number; readonly orderIds: readonly string[] } | null;
   readonly listed: Listed | null;
   readonly failures: number;
 }

@@ -79,7 +79,7 @@ export class FactReader {
 
   async names(ids: readonly string[]): Promise<Map<string, string>> {
     const rows = await this.products.cachedByIds(ids);
-    return new Map(rows.filter((p) => p !== null).map((p) => [p!.id, p!.name]));
+    return new Map(rows.filter((p) => p !== null).map((p) => [p.id, p.name]));
   }
 
   /**

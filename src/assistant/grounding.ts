@@ -21,9 +21,10 @@ export interface ActionData {
   readonly payload: Readonly<Record<string, string | number>>;
 }
 
-const NUMBER = /\d+(?:[.,]\d+)*/g;
+/** Dates (ISO) as one token, then numbers with their decimal or thousands separators. */
+const FACT = /\d{4}-\d{2}-\d{2}|\d+(?:[.,]\d+)*/g;
 
-/** Numbers (also inside dates and ids) and catalog product names in `reply` that the grounding does not hold. */
+/** Numbers (dates and ids included) and catalog product names in `reply` that the grounding does not hold. */
 export function unsupportedFacts(reply: string, grounding: readonly GroundingData[], productNames: Iterable<string> = []): string[] {
   const strings: string[] = [];
   const numbers = new Set<number>();
@@ -32,14 +33,21 @@ export function unsupportedFacts(reply: string, grounding: readonly GroundingDat
     for (const v of Object.values(g.fields)) {
       if (typeof v === 'number') numbers.add(round(v));
       else if (typeof v === 'string') strings.push(v);
-      else if (Array.isArray(v)) strings.push(...v);
+      else if (Array.isArray(v)) strings.push(...(v as readonly string[]));
     }
   }
-  for (const s of strings) for (const m of s.match(NUMBER) ?? []) numbers.add(round(parse(m)));
+  // A grounding string's facts are its whole tokens: "2026-03-17" holds that date, not "20".
+  const tokens = new Set<string>();
+  for (const s of strings) {
+    for (const m of s.match(FACT) ?? []) {
+      tokens.add(m);
+      if (!m.includes('-')) numbers.add(round(parse(m)));
+    }
+  }
   const bad: string[] = [];
-  for (const m of reply.match(NUMBER) ?? []) {
-    const n = round(parse(m));
-    if (!numbers.has(n) && !strings.some((s) => s.includes(m))) bad.push(m);
+  for (const m of reply.match(FACT) ?? []) {
+    const ok = tokens.has(m) || (!m.includes('-') && numbers.has(round(parse(m))));
+    if (!ok) bad.push(m);
   }
   const haystack = strings.join('\n').toLowerCase();
   const lower = reply.toLowerCase();

@@ -80,6 +80,24 @@ export interface Config {
   readonly security: SecurityConfig;
   /** Fine-tuning jobs: queue, worker and trainer (src/jobs, docs/jobs.md). */
   readonly jobs: JobsConfig;
+  /** The customer-service assistant (docs/assistant.md). */
+  readonly assistant: AssistantConfig;
+}
+
+/** The optional reply language model (docs/assistant-lm.md): off unless MERIDIAN_ASSISTANT_LM_DIR names an export-lm artifact. */
+export interface AssistantConfig {
+  /** An `export-lm` artifact directory (MERIDIAN_ASSISTANT_LM_DIR); unset: grounded template replies only. */
+  readonly lmDir: string | null;
+  /** Generated tokens per reply at most (MERIDIAN_ASSISTANT_LM_MAX_TOKENS). Defaults to 160. */
+  readonly lmMaxTokens: number;
+  /** A generation longer than this ends and the template stands, ms (MERIDIAN_ASSISTANT_LM_TIMEOUT_MS). Defaults to 20000. */
+  readonly lmTimeoutMs: number;
+  /** Generations running at once, one worker thread each (MERIDIAN_ASSISTANT_LM_CONCURRENCY). Defaults to 1. */
+  readonly lmConcurrency: number;
+  /** 0 is greedy (MERIDIAN_ASSISTANT_LM_TEMPERATURE). Defaults to 0. */
+  readonly lmTemperature: number;
+  /** Nucleus mass for sampling (MERIDIAN_ASSISTANT_LM_TOP_P). Defaults to 0.9. */
+  readonly lmTopP: number;
 }
 
 export interface RoleLimitConfig {
@@ -200,6 +218,14 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     inference: inferenceConfig(env),
     modelStore: modelStoreConfig(env, cwd, dataDir),
     jobs: jobsConfig(env, cwd),
+    assistant: Object.freeze({
+      lmDir: env.MERIDIAN_ASSISTANT_LM_DIR && env.MERIDIAN_ASSISTANT_LM_DIR.trim() !== '' ? path.resolve(cwd, env.MERIDIAN_ASSISTANT_LM_DIR) : null,
+      lmMaxTokens: int(env, 'MERIDIAN_ASSISTANT_LM_MAX_TOKENS', 160, 1, 4096),
+      lmTimeoutMs: int(env, 'MERIDIAN_ASSISTANT_LM_TIMEOUT_MS', 20_000, 100, 600_000),
+      lmConcurrency: int(env, 'MERIDIAN_ASSISTANT_LM_CONCURRENCY', 1, 1, 64),
+      lmTemperature: num(env, 'MERIDIAN_ASSISTANT_LM_TEMPERATURE', 0, 0, 5),
+      lmTopP: num(env, 'MERIDIAN_ASSISTANT_LM_TOP_P', 0.9, 0.01, 1),
+    }),
     security: {
       adminKey: env.MERIDIAN_ADMIN_KEY && env.MERIDIAN_ADMIN_KEY.length > 0 ? minLength(env.MERIDIAN_ADMIN_KEY) : undefined,
       maxDepth: int(env, 'MAX_QUERY_DEPTH', 10, 2, 100),

@@ -19,7 +19,7 @@ it('answers scripted conversations with resolved references and only grounded fa
   const out = process.env.MERIDIAN_ASSISTANT_EVAL_OUT;
   if (out) fs.writeFileSync(path.resolve(out), JSON.stringify(report, null, 2));
   const { failures, ...scores } = report;
-  // eslint-disable-next-line no-console -- the evaluation's numbers, for RESULTS
+   
   console.log(JSON.stringify(scores), failures.slice(0, 25).join('\n'));
   expect(report.conversations).toBeGreaterThanOrEqual(200);
   expect(report.leaks).toBe(0);

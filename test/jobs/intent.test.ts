@@ -2,7 +2,7 @@
  * INTENT fine-tuning from the platform's own data: agents' intent-labelled customer messages are
  * stored by labelMessages (validated whole, idempotent per text), exported as texts.csv, and a job
  * fine-tunes the active intent model on them with the real trainer, compared with the active
- * version on the same held-out messages. Messages are real (BANKING77 test split, CC BY 4.0).
+ * version on the same held-out messages. Messages are real (the Bitext e-commerce customer-service sample, CDLA-Sharing 1.0).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,16 +24,17 @@ let app: App;
 let saved: ActiveVersions;
 let dataDir: string;
 
-/** 25 messages of each of 6 intents, in file order. */
-function bankingMessages(): { text: string; intent: string }[] {
-  const csv = gunzipSync(fs.readFileSync(path.join(sharedDataDir(), 'intent-banking77/test.csv.gz'))).toString('utf8');
-  const want = ['card_arrival', 'lost_or_stolen_card', 'exchange_rate', 'pin_blocked', 'top_up_failed', 'request_refund'];
+/** 25 messages of each of 6 intents, in file order (the Bitext e-commerce customer-service sample). */
+function shopMessages(): { text: string; intent: string }[] {
+  const csv = gunzipSync(fs.readFileSync(path.join(sharedDataDir(), 'intent-ecommerce-bitext/customer_service_8k.csv.gz'))).toString('utf8');
+  const want = ['track_order', 'cancel_order', 'get_refund', 'payment_issue', 'recover_password', 'contact_human_agent'];
   const out: { text: string; intent: string }[] = [];
   for (const line of csv.split('\n').slice(1)) {
-    const m = /^(?:"((?:[^"]|"")*)"|([^,]*)),([a-z_]+)$/.exec(line.trim());
+    const m = /^(?:"((?:[^"]|"")*)"|([^,]*)),([a-z_]+),/.exec(line.trim());
     if (!m) continue;
     const intent = m[3]!;
-    if (want.includes(intent) && out.filter((x) => x.intent === intent).length < 25) out.push({ text: (m[1] ?? m[2]!).replace(/""/g, '"'), intent });
+    const text = (m[1] ?? m[2]!).replace(/""/g, '"').trim();
+    if (want.includes(intent) && out.filter((x) => x.intent === intent).length < 25 && !out.some((x) => x.text === text)) out.push({ text, intent });
   }
   return out;
 }
@@ -51,7 +52,7 @@ beforeAll(async () => {
 afterAll(() => tearDownJobsTest({ db, app, saved, dataDir, extra: (ds) => ds.query(`DELETE FROM labeled_messages`) }));
 
 describe('labelled customer messages', () => {
-  const messages = bankingMessages();
+  const messages = shopMessages();
 
   it('stores a batch once; a retry changes nothing; a new label re-labels', async () => {
     expect(messages).toHaveLength(150);
@@ -60,7 +61,7 @@ describe('labelled customer messages', () => {
     expect(first.body.data!.labelMessages).toEqual({ inserted: 150, relabeled: 0, unchanged: 0 });
     const retry = await gql(app, LABEL, { m: messages });
     expect(retry.body.data!.labelMessages).toEqual({ inserted: 0, relabeled: 0, unchanged: 150 });
-    const relabel = await gql(app, LABEL, { m: [{ ...messages[0]!, intent: 'card_delivery_estimate' }] });
+    const relabel = await gql(app, LABEL, { m: [{ ...messages[0]!, intent: 'delivery_period' }] });
     expect(relabel.body.data!.labelMessages).toEqual({ inserted: 0, relabeled: 1, unchanged: 0 });
     await gql(app, LABEL, { m: [messages[0]!] }); // back to its original label
     expect(await count()).toBe(150);
