@@ -9,6 +9,7 @@
  */
 import type { DataSource } from 'typeorm';
 import { IssueCollector } from '../common/errors';
+import { updatedRows } from '../db/queryable';
 import type { TextClassifierService } from '../nlp/text-classifier.service';
 
 export interface PolicyAnswerInputData {
@@ -94,7 +95,7 @@ export class PolicyAnswerService {
   }
 
   async remove(keys: readonly string[]): Promise<number> {
-    const rows = await this.ds.query<{ id: string }[]>(`DELETE FROM policy_answers WHERE key = ANY($1::text[]) RETURNING id::text`, [keys]);
+    const rows = updatedRows<{ id: string }>(await this.ds.query(`DELETE FROM policy_answers WHERE key = ANY($1::text[]) RETURNING id::text`, [keys]));
     this.cache = null;
     return rows.length;
   }

@@ -17,10 +17,10 @@ export interface References {
 
 const ORDER_NUMBER = /(?:\border\s*(?:number|no\.?|num|nr|id)?\s*[:#]?\s*|#\s*)(\d{1,18})\b/gi;
 const ORDINALS: readonly [RegExp, Ordinal][] = [
-  [/\b(?:the\s+)?other\s+(?:one|order|item)?|\banother one\b|\bthe second one\b(?=.*\bother\b)/i, { kind: 'other' }],
-  [/\b(?:first|1st)\b/i, { kind: 'index', index: 0 }],
-  [/\b(?:second|2nd)\b/i, { kind: 'index', index: 1 }],
-  [/\b(?:third|3rd)\b/i, { kind: 'index', index: 2 }],
+  [/\bother\b|\banother one\b/i, { kind: 'other' }],
+  [/\b(?:first|1st|number (?:one|1))\b/i, { kind: 'index', index: 0 }],
+  [/\b(?:second|2nd|number (?:two|2))\b/i, { kind: 'index', index: 1 }],
+  [/\b(?:third|3rd|number (?:three|3))\b/i, { kind: 'index', index: 2 }],
   [/\b(?:latest|newest|most recent|last|recent one|new one)\b/i, { kind: 'latest' }],
   [/\b(?:oldest|older|earlier|previous)\b/i, { kind: 'oldest' }],
 ];
@@ -34,9 +34,14 @@ export function readReferences(text: string): References {
   return { orderNumbers, ordinal, pronoun: PRONOUN.test(text), followUp: FOLLOW_UP.test(text) || (words <= 4 && ordinal !== null) };
 }
 
-const STOP = new Set(['the', 'a', 'an', 'one', 'my', 'and', 'of', 'for', 'with', 'to', 'in', 'on',
+const STOP = new Set([
+  // English function words: "can I…" does not name the "watering can"
+  'the', 'a', 'an', 'one', 'my', 'me', 'mine', 'i', 'you', 'your', 'we', 'our', 'it', 'its', 'this', 'that', 'these', 'those', 'them',
+  'and', 'or', 'of', 'for', 'with', 'to', 'in', 'on', 'at', 'by', 'from', 'about', 'is', 'are', 'was', 'be', 'do', 'does', 'did', 'can',
+  'could', 'will', 'would', 'should', 'have', 'has', 'had', 'get', 'got', 'what', 'where', 'when', 'how', 'which', 'why', 'who', 'please',
+  'want', 'like', 'need', 'back', 'up', 'out', 'not', 'no', 'yes', 'any', 'some', 'still', 'now', 'just', 'order', 'orders', 'item', 'items',
   // ordinals and contrasts are references, not names ("the first one" is not the "first aid kit")
-  'first', 'second', 'third', 'last', 'latest', 'newest', 'recent', 'older', 'oldest', 'other', 'new']);
+  'first', 'second', 'third', 'last', 'latest', 'newest', 'recent', 'older', 'oldest', 'other', 'new', 'number']);
 
 /** Lower-case words of a text, accents stripped (so "Guará" matches "guara"). */
 export function words(text: string): string[] {

@@ -1,18 +1,20 @@
 /**
  * What the shop's intent model was not trained on but an assistant must handle: catalog requests
- * (similar products, recommendations, product facts) and small talk. Each skill is a handful of
+ * (similar products, recommendations, product facts) and small talk; and casual phrasings of
+ * tracking an order, which the template-trained model reads poorly. Each skill is a handful of
  * example phrasings; a message matches the skill whose nearest example is most similar in the
  * intent model's sentence-embedding space (semantic: "anything like this?" finds "show me something
  * similar" without sharing a word). Example vectors are computed once per intent model version.
  */
 import type { TextClassifierService } from '../nlp/text-classifier.service';
 
-export type Skill = 'similar_products' | 'recommend' | 'product_info' | 'greeting' | 'thanks';
+export type Skill = 'similar_products' | 'recommend' | 'product_info' | 'greeting' | 'thanks' | 'track_order';
 
 export const SKILL_EXAMPLES: Readonly<Record<Skill, readonly string[]>> = {
   similar_products: [
     'show me something similar', 'do you have anything like this', 'similar products please', 'something like that one',
     'are there alternatives to this item', 'other items like this one', 'anything like it?', 'do you sell similar things',
+    'what else is like this?', 'anything similar?',
   ],
   recommend: [
     'what do you recommend for me', 'suggest something I might like', 'any recommendations for me', 'what should I buy',
@@ -20,9 +22,11 @@ export const SKILL_EXAMPLES: Readonly<Record<Skill, readonly string[]>> = {
   ],
   product_info: [
     'how much does it cost', 'is it in stock', 'what do other customers say about it', 'tell me about this product',
-    'what is the rating of this item', 'is this product any good', 'what is the price of this',
+    'what is the rating of this item', 'is this product any good', 'what is the price of this', 'is it available?', 'tell me about it',
   ],
   greeting: ['hello', 'hi there', 'good morning', 'hey'],
+  // A shop intent the Bitext-trained model often misreads when worded casually: the shop's own phrasings.
+  track_order: ['where is my package', 'track my parcel', 'has my order been shipped', 'I am waiting for my delivery'],
   thanks: ['thank you', 'thanks, that is all', 'great, thanks a lot', 'bye'],
 };
 

@@ -100,7 +100,13 @@ export class TextClassifierService {
    * Intents and sentence embeddings of `texts` in one run of the intent model (not memoised: the
    * embedding is 384 floats). Throws when the serving intent model has no `embedding` output.
    */
-  async intentsWithEmbeddings(texts: readonly string[]): Promise<{ classes: TextClassificationData[]; embeddings: Float32Array[]; modelVersion: string }> {
+  async intentsWithEmbeddings(texts: readonly string[]): Promise<{
+    classes: TextClassificationData[];
+    embeddings: Float32Array[];
+    /** Per text, where the graph has an exemplar bank: the cosine to the nearest training message and the neighbours' vote. */
+    neighbors: ({ knownScore: number; scores: LabelScoreData[] } | null)[];
+    modelVersion: string;
+  }> {
     return this.models.use('intent', async (model) => {
       const m = model.manifest;
       if (m.embeddingDim === null) throw new ModelUnavailableError('intent', `version ${model.version} has no embedding output (retrain it with the current trainer)`);
@@ -114,7 +120,13 @@ export class TextClassifierService {
         const oos = isOutOfScope(m.outOfScope, scores[0]!.probability, out.known_score?.data[i]);
         return { label: oos ? m.outOfScope!.label : scores[0]!.label, confidence: scores[0]!.probability, outOfScope: oos, scores, modelVersion: model.version };
       });
-      return { classes, embeddings: texts.map((_, i) => emb.slice(i * D, (i + 1) * D)), modelVersion: model.version };
+      const known = out.known_score?.data as Float32Array | undefined;
+      const votes = out.neighbor_probs?.data as Float32Array | undefined;
+      const neighbors = texts.map((_, i) => (known && votes ? {
+        knownScore: known[i]!,
+        scores: m.labels.map((label, j) => ({ label, probability: votes[i * C + j]! })).sort((a, b) => b.probability - a.probability),
+      } : null));
+      return { classes, embeddings: texts.map((_, i) => emb.slice(i * D, (i + 1) * D)), neighbors, modelVersion: model.version };
     });
   }
 

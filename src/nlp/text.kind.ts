@@ -62,6 +62,7 @@ export function textKind<K extends TextKind>(kind: K): KindSpec<K> {
     checkSample(manifest, outputs) {
       if (outputs.probs?.dims[1] !== manifest.labels.length) throw new VerificationError('probs width differs from manifest.labels');
       rowsSumToOne(outputs, 'probs');
+      if (outputs.neighbor_probs) rowsSumToOne(outputs, 'neighbor_probs');
       const e = outputs.embedding;
       if (manifest.embeddingDim !== null) {
         if (!e || e.dims[1] !== manifest.embeddingDim) throw new VerificationError('embedding width differs from the manifest outputs');

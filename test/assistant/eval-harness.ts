@@ -85,7 +85,7 @@ function distinctNoun(o: Order, other: Order): string | null {
   const ws = (x: Order) => x.items.flatMap((i) => i.name.toLowerCase().split(/\s+/));
   const others = new Set(ws(other));
   const own = o.items[0]!.name.split(/\s+/).reverse();
-  return own.find((w) => w.length > 2 && !others.has(w.toLowerCase())) ?? null;
+  return own.find((w) => w.length > 3 && !others.has(w.toLowerCase())) ?? null;
 }
 
 export async function buildScripts(ds: DataSource, p: PhraseSet, seed: number): Promise<{ scripts: Script[]; orders: Map<string, Order[]> }> {
