@@ -5,6 +5,7 @@
  */
 import 'reflect-metadata';
 import { runAnalyticsBench } from './analytics';
+import { runAssistantBench } from './assistant';
 import { runConsoleBench } from './console';
 import { runFleetBench } from './fleet';
 import { runIngestBench } from './ingest';
@@ -25,6 +26,7 @@ const benches: Bench[] = [
   { name: 'limiter', run: (quick) => runLimiterBench({ quick }) },
   { name: 'fleet', run: (quick) => runFleetBench({ quick }) },
   { name: 'console', run: (quick) => runConsoleBench({ quick }) },
+  { name: 'assistant', run: (quick) => runAssistantBench({ quick }) },
 ];
 
 async function main(): Promise<void> {
