@@ -8,21 +8,14 @@
 import type { LabelScoreData, TextClassificationData, TextClassifierService } from '../nlp/text-classifier.service';
 import type { DialogueState, Listed } from './dialogue-state';
 import { FactReader, type Listing, listingGrounding, orderGrounding } from './facts';
-import type { ActionData, GroundingData } from './grounding';
+import type { ActionData, AnswerData, GroundingData } from './grounding';
 import type { OrderData, OrderReader } from './order.reader';
 import type { PolicyAnswerService } from './policy-answer.service';
 import { maskEntities, mentioned, mentionedWithHits, type References, readReferences } from './references';
 import { type HandoffReason, type Templates, templatesFor } from './replies';
 import { type Skill, type SkillMatch, SkillMatcher } from './skills';
 
-export interface TurnResult {
-  readonly reply: string;
-  readonly intent: string;
-  readonly confidence: number;
-  readonly grounding: readonly GroundingData[];
-  readonly actions: readonly ActionData[];
-  readonly handoff: boolean;
-  readonly handoffReason: HandoffReason | null;
+export interface TurnResult extends AnswerData {
   readonly state: DialogueState;
   readonly modelVersion: string;
 }

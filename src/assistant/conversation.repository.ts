@@ -8,7 +8,7 @@ import type { DataSource } from 'typeorm';
 import { updatedRows } from '../db/queryable';
 import { type Page, toPage, decodeCursor } from '../common/pagination';
 import type { DialogueState } from './dialogue-state';
-import type { ActionData, GroundingData } from './grounding';
+import type { AnswerData } from './grounding';
 import type { HandoffReason } from './replies';
 
 export type ConversationStatus = 'open' | 'handoff' | 'closed';
@@ -27,20 +27,13 @@ export interface ConversationData {
   readonly updatedAt: Date;
 }
 
-export interface TurnData {
+export interface TurnData extends AnswerData {
   readonly id: string;
   readonly conversationId: string;
   readonly seq: number;
   readonly clientMessageId: string | null;
   readonly text: string;
-  readonly reply: string;
   readonly replySource: string;
-  readonly intent: string;
-  readonly confidence: number;
-  readonly grounding: readonly GroundingData[];
-  readonly actions: readonly ActionData[];
-  readonly handoff: boolean;
-  readonly handoffReason: HandoffReason | null;
   readonly modelVersion: string | null;
   /** The template reply, when a model reply replaced it. */
   readonly templateReply: string | null;

@@ -5,6 +5,7 @@
  * grounding field holds. Template replies are built from the grounding and pass by construction
  * (tested); a generated reply that fails is replaced by the template.
  */
+import type { HandoffReason } from './replies';
 
 export type GroundingKind = 'ORDER' | 'PRODUCT' | 'REVIEW' | 'POLICY' | 'RECOMMENDATION';
 export type FieldValue = string | number | boolean | null | readonly string[];
@@ -19,6 +20,17 @@ export interface ActionData {
   readonly kind: string;
   readonly label: string;
   readonly payload: Readonly<Record<string, string | number>>;
+}
+
+/** What the assistant answers to one message (a stored turn holds it too). */
+export interface AnswerData {
+  readonly reply: string;
+  readonly intent: string;
+  readonly confidence: number;
+  readonly grounding: readonly GroundingData[];
+  readonly actions: readonly ActionData[];
+  readonly handoff: boolean;
+  readonly handoffReason: HandoffReason | null;
 }
 
 /** Dates (ISO) as one token, then numbers with their decimal or thousands separators. */
