@@ -15,7 +15,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * ends it 'done' (the checked model reply replaces the template, kept in template_reply) or
  * 'fallback' (the template stands).
  *
- * Erasure: conversations (and their turns, by cascade) are deleted with the user; a labelled turn's
+ * Erasure: conversations (and their turns, by cascade) and order shipments are deleted with the user; a labelled turn's
  * copy in labeled_messages names its source turn and goes with it (ON DELETE CASCADE).
  */
 export class Assistant1765700000000 implements MigrationInterface {
@@ -73,12 +73,24 @@ export class Assistant1765700000000 implements MigrationInterface {
       embedding_model text,
       updated_at timestamptz NOT NULL DEFAULT now()
     )`);
+    // What the platform knows about an order's delivery (importers, upsertOrderShipments), keyed by
+    // the order's reference: the session id its purchase events carry (e.g. Olist's olist:<order id>).
+    await q.query(`CREATE TABLE order_shipments (
+      user_id bigint NOT NULL REFERENCES users(id),
+      order_ref text NOT NULL,
+      status text NOT NULL CHECK (status IN ('processing', 'shipped', 'delivered', 'returned', 'lost')),
+      shipped_at timestamptz,
+      estimated_delivery_at timestamptz,
+      delivered_at timestamptz,
+      updated_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (user_id, order_ref)
+    )`);
     await q.query(`ALTER TABLE labeled_messages ADD COLUMN source_turn_id bigint REFERENCES conversation_turns(id) ON DELETE CASCADE`);
     await q.query(`CREATE INDEX labeled_messages_source_turn ON labeled_messages (source_turn_id) WHERE source_turn_id IS NOT NULL`);
   }
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE labeled_messages DROP COLUMN IF EXISTS source_turn_id`);
-    for (const t of ['policy_answers', 'conversation_turns', 'conversations']) await q.query(`DROP TABLE IF EXISTS ${t}`);
+    for (const t of ['order_shipments', 'policy_answers', 'conversation_turns', 'conversations']) await q.query(`DROP TABLE IF EXISTS ${t}`);
   }
 }

@@ -14,6 +14,7 @@ import { ConversationService } from './assistant/conversation.service';
 import { FactReader } from './assistant/facts';
 import { OrderReader } from './assistant/order.reader';
 import { PolicyAnswerService } from './assistant/policy-answer.service';
+import { ShipmentService } from './assistant/shipment.service';
 import { AnalyticsService } from './analytics/analytics.service';
 import { rollupFold } from './analytics/rollup';
 import { ApiKeyService } from './auth/api-key.service';
@@ -94,6 +95,7 @@ export function createServices(ds: DataSource, config: Config, logger: Logger) {
     text,
     labeledMessages: new LabeledMessageService(ds, config.ingestMaxBatch),
     policyAnswers,
+    orderShipments: new ShipmentService(ds, config.ingestMaxBatch),
     conversations: new ConversationService(ds, assistant, logger.child({ component: 'assistant' })),
     trainingJobs,
     apiKeys,

@@ -11,7 +11,7 @@ import { readState } from './dialogue-state';
 import type { ConversationData, TurnData } from './conversation.repository';
 import { templatesFor } from './replies';
 import {
-  AssistantReplyEvent, AssistantTurn, Conversation, ConversationConnection, ConversationStatus, PolicyAnswer, PolicyAnswerInput,
+  AssistantReplyEvent, AssistantTurn, Conversation, ConversationConnection, ConversationStatus, OrderShipmentInput, PolicyAnswer, PolicyAnswerInput,
   StartConversationInput,
 } from './assistant.types';
 
@@ -125,6 +125,15 @@ export class PolicyAnswerResolver {
   @Mutation(() => Int, { description: 'Delete policy answers by key; returns how many were deleted.' })
   async deletePolicyAnswers(@Ctx() ctx: Context, @Arg('keys', () => [String]) keys: string[]) {
     return ctx.services.policyAnswers.remove(keys);
+  }
+
+  @Authorized(Rule.ADMIN)
+  @Mutation(() => Int, { description: 'Record orders\' shipments (status and dates; the same user and orderRef replace it), all or nothing; returns how many were written.' })
+  async upsertOrderShipments(@Ctx() ctx: Context, @Arg('shipments', () => [OrderShipmentInput]) shipments: OrderShipmentInput[]) {
+    return ctx.services.orderShipments.upsert(shipments.map((x) => ({
+      userId: x.userId, orderRef: x.orderRef, status: x.status,
+      shippedAt: x.shippedAt ?? null, estimatedDeliveryAt: x.estimatedDeliveryAt ?? null, deliveredAt: x.deliveredAt ?? null,
+    })));
   }
 
   @Authorized(Rule.ADMIN)

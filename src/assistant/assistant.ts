@@ -243,11 +243,13 @@ class Turn {
   private async orderAnswer(intent: string, o: OrderData, pool: readonly OrderData[] = []): Promise<TurnResult> {
     const grounding: GroundingData[] = [orderGrounding(o)];
     let reply = intent === 'track_order' ? this.t.orderStatus(o) : intent === 'delivery_period' ? this.t.orderSummary(o) : this.t.orderAction(intent, o);
-    const policy = await this.policy(intent);
+    if (intent === 'delivery_period' && o.shipment) reply += ` ${this.t.delivery(o)}`;
+    // the shop's general answer, unless the order's own delivery data already answers "where / when"
+    const policy = (intent === 'track_order' || intent === 'delivery_period') && o.shipment ? null : await this.policy(intent);
     if (policy) {
       reply += ` ${policy.answer}`;
       grounding.push(policy.grounding);
-    } else if (intent === 'delivery_period') reply += ` ${this.t.noDeliveryData()}`;
+    } else if (intent === 'delivery_period' && !o.shipment) reply += ` ${this.t.noDeliveryData()}`;
     const item = o.items.length === 1 ? o.items[0]! : mentioned(this.input.text, o.items, (i) => i.name)[0];
     const act = ORDER_ACTIONS[intent];
     const payload: Record<string, string> = { orderId: o.id, ...(item ? { productId: item.productId } : {}) };

@@ -122,3 +122,16 @@ export class AssistantReplyEvent {
   })
   outcome!: string | null;
 }
+
+export const ShipmentStatus = { PROCESSING: 'processing', SHIPPED: 'shipped', DELIVERED: 'delivered', RETURNED: 'returned', LOST: 'lost' } as const;
+registerEnumType(ShipmentStatus, { name: 'ShipmentStatus' });
+
+@InputType({ description: "What the platform knows about an order's delivery; the assistant states it (status, dates)." })
+export class OrderShipmentInput {
+  @Field(() => ID) userId!: string;
+  @Field({ description: "The order's reference: the sessionId its purchase events carry (1–200 characters)." }) orderRef!: string;
+  @Field(() => ShipmentStatus) status!: 'processing' | 'shipped' | 'delivered' | 'returned' | 'lost';
+  @Field(() => Date, { nullable: true }) shippedAt?: Date | null;
+  @Field(() => Date, { nullable: true }) estimatedDeliveryAt?: Date | null;
+  @Field(() => Date, { nullable: true, description: 'Required when the status is DELIVERED.' }) deliveredAt?: Date | null;
+}

@@ -20,6 +20,7 @@ export interface Listing {
 }
 
 const SNIPPET_CHARS = 160;
+const dayOrNull = (d: Date | null) => (d ? day(d) : null);
 const STOP = new Set(['it', 'is', 'in', 'the', 'this', 'that', 'how', 'much', 'what', 'does', 'do', 'about', 'me', 'tell', 'price', 'stock', 'of',
   'and', 'any', 'good', 'one', 'are', 'there', 'you', 'have', 'product', 'item', 'cost', 'costs', 'rating', 'reviews', 'review', 'say', 'for', 'my']);
 
@@ -32,6 +33,10 @@ export function orderGrounding(o: OrderData): GroundingData {
       items: itemList(o).split(', '),
       productIds: o.items.map((i) => i.productId),
       total: o.total,
+      ...(o.shipment ? {
+        status: o.shipment.status, shippedOn: dayOrNull(o.shipment.shippedAt),
+        estimatedDelivery: dayOrNull(o.shipment.estimatedDeliveryAt), deliveredOn: dayOrNull(o.shipment.deliveredAt),
+      } : {}),
     },
   };
 }

@@ -21,6 +21,8 @@ export interface ProductFacts {
 export interface Templates {
   orderSummary(o: OrderData): string;
   orderStatus(o: OrderData): string;
+  /** The order's delivery as the platform reported it (status, dates), or that there is none. */
+  delivery(o: OrderData): string;
   noDeliveryData(): string;
   orderAction(intent: string, o: OrderData): string;
   chooseOrder(orders: readonly OrderData[]): string;
@@ -42,7 +44,19 @@ export const itemList = (o: OrderData) => o.items.map((i) => (i.quantity > 1 ? `
 
 const en: Templates = {
   orderSummary: (o) => `Order #${o.id}, placed on ${day(o.placedAt)}: ${itemList(o)}${o.total === null ? '' : `, total ${money(o.total)}`}.`,
-  orderStatus: (o) => `${en.orderSummary(o)} The shop's records hold no shipping status for it; Track order shows the carrier's latest.`,
+  orderStatus: (o) => `${en.orderSummary(o)} ${en.delivery(o)}`,
+  delivery: (o) => {
+    const s = o.shipment;
+    if (!s) return "The shop's records hold no shipping status for it; Track order shows the carrier's latest.";
+    const eta = s.estimatedDeliveryAt ? ` (estimated delivery ${day(s.estimatedDeliveryAt)})` : '';
+    switch (s.status) {
+      case 'delivered': return `It was delivered on ${day(s.deliveredAt!)}.`;
+      case 'shipped': return `It was shipped${s.shippedAt ? ` on ${day(s.shippedAt)}` : ''}${eta}.`;
+      case 'processing': return `It has not shipped yet${eta}.`;
+      case 'returned': return 'It was returned.';
+      case 'lost': return 'The carrier reported it lost; a member of our team will contact you.';
+    }
+  },
   noDeliveryData: () => "The shop's data has no delivery estimate for this order.",
   orderAction: (intent, o) => {
     const lead = en.orderSummary(o);

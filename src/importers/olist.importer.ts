@@ -4,11 +4,13 @@
  * customers → users (home = mean of their zip prefix's geolocation points),
  * products referenced by orders → products (category in English, seller location by zip,
  * price = mean item price), order items of non-cancelled orders → PURCHASE events at the
- * purchase time (America/Sao_Paulo → UTC), reviews → reviews of the order's first product.
+ * purchase time (America/Sao_Paulo → UTC), reviews → reviews of the order's first product, and
+ * each imported order's delivery (carrier, estimated and customer dates) → its order shipment.
  * Used by tests and benchmarks; the data itself is never shipped.
  */
 import path from 'node:path';
 import type { Logger } from '../common/logger';
+import type { ShipmentInputData } from '../assistant/shipment.service';
 import type { EventInputData } from '../events/event.service';
 import type { Services } from '../services';
 import { chunks, type CsvRecord, numberOrNull, readAll, zonedToUtc, ingestAll } from './csv';
@@ -18,6 +20,8 @@ export interface OlistImportResult {
   products: number;
   events: { accepted: number; duplicates: number };
   reviews: number;
+  /** Orders whose delivery was recorded (order_shipments). */
+  shipments: number;
 }
 
 export interface OlistImportOptions {
@@ -101,12 +105,15 @@ export async function importOlist(services: Services, dir: string, logger: Logge
   // Purchase events, one per order item.
   const orderById = new Map(kept.map((o) => [o.order_id!, o]));
   const events: EventInputData[] = [];
+  /** Orders with at least one purchase event imported. */
+  const sessions = new Set<string>();
   for (const it of keptItems) {
     const o = orderById.get(it.order_id!)!;
     const c = customerById.get(o.customer_id!);
     const userId = c && userIds.get(`olist:c:${c.customer_unique_id}`);
     const productId = productIds.get(`olist:p:${it.product_id}`);
     if (!userId || !productId) continue;
+    sessions.add(it.order_id!);
     events.push({
       idempotencyKey: `olist:o:${it.order_id}:${it.order_item_id}`,
       userId,
@@ -120,6 +127,19 @@ export async function importOlist(services: Services, dir: string, logger: Logge
     });
   }
   const { accepted, duplicates } = await ingestAll(services, events);
+
+  // Shipments: the orders' delivery dates, as the assistant states them (order ref = the session).
+  const shipments: ShipmentInputData[] = [];
+  for (const o of kept) {
+    const c = customerById.get(o.customer_id!);
+    const userId = c && userIds.get(`olist:c:${c.customer_unique_id}`);
+    if (!userId || !sessions.has(o.order_id!)) continue;
+    const at = (v: string | undefined) => (v ? zonedToUtc(v, TZ) : null);
+    const deliveredAt = at(o.order_delivered_customer_date);
+    const status = o.order_status === 'delivered' && deliveredAt ? 'delivered' : o.order_status === 'shipped' || o.order_delivered_carrier_date ? 'shipped' : 'processing';
+    shipments.push({ userId, orderRef: `olist:${o.order_id}`, status, shippedAt: at(o.order_delivered_carrier_date), estimatedDeliveryAt: at(o.order_estimated_delivery_date), deliveredAt: status === 'delivered' ? deliveredAt : null });
+  }
+  for (const part of chunks(shipments, 2_000)) await services.orderShipments.upsert(part);
 
   // Reviews: one per (user, first product of the order); the latest wins.
   const firstProduct = new Map<string, string>();
@@ -141,7 +161,7 @@ export async function importOlist(services: Services, dir: string, logger: Logge
   let reviewCount = 0;
   for (const part of chunks([...reviewByPair.values()], 250)) reviewCount += (await services.reviews.submit(part)).length;
 
-  const result = { users: userIds.size, products: productIds.size, events: { accepted, duplicates }, reviews: reviewCount };
+  const result = { users: userIds.size, products: productIds.size, events: { accepted, duplicates }, reviews: reviewCount, shipments: shipments.length };
   logger.info(result, 'olist imported');
   return result;
 }

@@ -48,8 +48,19 @@ describe('Olist importer', () => {
     expect(n).toBe(items.length);
     expect(revenue).toBeCloseTo(items.reduce((a, i) => a + Number(i.price), 0), 1);
 
+    // every imported order's delivery is recorded once, keyed by the session its events carry
+    const withItems = orders.filter((o) => items.some((i) => i.order_id === o.order_id));
+    expect(first.shipments).toBe(withItems.length);
+    const [{ shipments, delivered }] = await db.dataSource.query(
+      `SELECT count(*)::int AS shipments, count(*) FILTER (WHERE status = 'delivered' AND delivered_at IS NOT NULL)::int AS delivered
+         FROM order_shipments s WHERE EXISTS (SELECT 1 FROM events e WHERE e.user_id = s.user_id AND e.session_id = s.order_ref)`,
+    );
+    expect(shipments).toBe(withItems.length);
+    expect(delivered).toBe(withItems.filter((o) => o.order_status === 'delivered' && o.order_delivered_customer_date).length);
+
     const again = await importOlist(services, dir, silentLogger(), { maxOrders: MAX });
     expect(again.events).toEqual({ accepted: 0, duplicates: items.length });
+    expect(Number((await db.dataSource.query(`SELECT count(*)::int AS n FROM order_shipments`))[0].n)).toBe(withItems.length);
     const [{ n: after }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM events WHERE idempotency_key LIKE 'olist:o:%'`);
     expect(after).toBe(items.length);
   }, 300_000);
