@@ -95,10 +95,10 @@ export class ConversationResolver {
   @Authorized(Rule.FRONTEND)
   @Subscription(() => AssistantReplyEvent, {
     description: "A turn's reply: with a reply model configured, its tokens as they are written, then the reply that stands (checked against the grounding); otherwise the stored reply at once. Over graphql-ws at /graphql.",
-    subscribe: ({ args, context }) => {
+    subscribe: async ({ args, context }) => {
       const ctx = context as Context;
       const turnId = String((args as { turnId: string }).turnId);
-      return withTurnId(turnId, ctx.services.conversations.reply(ctx.principal, turnId, new AbortController().signal));
+      return withTurnId(turnId, await ctx.services.conversations.reply(ctx.principal, turnId, new AbortController().signal));
     },
   })
   assistantReply(@Root() e: AssistantReplyEvent, @Arg('turnId', () => ID) _turnId: string): AssistantReplyEvent {

@@ -90,6 +90,8 @@ interface Understood {
   readonly skill: SkillMatch;
   /** A catalog product the message names, if any. */
   readonly named: boolean;
+  /** Catalog products whose names the message shares words with, best first (read once per turn). */
+  readonly byName: readonly (Listing & { hits: number })[];
 }
 
 export class Assistant {
@@ -105,11 +107,12 @@ export class Assistant {
   }
 
   async turn(input: TurnInput): Promise<TurnResult> {
-    const [named] = await this.facts.byName(input.text);
+    const byName = await this.facts.byName(input.text);
+    const named = byName[0];
     const { classes, embeddings, neighbors, modelVersion } = await this.text.intentsWithEmbeddings([maskEntities(input.text, named?.name ?? null)]);
     const u: Understood = {
       cls: reading(classes[0]!, neighbors[0] ?? null), vector: embeddings[0]!, modelVersion, refs: readReferences(input.text),
-      skill: await this.skills.match(embeddings[0]!, modelVersion), named: named !== undefined,
+      skill: await this.skills.match(embeddings[0]!, modelVersion), named: named !== undefined, byName,
     };
     return new Turn(this, input, u, templatesFor(input.locale).t).run();
   }
@@ -155,7 +158,7 @@ class Turn {
       && (cls.outOfScope || cls.confidence < THRESHOLDS.followUp);
     if (continues) return this.byIntent(s.lastIntent, true);
     if (s.pending && (cls.outOfScope || cls.confidence < THRESHOLDS.followUp || cls.label === s.pending.intent)) {
-      return this.fail(s.pending.intent, () => this.askOrder(s.pending!.intent, this.pool(s.pending!.orderIds)));
+      return this.fail(s.pending.intent, () => this.askOrder(s.pending!.intent, this.pool(s.pending!.orderIds), true));
     }
     if (cls.outOfScope || cls.confidence < THRESHOLDS.lowConfidence) {
       // The shop's own answers extend what the intent model knows: a close policy answer stands in
@@ -213,7 +216,7 @@ class Turn {
     if (refs.orderNumbers.length) {
       const o = all.find((x) => refs.orderNumbers.includes(x.id));
       if (o) return this.orderAnswer(intent, o);
-      return this.fail(intent, () => this.ask(this.t.unknownOrderNumber(), intent, this.recent(all)));
+      return this.fail(intent, () => this.ask(this.t.unknownOrderNumber(), intent, this.recent(all), true));
     }
     const listed = s.listed?.kind === 'order' ? this.pool(s.listed.ids) : [];
     const pool = listed.length > 1 ? listed : this.recent(all);
@@ -230,14 +233,15 @@ class Turn {
     return this.askOrder(intent, recent);
   }
 
-  private askOrder(intent: string, options: readonly OrderData[]): TurnResult {
-    return this.ask(this.t.chooseOrder(options), intent, options);
+  /** Asks which order; `failed` when it asks again because the last answer did not say. */
+  private askOrder(intent: string, options: readonly OrderData[], failed = false): TurnResult {
+    return this.ask(this.t.chooseOrder(options), intent, options, failed);
   }
 
-  private ask(reply: string, intent: string, options: readonly OrderData[]): TurnResult {
+  private ask(reply: string, intent: string, options: readonly OrderData[], failed: boolean): TurnResult {
     return this.answer(intent, reply, options.map(orderGrounding),
       options.map((o) => ({ kind: 'CHOOSE_ORDER', label: `Order #${o.id}`, payload: { orderId: o.id } })),
-      { pending: { intent, confidence: this.confidence, orderIds: options.map((o) => o.id) }, listed: { kind: 'order', ids: options.map((o) => o.id) } }, true);
+      { pending: { intent, confidence: this.confidence, orderIds: options.map((o) => o.id) }, listed: { kind: 'order', ids: options.map((o) => o.id) } }, failed);
   }
 
   private async orderAnswer(intent: string, o: OrderData, pool: readonly OrderData[] = []): Promise<TurnResult> {
@@ -308,7 +312,7 @@ class Turn {
     const all = await this.orderList();
     const own = mentionedWithHits(text, all.flatMap((o) => o.items), (i) => i.name);
     const ownId = new Set(own.items.map((i) => i.productId)).size === 1 ? own.items[0]!.productId : null;
-    const [catalog] = await this.a.deps.facts.byName(text);
+    const [catalog] = this.u.byName;
     if (catalog && (!ownId || catalog.hits > own.hits)) return catalog.id;
     if (ownId) return ownId;
     if (s.productId) return s.productId;

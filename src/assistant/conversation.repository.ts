@@ -6,7 +6,7 @@
  */
 import type { DataSource } from 'typeorm';
 import { updatedRows } from '../db/queryable';
-import { type Page, toPage, decodeCursor } from '../common/pagination';
+import { decodeTimeIdCursor, type Page, toPage } from '../common/pagination';
 import type { DialogueState } from './dialogue-state';
 import type { AnswerData } from './grounding';
 import type { HandoffReason } from './replies';
@@ -46,8 +46,8 @@ export interface TurnData extends AnswerData {
 
 export type NewTurn = Omit<TurnData, 'id' | 'seq' | 'createdAt' | 'label' | 'conversationId' | 'templateReply' | 'lmFinish'>;
 
-/** A claim on writing a turn's model reply expires after this long (its server died mid-generation). */
-const CLAIM_TTL_S = 120;
+/** A claim on writing a turn's model reply expires after this long (its server died mid-generation): longer than any generation may run (MERIDIAN_ASSISTANT_LM_TIMEOUT_MS ≤ 600 s). */
+const CLAIM_TTL_S = 650;
 
 const CONV = `id::text, user_id::text AS "userId", locale, status, handoff_reason AS "handoffReason", handoff_at AS "handoffAt",
   state, version, turn_count AS "turnCount", created_at AS "createdAt", updated_at AS "updatedAt"`;
@@ -99,7 +99,7 @@ export class ConversationRepository {
            status = CASE WHEN $4 THEN 'handoff' ELSE status END,
            handoff_reason = CASE WHEN $4 THEN $5 ELSE handoff_reason END,
            handoff_at = CASE WHEN $4 AND status <> 'handoff' THEN now() ELSE handoff_at END
-         WHERE id = $1 AND version = $2 RETURNING id`,
+         WHERE id = $1 AND version = $2 AND status <> 'closed' RETURNING id`,
         [c.id, c.version, JSON.stringify(state), turn.handoff, turn.handoffReason],
       ));
       if (moved.length === 0) return null;
@@ -149,16 +149,18 @@ export class ConversationRepository {
     if (filter.status) where.push(`status = $${params.push(filter.status)}`);
     if (filter.userId) where.push(`user_id = $${params.push(filter.userId)}`);
     if (after) {
-      const [t, id] = decodeCursor(after, 2);
+      // the cursor carries the sort time to the microsecond (as Postgres stores it), not a JS Date's millisecond
+      const [t, id] = decodeTimeIdCursor(after);
       where.push(queue ? `(handoff_at, id) > ($${params.push(t)}::timestamptz, $${params.push(id)}::bigint)`
         : `(updated_at, id) < ($${params.push(t)}::timestamptz, $${params.push(id)}::bigint)`);
     }
-    const rows = await this.ds.query<ConversationData[]>(
-      `SELECT ${CONV} FROM conversations ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    const rows = await this.ds.query<(ConversationData & { sortKey: string })[]>(
+      `SELECT ${CONV}, to_char(${queue ? 'handoff_at' : 'updated_at'} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "sortKey"
+         FROM conversations ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY ${queue ? 'handoff_at, id' : 'updated_at DESC, id DESC'} LIMIT $1`,
       params,
     );
-    return toPage(rows, limit, (r) => [(queue ? r.handoffAt! : r.updatedAt).toISOString(), r.id]);
+    return toPage(rows.map(({ sortKey: _k, ...c }) => c), limit, (r) => [rows.find((x) => x.id === r.id)!.sortKey, r.id]);
   }
 
   async setStatus(id: string, status: ConversationStatus): Promise<ConversationData | null> {

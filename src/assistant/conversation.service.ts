@@ -28,6 +28,8 @@ const INTENT = /^[a-z0-9_]{1,100}$/;
 const ATTEMPTS = 3;
 /** How often a subscriber waiting on another server's generation reads the turn again, ms. */
 const WAIT_MS = 250;
+/** How long a claim on writing a model reply holds (a generation's longest time, with room) and a waiter waits, ms. */
+export const CLAIM_TTL_MS = 650_000;
 
 export class ConversationService {
   readonly repo: ConversationRepository;
@@ -88,7 +90,8 @@ export class ConversationService {
         if (t.handoff) this.logger.info({ conversationId: c.id, turnId: t.id, reason: t.handoffReason }, 'assistant handoff');
         return t;
       }
-      c = await this.get(caller, conversationId); // another message landed first: answer against the new state
+      c = await this.get(caller, conversationId); // another message landed first (or it was closed): answer against the new state
+      if (c.status === 'closed') throw new DomainError(ErrorCode.CONFLICT, `Conversation ${c.id} is closed`);
     }
     throw new DomainError(ErrorCode.CONFLICT, `Conversation ${conversationId} is busy; send the message again`);
   }
@@ -99,6 +102,8 @@ export class ConversationService {
   }
 
   async setStatus(id: string, status: ConversationStatus): Promise<ConversationData> {
+    // Only the assistant hands a conversation off (with its reason and time); admins take it back or close it.
+    if (status === 'handoff') throw ValidationError.of('status', 'must be OPEN or CLOSED (the assistant hands conversations off)');
     const c = /^\d{1,18}$/.test(id) ? await this.repo.setStatus(id, status) : null;
     if (!c) throw new NotFoundError('Conversation', id);
     return c;
@@ -127,11 +132,19 @@ export class ConversationService {
    * (streamed), later ones and other servers' subscribers wait for the reply that stands; without
    * one (or for a handoff), the stored reply at once.
    */
-  async *reply(caller: Caller, turnId: string, signal: AbortSignal): AsyncGenerator<ReplyEvent> {
+  async reply(caller: Caller, turnId: string, signal: AbortSignal): Promise<AsyncGenerator<ReplyEvent>> {
+    // Checked before the stream starts, so a refusal is the subscription's error (NOT_FOUND), not a broken stream.
     const t0 = /^\d{1,18}$/.test(turnId) ? await this.repo.turn(turnId) : null;
     if (!t0) throw new NotFoundError('AssistantTurn', turnId);
-    const c = await this.get(caller, t0.conversationId).catch(() => null);
-    if (!c) throw new NotFoundError('AssistantTurn', turnId);
+    const c = await this.get(caller, t0.conversationId).catch((err: unknown) => {
+      if (err instanceof NotFoundError) throw new NotFoundError('AssistantTurn', turnId);
+      throw err;
+    });
+    return this.replyEvents(t0, c, signal);
+  }
+
+  private async *replyEvents(t0: TurnData, c: ConversationData, signal: AbortSignal): AsyncGenerator<ReplyEvent> {
+    const turnId = t0.id;
     const replies = this.replies;
     const claimed = replies && t0.lmStatus ? await this.repo.claimModelReply(turnId) : null;
     if (replies && claimed) {
@@ -144,13 +157,17 @@ export class ConversationService {
           yield e;
         }
       } finally {
-        if (!last?.done) await this.repo.finishModelReply(turnId, null, 'cancelled').catch(() => undefined);
+        if (!last?.done) {
+          replies.counts.cancelled++;
+          await this.repo.finishModelReply(turnId, null, 'cancelled').catch(() => undefined);
+        }
       }
       return;
     }
-    let t = t0;
-    for (let waited = 0; t.lmStatus === 'generating' || (t.lmStatus === 'pending' && !replies); waited += WAIT_MS) {
-      if (signal.aborted || waited > (replies?.timeoutMs ?? 0) + 10_000) break;
+    // Not ours to write (another subscriber or server has it, or it is written): read it as it is now.
+    let t = replies && t0.lmStatus ? ((await this.repo.turn(turnId)) ?? t0) : t0;
+    for (let waited = 0; t.lmStatus === 'generating'; waited += WAIT_MS) {
+      if (signal.aborted || waited > CLAIM_TTL_MS) break;
       await new Promise((r) => setTimeout(r, WAIT_MS));
       t = (await this.repo.turn(turnId)) ?? t;
     }

@@ -34,9 +34,13 @@ export class ShipmentService {
     const issues = new IssueCollector();
     if (inputs.length === 0) issues.add('shipments', 'must hold at least one shipment');
     if (inputs.length > this.maxBatch) issues.add('shipments', `at most ${this.maxBatch} shipments per call`);
+    const seen = new Set<string>();
     inputs.forEach((s, i) => {
       if (!/^\d{1,18}$/.test(s.userId)) issues.add(`shipments[${i}].userId`, 'must be a user id');
-      if (s.orderRef.trim() === '' || s.orderRef.length > 200) issues.add(`shipments[${i}].orderRef`, 'must have 1–200 characters');
+      const ref = s.orderRef.trim();
+      if (ref === '' || ref.length > 200) issues.add(`shipments[${i}].orderRef`, 'must have 1–200 characters');
+      else if (seen.has(`${s.userId}\u0000${ref}`)) issues.add(`shipments[${i}].orderRef`, 'repeats an order of the same user in this batch');
+      seen.add(`${s.userId}\u0000${ref}`);
       if (!SHIPMENT_STATUSES.includes(s.status)) issues.add(`shipments[${i}].status`, `must be one of ${SHIPMENT_STATUSES.join(', ')}`);
       for (const k of ['shippedAt', 'estimatedDeliveryAt', 'deliveredAt'] as const) {
         const d = s[k];

@@ -1,7 +1,8 @@
 /**
  * GraphQL subscriptions over WebSocket (the graphql-transport-ws protocol of graphql-ws) on the
- * same HTTP server and path as POST /graphql. Only subscriptions are served here, and only to
- * admin keys: queries and mutations keep to HTTP. The key travels in the connection_init payload:
+ * same HTTP server and path as POST /graphql. Only subscriptions are served here, to admin and
+ * frontend keys (a frontend key reads its own assistant replies; training-job progress stays
+ * admin-only by its field rule); partner keys are refused. Queries and mutations keep to HTTP. The key travels in the connection_init payload:
  * `{ "authorization": "Bearer <key>" }` (or `{ "apiKey": "<key>" }`), since browsers cannot set
  * headers on a WebSocket.
  *
@@ -112,7 +113,7 @@ export function attachGraphQLWs(server: http.Server, opts: WsServerOptions): WsS
       const key = keyFrom(ctx.connectionParams);
       const principal = key ? await opts.apiKeys.authenticate(key) : null;
       // Returning false closes the socket with 4403 Forbidden (also when it was evicted meanwhile).
-      if (!key || !principal || principal.role !== 'admin' || !sockets.has(ctx.extra.socket)) return false;
+      if (!key || !principal || principal.role === 'partner' || !sockets.has(ctx.extra.socket)) return false;
       ctx.extra.principal = principal;
       ctx.extra.keyed = { socket: ctx.extra.socket, keyId: principal.keyId };
       revalidator.add(ctx.extra.keyed);

@@ -139,7 +139,7 @@ export async function importOlist(services: Services, dir: string, logger: Logge
     const status = o.order_status === 'delivered' && deliveredAt ? 'delivered' : o.order_status === 'shipped' || o.order_delivered_carrier_date ? 'shipped' : 'processing';
     shipments.push({ userId, orderRef: `olist:${o.order_id}`, status, shippedAt: at(o.order_delivered_carrier_date), estimatedDeliveryAt: at(o.order_estimated_delivery_date), deliveredAt: status === 'delivered' ? deliveredAt : null });
   }
-  for (const part of chunks(shipments, 2_000)) await services.orderShipments.upsert(part);
+  for (const part of chunks(shipments, 250)) await services.orderShipments.upsert(part);
 
   // Reviews: one per (user, first product of the order); the latest wins.
   const firstProduct = new Map<string, string>();

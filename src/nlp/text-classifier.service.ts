@@ -78,13 +78,8 @@ export class TextClassifierService {
         const assets = model.assets;
         const out = await model.run(encodeTexts(missing, assets.tokenizer, assets.maxLength));
         const probs = out.probs!;
-        const C = m.labels.length;
         missing.forEach((text, i) => {
-          const row = Array.from(probs.data.subarray(i * C, (i + 1) * C) as Float32Array, Number);
-          const total = row.reduce((a, b) => a + b, 0) || 1;
-          const scores = m.labels
-            .map((label, j) => ({ label, probability: row[j]! / total }))
-            .sort((a, b) => b.probability - a.probability);
+          const scores = rankedScores(m.labels, probs.data as Float32Array, i);
           const oos = isOutOfScope(m.outOfScope, scores[0]!.probability, out.known_score?.data[i]);
           if (this.memo.size >= MEMO_LIMIT) this.memo.delete(this.memo.keys().next().value!);
           this.memo.set(key(text), {
@@ -111,12 +106,11 @@ export class TextClassifierService {
       const m = model.manifest;
       if (m.embeddingDim === null) throw new ModelUnavailableError('intent', `version ${model.version} has no embedding output (retrain it with the current trainer)`);
       const out = await model.run(encodeTexts(texts, model.assets.tokenizer, model.assets.maxLength));
-      const C = m.labels.length;
       const D = m.embeddingDim;
       const probs = out.probs!.data as Float32Array;
       const emb = out.embedding!.data as Float32Array;
       const classes = texts.map((_, i) => {
-        const scores = m.labels.map((label, j) => ({ label, probability: probs[i * C + j]! })).sort((a, b) => b.probability - a.probability);
+        const scores = rankedScores(m.labels, probs, i);
         const oos = isOutOfScope(m.outOfScope, scores[0]!.probability, out.known_score?.data[i]);
         return { label: oos ? m.outOfScope!.label : scores[0]!.label, confidence: scores[0]!.probability, outOfScope: oos, scores, modelVersion: model.version };
       });
@@ -124,7 +118,7 @@ export class TextClassifierService {
       const votes = out.neighbor_probs?.data as Float32Array | undefined;
       const neighbors = texts.map((_, i) => (known && votes ? {
         knownScore: known[i]!,
-        scores: m.labels.map((label, j) => ({ label, probability: votes[i * C + j]! })).sort((a, b) => b.probability - a.probability),
+        scores: rankedScores(m.labels, votes, i),
       } : null));
       return { classes, embeddings: texts.map((_, i) => emb.slice(i * D, (i + 1) * D)), neighbors, modelVersion: model.version };
     });
@@ -194,4 +188,12 @@ function isOutOfScope(rule: OutOfScopeRule | null, maxProb: number, knownScore: 
   if (!rule) return false;
   const score = rule.score === 'known_score' ? Number(knownScore ?? 0) : maxProb;
   return score < rule.threshold;
+}
+
+/** Row `i` of a (rows, labels) probability matrix as label scores, renormalised to sum to one, most probable first. */
+function rankedScores(labels: readonly string[], probs: Float32Array, i: number): LabelScoreData[] {
+  const C = labels.length;
+  let total = 0;
+  for (let j = 0; j < C; j++) total += probs[i * C + j]!;
+  return labels.map((label, j) => ({ label, probability: probs[i * C + j]! / (total || 1) })).sort((a, b) => b.probability - a.probability);
 }

@@ -200,17 +200,40 @@ describe('handoff and labels', () => {
     expect(badLabel.body.errors?.[0]?.message).toContain('intent');
   });
 
-  it("erases the user's conversations, turns and labelled copies with the user", async () => {
+  it("erases the user's conversations, turns, labelled copies and shipments with the user, and their quoted reviews from others' turns", async () => {
     const [, , u] = await usersWithTwoRecentOrders();
     const c = await start(u!.userId);
     const turn = await send(c, 'where is my order?');
-    await gql(app, `mutation($t: ID!) { labelTurn(turnId: $t, intent: "track_order") { label } }`, { t: turn.id });
-    const del = await gql(app, `mutation($id: ID!){ deleteUser(id: $id) { userId } }`, { id: u!.userId });
-    expect(del.body.errors).toBeUndefined();
+    const labelled = await gql(app, `mutation($t: ID!) { labelTurn(turnId: $t, intent: "track_order") { label } }`, { t: turn.id });
+    expect(labelled.body.data!.labelTurn.label).toBe('track_order');
+    const count = (sql: string, params: unknown[]) => db.dataSource.query(sql, params).then((r: { n: number }[]) => r[0]!.n);
+    const LABELLED = `SELECT count(*)::int AS n FROM labeled_messages WHERE text = 'where is my order?' AND source_turn_id = $1`;
+    expect(await count(LABELLED, [turn.id])).toBe(1);
+    await gql(app, `mutation($s: [OrderShipmentInput!]!) { upsertOrderShipments(shipments: $s) }`,
+      { s: [{ userId: u!.userId, orderRef: 'erase-me', status: 'SHIPPED' }] });
+    // another user asks about a product whose newest review with text is this user's
+    const [rev] = await db.dataSource.query<{ id: string; name: string }[]>(
+      `SELECT DISTINCT ON (r.product_id) r.id::text, p.name FROM reviews r JOIN products p ON p.id = r.product_id
+        WHERE btrim(r.body) <> '' ORDER BY r.product_id, r.created_at DESC, r.id DESC`);
+    const [author] = await db.dataSource.query<{ user_id: string; body: string }[]>(`SELECT user_id::text, body FROM reviews WHERE id = $1`, [rev!.id]);
+    const reader = (await usersWithTwoRecentOrders()).find((x) => x.userId !== author!.user_id && x.userId !== u!.userId);
+    const other = await start(reader!.userId);
+    const info = await send(other, `how much is the ${rev!.name}?`);
+    expect(info.grounding).toContainEqual(expect.objectContaining({ kind: 'REVIEW', id: rev!.id }));
+
+    for (const id of new Set([u!.userId, author!.user_id])) {
+      const del = await gql(app, `mutation($id: ID!){ deleteUser(id: $id) { userId } }`, { id });
+      expect(del.body.errors).toBeUndefined();
+    }
     const left = await db.dataSource.query(
       `SELECT (SELECT count(*) FROM conversations WHERE user_id = $1)::int AS c, (SELECT count(*) FROM conversation_turns WHERE conversation_id = $2)::int AS t,
-              (SELECT count(*) FROM labeled_messages WHERE source_turn_id = $3)::int AS l`, [u!.userId, c, turn.id]);
-    expect(left).toEqual([{ c: 0, t: 0, l: 0 }]);
+              (SELECT count(*) FROM labeled_messages WHERE source_turn_id = $3)::int AS l, (SELECT count(*) FROM order_shipments WHERE user_id = $1)::int AS s`,
+      [u!.userId, c, turn.id]);
+    expect(left).toEqual([{ c: 0, t: 0, l: 0, s: 0 }]);
+    const [kept] = await db.dataSource.query<{ reply: string; grounding: { kind: string }[] }[]>(`SELECT reply, grounding FROM conversation_turns WHERE id = $1`, [info.id]);
+    expect(kept!.grounding.some((g) => g.kind === 'REVIEW')).toBe(false);
+    expect(kept!.reply).not.toContain(info.grounding.find((g) => g.kind === 'REVIEW')!.fields.text as string);
+    expect(kept!.reply).toContain('[review removed]');
   });
 });
 

@@ -108,15 +108,33 @@ it('never generates for a handoff, and a subscriber to one gets the stored reply
   expect(sub.results.map((r) => r.data!.assistantReply)).toEqual([expect.objectContaining({ done: true, text: t.reply, replySource: 'template' })]);
 });
 
-it("refuses a subscriber who may not see the turn", async () => {
+it("the owner's frontend key reads its reply; another user's key gets NOT_FOUND; two subscribers share one generation", async () => {
   const t = await turn('where is my order?');
-  const [other] = await db.dataSource.query<{ id: string }[]>(
-    `SELECT id::text FROM users WHERE id <> (SELECT user_id FROM conversation_turns t JOIN conversations c ON c.id = t.conversation_id WHERE t.id = $1) LIMIT 1`, [t.id]);
-  const key = await gql(app, `mutation($u: ID!) { createApiKey(input: { name: "other fe", role: FRONTEND, userId: $u }) { secret } }`, { u: other!.id });
-  const sub = subscribeWs(app.url, REPLY, { t: t.id }, key.body.data!.createApiKey.secret as string);
-  await sub.finished.catch(() => undefined);
-  await sub.dispose();
-  const codes = sub.results.flatMap((r) => (r.errors ?? []).map((e) => e.extensions?.code));
-  expect(codes.length + (sub.results.length === 0 ? 1 : 0)).toBeGreaterThan(0);
-  expect(sub.results.every((r) => !r.data?.assistantReply)).toBe(true);
-});
+  const [owner] = await db.dataSource.query<{ id: string }[]>(
+    `SELECT c.user_id::text AS id FROM conversation_turns t JOIN conversations c ON c.id = t.conversation_id WHERE t.id = $1`, [t.id]);
+  const [other] = await db.dataSource.query<{ id: string }[]>(`SELECT id::text FROM users WHERE id <> $1 LIMIT 1`, [owner!.id]);
+  const key = async (u: string) => (await gql(app, `mutation($u: ID!) { createApiKey(input: { name: "fe", role: FRONTEND, userId: $u }) { secret } }`, { u })).body.data!.createApiKey.secret as string;
+  const count = async () => {
+    const m = await (await fetch(new URL('/metrics', app.url), { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } })).text();
+    return [...m.matchAll(/meridian_assistant_model_replies_total\{outcome="[a-z]+"\} (\d+)/g)].reduce((a, x) => a + Number(x[1]), 0);
+  };
+  const before = await count();
+
+  const stranger = subscribeWs(app.url, REPLY, { t: t.id }, await key(other!.id));
+  // graphql-ws answers a refused subscribe with an error message (the client's error callback)
+  const refused = await stranger.finished.then(() => null, (e: { detail?: { extensions?: { code?: string } }[] }) => e);
+  await stranger.dispose();
+  const codes = [...(refused?.detail ?? []), ...stranger.results.flatMap((r) => r.errors ?? [])].map((e) => e.extensions?.code);
+  expect(codes).toEqual(['NOT_FOUND']);
+  expect(stranger.results.every((r) => !r.data?.assistantReply)).toBe(true);
+
+  const ownerKey = await key(owner!.id);
+  const [a, b] = [subscribeWs(app.url, REPLY, { t: t.id }, ownerKey), subscribeWs(app.url, REPLY, { t: t.id }, TEST_ADMIN_KEY)];
+  await Promise.all([a.finished, b.finished]);
+  await Promise.all([a.dispose(), b.dispose()]);
+  const last = (r: typeof a) => r.results[r.results.length - 1]!.data!.assistantReply as { done: boolean; text: string };
+  expect(last(a).done && last(b).done).toBe(true);
+  expect(last(a).text).toBe(last(b).text); // the one reply that stands, however each subscriber came to it
+  expect(last(a).text).toBe((await stored(t.id)).reply);
+  expect(await count()).toBe(before + 1); // generated once
+}, 120_000);
