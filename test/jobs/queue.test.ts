@@ -312,13 +312,19 @@ describe('observability and the websocket front door', () => {
     expect(text).toMatch(/meridian_jobs\{status="dead_lettered"\} \d+/);
   });
 
-  it('refuses websocket connections without an admin key, and queries over the socket', async () => {
+  it('keeps job progress to admins over the socket (partners are refused at connect, frontend keys by the field rule), and refuses queries over it', async () => {
     const job = (await gql(app, START, { i: input() })).body.data!.startFineTuning.id as string;
     const SUB = `subscription($id: ID!) { trainingJobProgress(id: $id) { id status } }`;
-    const frontend = await createKey(app, 'FRONTEND');
-    const denied = subscribeWs(app.url, SUB, { id: job }, frontend);
-    await expect(denied.finished).rejects.toBeDefined();
-    await denied.dispose();
+    const partner = subscribeWs(app.url, SUB, { id: job }, await createKey(app, 'PARTNER'));
+    await expect(partner.finished).rejects.toBeDefined();
+    await partner.dispose();
+    // frontend keys connect (for their own assistant replies) but may not follow jobs
+    const frontend = subscribeWs(app.url, SUB, { id: job }, await createKey(app, 'FRONTEND'));
+    const refused = await frontend.finished.then(() => null, (e: { detail?: { extensions?: { code?: string } }[] }) => e);
+    await frontend.dispose();
+    const codes = [...(refused?.detail ?? []), ...frontend.results.flatMap((r) => r.errors ?? [])].map((e) => e.extensions?.code);
+    expect(codes).toEqual(['FORBIDDEN']);
+    expect(frontend.results.every((r) => !r.data?.trainingJobProgress)).toBe(true);
     const query = subscribeWs(app.url, `{ trainingJob(id: "${job}") { id } }`, {}, TEST_ADMIN_KEY);
     await expect(query.finished).rejects.toBeDefined();
     await query.dispose();
