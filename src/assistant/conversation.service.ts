@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import { isNumericId } from '../db/query-filters';
 import { DomainError, ErrorCode, IssueCollector, NotFoundError, ValidationError } from '../common/errors';
 import { type Page, pageSize } from '../common/pagination';
 import type { Logger } from '../common/logger';
@@ -46,7 +47,7 @@ export class ConversationService {
 
   async start(caller: Caller, userId: string, locale: string | null | undefined): Promise<ConversationData> {
     const issues = new IssueCollector();
-    if (!/^\d{1,18}$/.test(userId)) issues.add('input.userId', 'must be a user id');
+    if (!isNumericId(userId)) issues.add('input.userId', 'must be a user id');
     const loc = locale ?? 'en';
     if (!LOCALE.test(loc)) issues.add('input.locale', 'must be a language tag such as en or pt-BR');
     issues.throwIfAny();
@@ -60,7 +61,7 @@ export class ConversationService {
 
   /** The conversation if the caller may see it; otherwise NOT_FOUND (existence is not revealed). */
   async get(caller: Caller, id: string): Promise<ConversationData> {
-    const c = /^\d{1,18}$/.test(id) ? await this.repo.get(id) : null;
+    const c = isNumericId(id) ? await this.repo.get(id) : null;
     if (!c || (caller.role !== 'admin' && c.userId !== caller.userId)) throw new NotFoundError('Conversation', id);
     return c;
   }
@@ -97,21 +98,21 @@ export class ConversationService {
   }
 
   async list(filter: { status?: ConversationStatus | null; userId?: string | null }, first?: number | null, after?: string | null): Promise<Page<ConversationData>> {
-    if (filter.userId != null && !/^\d{1,18}$/.test(filter.userId)) throw ValidationError.of('userId', 'must be a user id');
+    if (filter.userId != null && !isNumericId(filter.userId)) throw ValidationError.of('userId', 'must be a user id');
     return this.repo.list(filter, pageSize(first), after ?? null);
   }
 
   async setStatus(id: string, status: ConversationStatus): Promise<ConversationData> {
     // Only the assistant hands a conversation off (with its reason and time); admins take it back or close it.
     if (status === 'handoff') throw ValidationError.of('status', 'must be OPEN or CLOSED (the assistant hands conversations off)');
-    const c = /^\d{1,18}$/.test(id) ? await this.repo.setStatus(id, status) : null;
+    const c = isNumericId(id) ? await this.repo.setStatus(id, status) : null;
     if (!c) throw new NotFoundError('Conversation', id);
     return c;
   }
 
   async label(turnId: string, intent: string): Promise<TurnData> {
     if (!INTENT.test(intent)) throw ValidationError.of('intent', 'must be an intent label: 1–100 lowercase letters, digits and _');
-    const t0 = /^\d{1,18}$/.test(turnId) ? await this.repo.turn(turnId) : null;
+    const t0 = isNumericId(turnId) ? await this.repo.turn(turnId) : null;
     if (!t0) throw new NotFoundError('AssistantTurn', turnId);
     const t = await this.repo.label(turnId, intent, createHash('sha256').update(t0.text.trim()).digest());
     if (!t) throw new NotFoundError('AssistantTurn', turnId);
@@ -123,10 +124,6 @@ export class ConversationService {
     this.replies = replies;
   }
 
-  get modelReplies(): ModelReplies | null {
-    return this.replies;
-  }
-
   /**
    * The reply of a turn as it is written: with a reply model, the first subscriber generates it
    * (streamed), later ones and other servers' subscribers wait for the reply that stands; without
@@ -134,7 +131,7 @@ export class ConversationService {
    */
   async reply(caller: Caller, turnId: string, signal: AbortSignal): Promise<AsyncGenerator<ReplyEvent>> {
     // Checked before the stream starts, so a refusal is the subscription's error (NOT_FOUND), not a broken stream.
-    const t0 = /^\d{1,18}$/.test(turnId) ? await this.repo.turn(turnId) : null;
+    const t0 = isNumericId(turnId) ? await this.repo.turn(turnId) : null;
     if (!t0) throw new NotFoundError('AssistantTurn', turnId);
     const c = await this.get(caller, t0.conversationId).catch((err: unknown) => {
       if (err instanceof NotFoundError) throw new NotFoundError('AssistantTurn', turnId);

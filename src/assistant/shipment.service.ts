@@ -6,6 +6,7 @@
  * is validated whole and written by one statement; a later update of the same order replaces it.
  */
 import type { DataSource } from 'typeorm';
+import { isNumericId } from '../db/query-filters';
 import { IssueCollector } from '../common/errors';
 
 export const SHIPMENT_STATUSES = ['processing', 'shipped', 'delivered', 'returned', 'lost'] as const;
@@ -36,7 +37,7 @@ export class ShipmentService {
     if (inputs.length > this.maxBatch) issues.add('shipments', `at most ${this.maxBatch} shipments per call`);
     const seen = new Set<string>();
     inputs.forEach((s, i) => {
-      if (!/^\d{1,18}$/.test(s.userId)) issues.add(`shipments[${i}].userId`, 'must be a user id');
+      if (!isNumericId(s.userId)) issues.add(`shipments[${i}].userId`, 'must be a user id');
       const ref = s.orderRef.trim();
       if (ref === '' || ref.length > 200) issues.add(`shipments[${i}].orderRef`, 'must have 1–200 characters');
       else if (seen.has(`${s.userId}\u0000${ref}`)) issues.add(`shipments[${i}].orderRef`, 'repeats an order of the same user in this batch');
